@@ -1,0 +1,38 @@
+use std::path::PathBuf;
+
+use anyhow::Result;
+use reponet::analysis::evaluate_run;
+
+/// Test accuracy of a trained run, overall and per class; also written to RUN_DIR/eval.json.
+///
+/// Example: reponet eval runs/simplex --json
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A folder written by `reponet train --out`.
+    run_dir: PathBuf,
+    /// MNIST-format folder to test on (default: the one the run was trained with).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print the evaluation as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let eval = evaluate_run(&args.run_dir, args.data_dir.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&eval)?);
+        return Ok(());
+    }
+    println!(
+        "test accuracy {:.2} % ({} of {} images, {})",
+        eval.accuracy, eval.correct, eval.images, eval.data_dir
+    );
+    println!("  class  images  accuracy");
+    for c in &eval.per_class {
+        println!("  {:>5}  {:>6}  {:>7.2} %", c.class, c.images, c.accuracy);
+    }
+    println!("written to {}", args.run_dir.join("eval.json").display());
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `reponet`: train and inspect networks with fixed regular-polytope classifiers.
+//!
+//! The CLI parses options, calls the `reponet` library and prints; nothing else lives here.
+
+mod commands;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Maximally compact and separated features with fixed regular-polytope classifiers.
+///
+/// reponet trains networks whose last layer is not learned: its weights are the vertices
+/// of a regular polytope (d-Simplex, d-Orthoplex or d-Cube), and an additive angular
+/// margin equal to the angle between neighbouring vertices pulls every feature onto its
+/// class vertex (Pernici et al., "Maximally Compact and Separated Features with Regular
+/// Polytope Networks", arXiv 2301.06116).
+///
+/// Start here:
+///   reponet polytope --kind simplex --classes 10
+///   reponet train --data-dir data/mnist --out runs/simplex
+///   reponet eval runs/simplex
+#[derive(Parser)]
+#[command(name = "reponet", version, about, long_about, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Polytope(commands::polytope::Args),
+    Train(commands::train::Args),
+    Eval(commands::eval::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Polytope(args) => commands::polytope::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,77 @@
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use reponet::train::{EpochMetrics, StartInfo, StepProgress, TrainObserver};
+
+/// A progress bar on a terminal; plain log lines (every 10 s and per epoch) otherwise.
+pub struct ProgressObserver {
+    bar: Option<ProgressBar>,
+    interactive: bool,
+    last_line: Instant,
+}
+
+impl ProgressObserver {
+    pub fn new() -> Self {
+        Self {
+            bar: None,
+            interactive: std::io::stderr().is_terminal(),
+            last_line: Instant::now(),
+        }
+    }
+}
+
+impl TrainObserver for ProgressObserver {
+    fn on_start(&mut self, info: &StartInfo) {
+        println!(
+            "trainable parameters: {} (classifier head: {}); {} train / {} test images, {} steps per epoch",
+            info.trainable_parameters,
+            info.head_parameters,
+            info.train_images,
+            info.test_images,
+            info.steps_per_epoch
+        );
+    }
+
+    fn on_step(&mut self, p: &StepProgress) {
+        let message = format!(
+            "loss {:.4}  acc {:.2} %  {:.0} img/s  m {:.1} deg",
+            p.loss, p.accuracy, p.images_per_second, p.margin_degrees
+        );
+        if self.interactive {
+            let bar = self.bar.get_or_insert_with(|| {
+                let bar = ProgressBar::new(p.steps_per_epoch as u64);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "epoch {prefix} [{bar:30}] {pos}/{len} {msg} (eta {eta})",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(p.epoch.to_string());
+                bar
+            });
+            bar.set_position(p.step as u64);
+            bar.set_message(message);
+        } else if self.last_line.elapsed() >= Duration::from_secs(10) || p.step == p.steps_per_epoch {
+            self.last_line = Instant::now();
+            println!("epoch {} step {}/{}  {message}", p.epoch, p.step, p.steps_per_epoch);
+        }
+    }
+
+    fn on_evaluating(&mut self, epoch: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("epoch {epoch}: evaluating on the test set"));
+        }
+    }
+
+    fn on_epoch(&mut self, m: &EpochMetrics) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        println!(
+            "epoch {}: train loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.0} img/s, {:.0} s",
+            m.epoch, m.train_loss, m.train_accuracy, m.test_accuracy, m.images_per_second, m.train_seconds
+        );
+    }
+}

@@ -1,0 +1,72 @@
+use std::path::Path;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{load_mnist_dir, DataSplit};
+use crate::train::{predict_labels, RunDir, TrainError};
+
+/// Accuracy of one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassAccuracy {
+    pub class: usize,
+    pub images: usize,
+    pub correct: usize,
+    /// Percent; 0 for a class with no test image.
+    pub accuracy: f64,
+}
+
+/// Test-set evaluation of a run; written to `eval.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub run: String,
+    pub data_dir: String,
+    pub images: usize,
+    pub correct: usize,
+    /// Percent.
+    pub accuracy: f64,
+    pub per_class: Vec<ClassAccuracy>,
+}
+
+/// Evaluate the model of `run_dir` on the test split in `data_dir` (default: the run's own),
+/// honouring the run's `--limit-test`, and write `eval.json` into the run.
+pub fn evaluate_run(run_dir: &Path, data_dir: Option<&Path>) -> Result<Evaluation, TrainError> {
+    let run = RunDir::open(run_dir)?;
+    let device = Device::flex();
+    let (config, model) = run.load_model(&device)?;
+    let data_dir = data_dir.unwrap_or(&config.request.data_dir);
+    let mut set = load_mnist_dir(data_dir, DataSplit::Test, config.classes)?;
+    if let Some(n) = config.request.limit_test {
+        set = set.truncated(n);
+    }
+    let predicted = predict_labels(&model, &set, config.normalization, &device);
+    let mut per_class: Vec<ClassAccuracy> = (0..config.classes)
+        .map(|class| ClassAccuracy {
+            class,
+            images: 0,
+            correct: 0,
+            accuracy: 0.0,
+        })
+        .collect();
+    for (&p, &l) in predicted.iter().zip(&set.labels) {
+        let c = &mut per_class[l as usize];
+        c.images += 1;
+        c.correct += usize::from(p == l);
+    }
+    for c in &mut per_class {
+        if c.images > 0 {
+            c.accuracy = 100.0 * c.correct as f64 / c.images as f64;
+        }
+    }
+    let correct = per_class.iter().map(|c| c.correct).sum();
+    let evaluation = Evaluation {
+        run: run_dir.display().to_string(),
+        data_dir: data_dir.display().to_string(),
+        images: set.len(),
+        correct,
+        accuracy: 100.0 * correct as f64 / set.len().max(1) as f64,
+        per_class,
+    };
+    run.write_json(RunDir::EVAL, &evaluation)?;
+    Ok(evaluation)
+}

@@ -1,0 +1,112 @@
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use flate2::read::GzDecoder;
+
+use super::DataError;
+
+/// Type code of unsigned bytes, the only element type MNIST-family files use.
+const U8_TYPE: u8 = 0x08;
+/// Refuse files that claim more than this many elements (4 GiB) before allocating.
+const MAX_ELEMENTS: u64 = 1 << 32;
+
+/// An IDX array of unsigned bytes: its dimensions and its row-major data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdxArray {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// Read an IDX file of `u8`, raw or gzip'd (detected by the gzip magic, not the name).
+///
+/// Checks the magic (two zero bytes, type 0x08, 1..=4 dimensions) and that the payload is
+/// exactly the product of the dimensions; every error names the file.
+pub fn read_idx(path: &Path) -> Result<IdxArray, DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = BufReader::new(File::open(path).map_err(io)?);
+    let mut magic = [0u8; 2];
+    let n = read_full(&mut file, &mut magic).map_err(io)?;
+    let file = BufReader::new(File::open(path).map_err(io)?);
+    let mut reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    parse(path, &mut reader)
+}
+
+fn parse(path: &Path, reader: &mut dyn Read) -> Result<IdxArray, DataError> {
+    let bad = |problem: String| DataError::format(path, problem);
+    let mut header = [0u8; 4];
+    let got = read_full(reader, &mut header).map_err(|e| bad(format!("cannot read header: {e}")))?;
+    if got < 4 {
+        return Err(bad(format!("file too short for an IDX header ({got} bytes)")));
+    }
+    if header[0] != 0 || header[1] != 0 {
+        return Err(bad(format!(
+            "not an IDX file: magic starts {:02x} {:02x}, expected 00 00",
+            header[0], header[1]
+        )));
+    }
+    if header[2] != U8_TYPE {
+        return Err(bad(format!(
+            "element type 0x{:02x}, expected 0x08 (unsigned byte)",
+            header[2]
+        )));
+    }
+    let ndim = header[3] as usize;
+    if !(1..=4).contains(&ndim) {
+        return Err(bad(format!("{ndim} dimensions, expected 1 to 4")));
+    }
+    let mut dim_bytes = vec![0u8; 4 * ndim];
+    if read_full(reader, &mut dim_bytes).map_err(|e| bad(format!("cannot read dimensions: {e}")))?
+        < dim_bytes.len()
+    {
+        return Err(bad("truncated in the dimension header".into()));
+    }
+    let dims: Vec<usize> = dim_bytes
+        .chunks(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let total = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+    let total = match total {
+        Some(t) if t <= MAX_ELEMENTS => t as usize,
+        _ => return Err(bad(format!("dimensions {dims:?} claim more than {MAX_ELEMENTS} elements"))),
+    };
+    // Read one byte past the payload to detect trailing garbage without trusting the header
+    // for the allocation size beyond what is actually there.
+    let mut data = Vec::new();
+    reader
+        .take(total as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| bad(format!("corrupt data: {e}")))?;
+    if data.len() < total {
+        return Err(bad(format!(
+            "truncated: dimensions {dims:?} need {total} bytes of data, found {}",
+            data.len()
+        )));
+    }
+    if data.len() > total {
+        return Err(bad(format!(
+            "{} bytes of data expected for dimensions {dims:?}, but the file is longer",
+            total
+        )));
+    }
+    Ok(IdxArray { dims, data })
+}
+
+/// Fill `buf` as far as the reader allows; returns how many bytes were read.
+fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}

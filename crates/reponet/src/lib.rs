@@ -1,0 +1,17 @@
+//! # reponet
+//!
+//! Maximally compact and separated features with fixed regular-polytope classifiers
+//! ("Margin RePoNet", Pernici et al., arXiv 2301.06116), on Burn.
+//!
+//! Layers, lowest first; a layer only uses the ones above it in this list:
+//! - [`geometry`]: the d-Simplex, d-Orthoplex and d-Cube in plain `f64`.
+//! - [`nn`]: fixed and learnable cosine heads, the three losses, the margin warm-up, LeNet++.
+//! - [`data`]: IDX files and the MNIST layout.
+//! - [`train`]: configuration, run directories, the training loop, inference.
+//! - [`analysis`]: evaluation of a trained run.
+
+pub mod analysis;
+pub mod data;
+pub mod geometry;
+pub mod nn;
+pub mod train;

@@ -1,0 +1,143 @@
+use std::fmt;
+use std::str::FromStr;
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::Polytope;
+
+/// Whether the classifier weights are the polytope's vertices or learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadKind {
+    /// The polytope's unit vertices, never trained: zero parameters.
+    Fixed,
+    /// The paper's baseline: a trainable `[outputs, d]` matrix, normalised in the forward pass.
+    Learnable,
+}
+
+impl fmt::Display for HeadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Fixed => "fixed",
+            Self::Learnable => "learnable",
+        })
+    }
+}
+
+impl FromStr for HeadKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "fixed" => Ok(Self::Fixed),
+            "learnable" | "learned" => Ok(Self::Learnable),
+            other => Err(format!("unknown head '{other}': expected fixed or learnable")),
+        }
+    }
+}
+
+/// Rows divided by their L2 norm (floored at 1e-12, as PyTorch's `F.normalize`).
+pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
+    let norms = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norms
+}
+
+/// The fixed polytope classifier: unit vertices as a constant tensor, not a parameter, so
+/// no optimizer ever sees it and it is rebuilt from the polytope rather than saved.
+#[derive(Module, Debug)]
+pub struct FixedHead {
+    /// `[num_vertices, d]`, unit rows.
+    weights: Tensor<2>,
+    #[module(skip)]
+    classes: usize,
+}
+
+impl FixedHead {
+    pub fn new(polytope: &Polytope, device: &Device) -> Self {
+        let data = TensorData::new(
+            polytope.vertices_f32(),
+            [polytope.num_vertices(), polytope.dim()],
+        );
+        Self {
+            weights: Tensor::from_data(data, device),
+            classes: polytope.classes(),
+        }
+    }
+}
+
+/// The learnable cosine classifier with the same outputs and dimension as a polytope.
+#[derive(Module, Debug)]
+pub struct LearnableHead {
+    /// `[outputs, d]`, normalised in the forward pass.
+    weight: Param<Tensor<2>>,
+    #[module(skip)]
+    classes: usize,
+}
+
+impl LearnableHead {
+    /// N(0, 0.01^2) initial weights, as the reference implementation.
+    pub fn new(outputs: usize, dim: usize, classes: usize, device: &Device) -> Self {
+        let weight = Tensor::random([outputs, dim], Distribution::Normal(0.0, 0.01), device);
+        Self {
+            weight: Param::from_tensor(weight),
+            classes,
+        }
+    }
+}
+
+/// A cosine classifier head: fixed polytope vertices or learnable weights.
+#[derive(Module, Debug)]
+pub enum ClassifierHead {
+    Fixed(FixedHead),
+    Learnable(LearnableHead),
+}
+
+impl ClassifierHead {
+    /// The head of `kind` with one output per vertex of `polytope`.
+    pub fn new(kind: HeadKind, polytope: &Polytope, device: &Device) -> Self {
+        match kind {
+            HeadKind::Fixed => Self::Fixed(FixedHead::new(polytope, device)),
+            HeadKind::Learnable => Self::Learnable(LearnableHead::new(
+                polytope.num_vertices(),
+                polytope.dim(),
+                polytope.classes(),
+                device,
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> HeadKind {
+        match self {
+            Self::Fixed(_) => HeadKind::Fixed,
+            Self::Learnable(_) => HeadKind::Learnable,
+        }
+    }
+
+    /// Classes K; outputs `K..` are vertices without a class.
+    pub fn classes(&self) -> usize {
+        match self {
+            Self::Fixed(h) => h.classes,
+            Self::Learnable(h) => h.classes,
+        }
+    }
+
+    /// Unit classifier weights `[outputs, d]`.
+    pub fn unit_weights(&self) -> Tensor<2> {
+        match self {
+            Self::Fixed(h) => h.weights.clone(),
+            Self::Learnable(h) => l2_normalize(h.weight.val()),
+        }
+    }
+
+    /// `cos(theta_j)` between each feature and each weight: `[N, outputs]`.
+    pub fn cosines(&self, features: Tensor<2>) -> Tensor<2> {
+        l2_normalize(features).matmul(self.unit_weights().transpose())
+    }
+
+    /// Eq. 6 logits: unit weights times raw (unnormalised) features.
+    pub fn dot_logits(&self, features: Tensor<2>) -> Tensor<2> {
+        features.matmul(self.unit_weights().transpose())
+    }
+}

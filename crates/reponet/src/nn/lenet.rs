@@ -1,0 +1,60 @@
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, PRelu, PReluConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+/// Channels of LeNet++'s six 5x5 convolutions (Wen et al., ECCV 2016).
+const CHANNELS: [usize; 7] = [1, 32, 32, 64, 64, 128, 128];
+/// Flattened size after three 2x2 pools of a 28x28 input: 128 x 3 x 3.
+const FLAT: usize = 128 * 3 * 3;
+
+/// LeNet++: [conv5x5, PReLU] x 2 then max-pool 2, three times (32, 64, 128 channels),
+/// then a linear layer to the d-dimensional feature. Input `[N, 1, 28, 28]`.
+#[derive(Module, Debug)]
+pub struct LeNetPlusPlus {
+    convs: Vec<Conv2d>,
+    activations: Vec<PRelu>,
+    pool: MaxPool2d,
+    embed: Linear,
+}
+
+impl LeNetPlusPlus {
+    /// Convolutions: Kaiming-normal weights (gain sqrt 2, fan-in, as PyTorch's
+    /// `kaiming_normal_`), zero biases, stride 1, padding 2. PReLU: one slope per layer, 0.25.
+    pub fn new(feature_dim: usize, device: &Device) -> Self {
+        let convs = CHANNELS
+            .windows(2)
+            .map(|c| {
+                let mut conv = Conv2dConfig::new([c[0], c[1]], [5, 5])
+                    .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                    .with_initializer(Initializer::KaimingNormal {
+                        gain: std::f64::consts::SQRT_2,
+                        fan_out_only: false,
+                    })
+                    .init(device);
+                conv.bias = Some(Param::from_tensor(Tensor::zeros([c[1]], device)));
+                conv
+            })
+            .collect();
+        let activations = (0..6).map(|_| PReluConfig::new().init(device)).collect();
+        Self {
+            convs,
+            activations,
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            embed: LinearConfig::new(FLAT, feature_dim).init(device),
+        }
+    }
+
+    /// Features `[N, d]` of images `[N, 1, 28, 28]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = images;
+        for (i, (conv, act)) in self.convs.iter().zip(&self.activations).enumerate() {
+            x = act.forward(conv.forward(x));
+            if i % 2 == 1 {
+                x = self.pool.forward(x);
+            }
+        }
+        self.embed.forward(x.flatten(1, 3))
+    }
+}

@@ -1,0 +1,98 @@
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::head::ClassifierHead;
+
+/// The paper's three losses on a (fixed or learnable) classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Eq. 6: softmax over `w_j . f`, unit weights, raw features.
+    Softmax,
+    /// Eq. 8: softmax over `s * cos(theta_j)`.
+    Cosine,
+    /// Eq. 9: `s * cos(theta_y + m)` for the true class, `s * cos(theta_j)` for the others.
+    Margin,
+}
+
+impl fmt::Display for LossKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Softmax => "softmax",
+            Self::Cosine => "cosine",
+            Self::Margin => "margin",
+        })
+    }
+}
+
+impl FromStr for LossKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "softmax" => Ok(Self::Softmax),
+            "cosine" | "normface" => Ok(Self::Cosine),
+            "margin" | "arcface" => Ok(Self::Margin),
+            other => Err(format!(
+                "unknown loss '{other}': expected softmax, cosine or margin"
+            )),
+        }
+    }
+}
+
+/// A loss with its settings: scale `s` (Eq. 8, 9) and margin `m` in radians (Eq. 9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PolytopeLoss {
+    pub kind: LossKind,
+    pub scale: f64,
+    pub margin: f64,
+}
+
+impl PolytopeLoss {
+    /// Logits `[N, outputs]` for `features` `[N, d]` with true classes `labels` `[N]`.
+    pub fn logits(&self, head: &ClassifierHead, features: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<2> {
+        match self.kind {
+            LossKind::Softmax => head.dot_logits(features),
+            LossKind::Cosine => head.cosines(features) * self.scale,
+            LossKind::Margin => {
+                arc_margin_logits(head.cosines(features), labels, self.scale, self.margin)
+            }
+        }
+    }
+
+    /// Mean cross-entropy over the batch (a one-element tensor).
+    pub fn forward(&self, head: &ClassifierHead, features: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+        cross_entropy(self.logits(head, features, labels.clone()), labels)
+    }
+}
+
+/// Additive angular margin logits (Eq. 9) from cosines `[N, outputs]`.
+///
+/// The true class gets `s * cos(theta + m)` while `theta + m <= pi`, i.e. while
+/// `cos(theta) > cos(pi - m)`; beyond that seam `cos(theta + m)` would rise again as theta
+/// grows, so ArcFace's monotonic extension `s * (cos(theta) - m * sin(pi - m))` is used.
+/// Cosines are clamped to `[-1 + 1e-7, 1 - 1e-7]` so `sin(theta)` has a finite gradient.
+pub fn arc_margin_logits(cosines: Tensor<2>, labels: Tensor<1, Int>, scale: f64, margin: f64) -> Tensor<2> {
+    let outputs = cosines.dims()[1];
+    let cos = cosines.clamp(-1.0 + 1e-7, 1.0 - 1e-7);
+    let sin = (cos.clone().powi_scalar(2).neg() + 1.0).sqrt();
+    let shifted = cos.clone() * margin.cos() - sin * margin.sin();
+    let seam = (std::f64::consts::PI - margin).cos();
+    let extension = cos.clone() - margin * (std::f64::consts::PI - margin).sin();
+    let target = extension.mask_where(cos.clone().greater_elem(seam), shifted);
+    let is_true_class = labels.one_hot::<2>(outputs).equal_elem(1);
+    cos.mask_where(is_true_class, target) * scale
+}
+
+/// Mean cross-entropy of `logits` `[N, C]` against class indices `labels` `[N]`.
+pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let n = labels.dims()[0];
+    log_softmax(logits, 1)
+        .gather(1, labels.reshape([n, 1]))
+        .neg()
+        .mean()
+}

@@ -1,0 +1,15 @@
+//! Burn building blocks: cosine heads (fixed polytope or learnable), the paper's three
+//! losses, the margin warm-up, and LeNet++. Heads and losses take any `[N, d]` feature
+//! tensor, so they work on top of any Burn backbone, not only [`LeNetPlusPlus`].
+
+mod head;
+mod lenet;
+mod loss;
+mod margin_warmup;
+mod network;
+
+pub use head::{l2_normalize, ClassifierHead, FixedHead, HeadKind, LearnableHead};
+pub use lenet::LeNetPlusPlus;
+pub use loss::{arc_margin_logits, cross_entropy, LossKind, PolytopeLoss};
+pub use margin_warmup::MarginWarmup;
+pub use network::Network;

@@ -1,0 +1,191 @@
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use crate::data::{Normalization, MNIST_NORMALIZATION};
+use crate::geometry::{Polytope, PolytopeKind};
+use crate::nn::{HeadKind, LossKind};
+
+/// Warm-up used by `--margin-warmup auto` when the margin exceeds 90 degrees (the simplex).
+/// Margins of 90 degrees or less (orthoplex, cube) get none. Chosen from measurements: see
+/// README.md, "Margin warm-up".
+pub const DEFAULT_WARMUP_EPOCHS_ABOVE_90: f64 = 1.0;
+
+/// The additive angular margin: the polytope's phi, or a fixed angle.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarginSetting {
+    /// m = phi, the angle between neighbouring vertices (the paper's choice).
+    Auto,
+    Degrees(f64),
+}
+
+impl FromStr for MarginSetting {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        s.trim_end_matches("deg")
+            .parse::<f64>()
+            .map(Self::Degrees)
+            .map_err(|_| format!("margin '{s}': expected 'auto' or an angle in degrees, e.g. 60"))
+    }
+}
+
+impl fmt::Display for MarginSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Degrees(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+/// How many epochs the margin ramps up over.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarmupSetting {
+    /// [`DEFAULT_WARMUP_EPOCHS_ABOVE_90`] if m > 90 degrees, else 0.
+    Auto,
+    Epochs(f64),
+}
+
+impl FromStr for WarmupSetting {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        s.parse::<f64>()
+            .map(Self::Epochs)
+            .map_err(|_| format!("margin warm-up '{s}': expected 'auto' or a number of epochs, e.g. 1 or 0.5"))
+    }
+}
+
+impl fmt::Display for WarmupSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Epochs(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Everything a training run needs, as the user asked for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Dataset name; only `mnist` (and MNIST-format folders) for now.
+    pub dataset: String,
+    pub data_dir: PathBuf,
+    pub polytope: PolytopeKind,
+    pub head: HeadKind,
+    pub loss: LossKind,
+    pub scale: f64,
+    pub margin: MarginSetting,
+    pub margin_warmup: WarmupSetting,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub limit_train: Option<usize>,
+    pub limit_test: Option<usize>,
+}
+
+impl TrainConfig {
+    /// The paper's recipe on MNIST: simplex, fixed head, margin loss, s = 30, m = phi,
+    /// Adam 0.0005, batch 512, 3 epochs.
+    pub fn paper_defaults(data_dir: PathBuf) -> Self {
+        Self {
+            dataset: "mnist".into(),
+            data_dir,
+            polytope: PolytopeKind::Simplex,
+            head: HeadKind::Fixed,
+            loss: LossKind::Margin,
+            scale: 30.0,
+            margin: MarginSetting::Auto,
+            margin_warmup: WarmupSetting::Auto,
+            epochs: 3,
+            batch_size: 512,
+            lr: 0.0005,
+            seed: 0,
+            limit_train: None,
+            limit_test: None,
+        }
+    }
+
+    /// Check every option and work out the derived settings, before any work starts.
+    pub fn resolve(&self) -> Result<ResolvedConfig, TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.dataset != "mnist" {
+            return bad(format!("dataset '{}': only 'mnist' is supported so far", self.dataset));
+        }
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return bad(format!("--scale {}: must be a positive number (the paper uses 30)", self.scale));
+        }
+        if self.epochs == 0 {
+            return bad("--epochs 0: train for at least 1 epoch".into());
+        }
+        if self.batch_size == 0 {
+            return bad("--batch-size 0: must be at least 1 (the paper uses 512)".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr {}: must be a positive number (the paper uses 0.0005)", self.lr));
+        }
+        if self.limit_train == Some(0) || self.limit_test == Some(0) {
+            return bad("--limit-train / --limit-test 0: keep at least 1 image".into());
+        }
+        let classes = 10;
+        let polytope = Polytope::new(self.polytope, classes)?;
+        let margin_degrees = match self.margin {
+            MarginSetting::Auto => polytope.phi_degrees(),
+            MarginSetting::Degrees(d) if d > 0.0 && d < 180.0 => d,
+            MarginSetting::Degrees(d) => {
+                return bad(format!("--margin {d}: must be 'auto' or an angle strictly between 0 and 180 degrees"))
+            }
+        };
+        let warmup_epochs = match self.margin_warmup {
+            WarmupSetting::Epochs(e) if e.is_finite() && e >= 0.0 => e,
+            WarmupSetting::Epochs(e) => {
+                return bad(format!("--margin-warmup {e}: must be 'auto' or a number of epochs >= 0"))
+            }
+            WarmupSetting::Auto if margin_degrees > 90.0 => DEFAULT_WARMUP_EPOCHS_ABOVE_90,
+            WarmupSetting::Auto => 0.0,
+        };
+        Ok(ResolvedConfig {
+            request: self.clone(),
+            classes,
+            dim: polytope.dim(),
+            num_outputs: polytope.num_vertices(),
+            phi_degrees: polytope.phi_degrees(),
+            margin_degrees,
+            warmup_epochs,
+            normalization: MNIST_NORMALIZATION,
+        })
+    }
+}
+
+/// A validated configuration with every derived value spelled out; saved as `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedConfig {
+    pub request: TrainConfig,
+    pub classes: usize,
+    pub dim: usize,
+    pub num_outputs: usize,
+    pub phi_degrees: f64,
+    /// The margin used by the margin loss (ignored by the other losses).
+    pub margin_degrees: f64,
+    pub warmup_epochs: f64,
+    pub normalization: Normalization,
+}
+
+impl ResolvedConfig {
+    pub fn polytope(&self) -> Result<Polytope, TrainError> {
+        Ok(Polytope::new(self.request.polytope, self.classes)?)
+    }
+}

@@ -1,0 +1,46 @@
+//! Training: a validated configuration, the run directory, the loop, and inference.
+
+mod config;
+mod inference;
+mod metrics;
+mod observer;
+mod run_dir;
+mod trainer;
+
+pub use config::{MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_WARMUP_EPOCHS_ABOVE_90};
+pub use inference::{extract_features, predict_labels, EVAL_BATCH};
+pub use metrics::{EpochMetrics, TrainSummary};
+pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
+pub use run_dir::{write_atomic, RunDir};
+pub use trainer::{train, train_step, StepOutcome};
+
+use std::path::PathBuf;
+
+use crate::data::DataError;
+use crate::geometry::GeometryError;
+
+/// Why a training or evaluation run cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid option: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Geometry(#[from] GeometryError),
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{path}: not a usable run directory: {message}")]
+    Run { path: PathBuf, message: String },
+    #[error("training diverged at epoch {epoch}, step {step}: the loss is {loss}")]
+    Diverged { epoch: usize, step: usize, loss: f64 },
+}
+
+impl TrainError {
+    pub(crate) fn io(path: &std::path::Path, err: impl std::fmt::Display) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        }
+    }
+}

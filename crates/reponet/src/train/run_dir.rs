@@ -1,0 +1,149 @@
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{EpochMetrics, ResolvedConfig, TrainError};
+use crate::nn::Network;
+
+/// Write `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// reader sees the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(TrainError::io(path, e));
+    }
+    Ok(())
+}
+
+/// A run directory: `config.json`, `metrics.jsonl`, `model.bpk`, `summary.json`, `eval.json`.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    pub const CONFIG: &'static str = "config.json";
+    pub const METRICS: &'static str = "metrics.jsonl";
+    pub const MODEL: &'static str = "model.bpk";
+    pub const SUMMARY: &'static str = "summary.json";
+    pub const EVAL: &'static str = "eval.json";
+
+    /// Create `root` for a new run. An existing non-empty folder is refused unless `force`.
+    pub fn create(root: &Path, force: bool) -> Result<Self, TrainError> {
+        if root.exists() {
+            let non_empty = fs::read_dir(root)
+                .map_err(|e| TrainError::io(root, e))?
+                .next()
+                .is_some();
+            if non_empty && !force {
+                return Err(TrainError::Config(format!(
+                    "output folder {} exists and is not empty: choose another --out or pass --force to overwrite it",
+                    root.display()
+                )));
+            }
+        }
+        fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Open an existing run directory (it must hold `config.json`).
+    pub fn open(root: &Path) -> Result<Self, TrainError> {
+        if !root.join(Self::CONFIG).is_file() {
+            return Err(TrainError::Run {
+                path: root.to_path_buf(),
+                message: format!("no {} (create a run with `reponet train --out DIR`)", Self::CONFIG),
+            });
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), TrainError> {
+        let mut text = serde_json::to_string_pretty(value).expect("serialisable");
+        text.push('\n');
+        write_atomic(&self.path(name), text.as_bytes())
+    }
+
+    pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<T, TrainError> {
+        let path = self.path(name);
+        let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::io(&path, format!("invalid JSON: {e}")))
+    }
+
+    pub fn config(&self) -> Result<ResolvedConfig, TrainError> {
+        self.read_json(Self::CONFIG)
+    }
+
+    /// Rewrite `metrics.jsonl` with all epochs so far (whole-file atomic replace).
+    pub fn write_metrics(&self, epochs: &[EpochMetrics]) -> Result<(), TrainError> {
+        let mut text = String::new();
+        for m in epochs {
+            text.push_str(&serde_json::to_string(m).expect("serialisable"));
+            text.push('\n');
+        }
+        write_atomic(&self.path(Self::METRICS), text.as_bytes())
+    }
+
+    pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>, TrainError> {
+        let path = self.path(Self::METRICS);
+        let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| TrainError::io(&path, format!("line {}: invalid JSON: {e}", i + 1)))
+            })
+            .collect()
+    }
+
+    pub fn save_model(&self, model: &Network) -> Result<(), TrainError> {
+        let path = self.path(Self::MODEL);
+        let bytes = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| TrainError::io(&path, e))?;
+        write_atomic(&path, &bytes)
+    }
+
+    /// The trained network of this run, on `device`.
+    pub fn load_model(&self, device: &Device) -> Result<(ResolvedConfig, Network), TrainError> {
+        let config = self.config()?;
+        let polytope = config.polytope()?;
+        let path = self.path(Self::MODEL);
+        let bytes = fs::read(&path).map_err(|e| TrainError::io(&path, e))?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| TrainError::io(&path, format!("not a readable model file: {e}")))?;
+        let model = Network::new(&polytope, config.request.head, device)
+            .try_load_record(record)
+            .map_err(|e| TrainError::io(&path, format!("model does not match config.json: {e}")))?;
+        Ok((config, model))
+    }
+}
