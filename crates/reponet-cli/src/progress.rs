@@ -53,9 +53,13 @@ impl TrainObserver for ProgressObserver {
             });
             bar.set_position(p.step as u64);
             bar.set_message(message);
-        } else if self.last_line.elapsed() >= Duration::from_secs(10) || p.step == p.steps_per_epoch {
+        } else if self.last_line.elapsed() >= Duration::from_secs(10) || p.step == p.steps_per_epoch
+        {
             self.last_line = Instant::now();
-            println!("epoch {} step {}/{}  {message}", p.epoch, p.step, p.steps_per_epoch);
+            println!(
+                "epoch {} step {}/{}  {message}",
+                p.epoch, p.step, p.steps_per_epoch
+            );
         }
     }
 
@@ -71,7 +75,12 @@ impl TrainObserver for ProgressObserver {
         }
         println!(
             "epoch {}: train loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.0} img/s, {:.0} s",
-            m.epoch, m.train_loss, m.train_accuracy, m.test_accuracy, m.images_per_second, m.train_seconds
+            m.epoch,
+            m.train_loss,
+            m.train_accuracy,
+            m.test_accuracy,
+            m.images_per_second,
+            m.train_seconds
         );
     }
 }

@@ -3,7 +3,7 @@
 //! Maximally compact and separated features with fixed regular-polytope classifiers
 //! ("Margin RePoNet", Pernici et al., arXiv 2301.06116), on Burn.
 //!
-//! Layers, lowest first; a layer only uses the ones above it in this list:
+//! [`atomic_file`] sits under every layer. Layers, lowest first; a layer only uses the ones above it in this list:
 //! - [`geometry`]: the d-Simplex, d-Orthoplex and d-Cube in plain `f64`.
 //! - [`nn`]: fixed and learnable cosine heads, the three losses, the margin warm-up, LeNet++.
 //! - [`data`]: IDX files and the MNIST layout.
@@ -11,6 +11,7 @@
 //! - [`analysis`]: evaluation of a trained run.
 
 pub mod analysis;
+pub mod atomic_file;
 pub mod data;
 pub mod geometry;
 pub mod nn;

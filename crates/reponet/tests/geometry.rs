@@ -9,7 +9,7 @@ fn check(kind: PolytopeKind, k: usize) -> Polytope {
     let d = p.dim();
     let expected_dim = match kind {
         PolytopeKind::Simplex => k - 1,
-        PolytopeKind::Orthoplex => (k + 1) / 2,
+        PolytopeKind::Orthoplex => (k as f64 / 2.0).ceil() as usize,
         PolytopeKind::Cube => (k as f64).log2().ceil() as usize,
     };
     assert_eq!(d, expected_dim, "{kind} K={k}");
@@ -24,10 +24,18 @@ fn check(kind: PolytopeKind, k: usize) -> Polytope {
     assert_eq!(p.class_vertices().len(), k);
     for v in p.vertices() {
         assert_eq!(v.len(), d);
-        assert!((norm(v) - 1.0).abs() < 1e-12, "{kind} K={k}: norm {}", norm(v));
+        assert!(
+            (norm(v) - 1.0).abs() < 1e-12,
+            "{kind} K={k}: norm {}",
+            norm(v)
+        );
     }
     let min = min_pairwise_angle(p.vertices());
-    assert!((min - p.phi()).abs() < 1e-9, "{kind} K={k}: min angle {min} vs phi {}", p.phi());
+    assert!(
+        (min - p.phi()).abs() < 1e-9,
+        "{kind} K={k}: min angle {min} vs phi {}",
+        p.phi()
+    );
     p
 }
 

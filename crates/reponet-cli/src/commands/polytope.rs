@@ -52,10 +52,18 @@ pub fn run(args: Args) -> Result<()> {
         p.num_unused()
     );
     if args.vertices {
-        println!("  vertex matrix ({} x {}), row k = class k:", p.num_vertices(), p.dim());
+        println!(
+            "  vertex matrix ({} x {}), row k = class k:",
+            p.num_vertices(),
+            p.dim()
+        );
         for (i, v) in p.vertices().iter().enumerate() {
             let row: Vec<String> = v.iter().map(|x| format!("{x:+.6}")).collect();
-            let tag = if i < p.classes() { format!("class {i}") } else { "unused".into() };
+            let tag = if i < p.classes() {
+                format!("class {i}")
+            } else {
+                "unused".into()
+            };
             println!("  {:>9}  {}", tag, row.join(" "));
         }
     }

@@ -18,7 +18,7 @@ use crate::progress::ProgressObserver;
 /// summary.json. Quick look (a minute on 2 cores):
 ///   reponet train --data-dir data/mnist --limit-train 5000 --limit-test 1000 --epochs 1 --out runs/quick
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, allow_negative_numbers = true)]
 pub struct Args {
     /// Folder with MNIST's four IDX files (raw or .gz).
     #[arg(long, default_value = "data/mnist")]

@@ -42,9 +42,12 @@ pub fn read_idx(path: &Path) -> Result<IdxArray, DataError> {
 fn parse(path: &Path, reader: &mut dyn Read) -> Result<IdxArray, DataError> {
     let bad = |problem: String| DataError::format(path, problem);
     let mut header = [0u8; 4];
-    let got = read_full(reader, &mut header).map_err(|e| bad(format!("cannot read header: {e}")))?;
+    let got = read_full(reader, &mut header)
+        .map_err(|e| bad(format!("corrupt or truncated header: {e}")))?;
     if got < 4 {
-        return Err(bad(format!("file too short for an IDX header ({got} bytes)")));
+        return Err(bad(format!(
+            "file too short for an IDX header ({got} bytes)"
+        )));
     }
     if header[0] != 0 || header[1] != 0 {
         return Err(bad(format!(
@@ -63,7 +66,8 @@ fn parse(path: &Path, reader: &mut dyn Read) -> Result<IdxArray, DataError> {
         return Err(bad(format!("{ndim} dimensions, expected 1 to 4")));
     }
     let mut dim_bytes = vec![0u8; 4 * ndim];
-    if read_full(reader, &mut dim_bytes).map_err(|e| bad(format!("cannot read dimensions: {e}")))?
+    if read_full(reader, &mut dim_bytes)
+        .map_err(|e| bad(format!("corrupt or truncated dimensions: {e}")))?
         < dim_bytes.len()
     {
         return Err(bad("truncated in the dimension header".into()));
@@ -72,10 +76,16 @@ fn parse(path: &Path, reader: &mut dyn Read) -> Result<IdxArray, DataError> {
         .chunks(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let total = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+    let total = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
     let total = match total {
         Some(t) if t <= MAX_ELEMENTS => t as usize,
-        _ => return Err(bad(format!("dimensions {dims:?} claim more than {MAX_ELEMENTS} elements"))),
+        _ => {
+            return Err(bad(format!(
+                "dimensions {dims:?} claim more than {MAX_ELEMENTS} elements"
+            )))
+        }
     };
     // Read one byte past the payload to detect trailing garbage without trusting the header
     // for the allocation size beyond what is actually there.
@@ -83,7 +93,7 @@ fn parse(path: &Path, reader: &mut dyn Read) -> Result<IdxArray, DataError> {
     reader
         .take(total as u64 + 1)
         .read_to_end(&mut data)
-        .map_err(|e| bad(format!("corrupt data: {e}")))?;
+        .map_err(|e| bad(format!("corrupt or truncated data: {e}")))?;
     if data.len() < total {
         return Err(bad(format!(
             "truncated: dimensions {dims:?} need {total} bytes of data, found {}",
@@ -97,6 +107,39 @@ fn parse(path: &Path, reader: &mut dyn Read) -> Result<IdxArray, DataError> {
         )));
     }
     Ok(IdxArray { dims, data })
+}
+
+/// Write an IDX file of `u8` (gzip'd when the name ends in `.gz`), atomically.
+///
+/// `data.len()` must equal the product of `dims`.
+pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<(), DataError> {
+    let expected: usize = dims.iter().product();
+    if data.len() != expected || dims.is_empty() || dims.len() > 4 {
+        return Err(DataError::format(
+            path,
+            format!("cannot write {} bytes as dimensions {dims:?}", data.len()),
+        ));
+    }
+    let mut bytes = vec![0, 0, U8_TYPE, dims.len() as u8];
+    for &d in dims {
+        let d = u32::try_from(d)
+            .map_err(|_| DataError::format(path, format!("dimension {d} exceeds u32")))?;
+        bytes.extend(d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &bytes)
+            .and_then(|_| gz.finish().map(|b| bytes = b))
+            .map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
+    crate::atomic_file::write_atomic(path, &bytes).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Fill `buf` as far as the reader allows; returns how many bytes were read.

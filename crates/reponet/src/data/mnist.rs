@@ -48,7 +48,10 @@ pub fn load_mnist_dir(dir: &Path, split: DataSplit, classes: usize) -> Result<Im
     if images.dims.len() != 3 {
         return Err(DataError::format(
             &images_path,
-            format!("images must have 3 dimensions (count, rows, cols), found {:?}", images.dims),
+            format!(
+                "images must have 3 dimensions (count, rows, cols), found {:?}",
+                images.dims
+            ),
         ));
     }
     if labels.dims.len() != 1 {
@@ -68,7 +71,12 @@ pub fn load_mnist_dir(dir: &Path, split: DataSplit, classes: usize) -> Result<Im
             ),
         ));
     }
-    if let Some((i, &l)) = labels.data.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
+    if let Some((i, &l)) = labels
+        .data
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= classes)
+    {
         return Err(DataError::format(
             &labels_path,
             format!("label {l} at index {i} is outside 0..{classes}"),

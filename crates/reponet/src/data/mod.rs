@@ -4,11 +4,13 @@ mod batch;
 mod idx;
 mod image_set;
 mod mnist;
+mod synthetic;
 
 pub use batch::{images_to_tensor, labels_to_tensor};
-pub use idx::{read_idx, IdxArray};
+pub use idx::{read_idx, write_idx, IdxArray};
 pub use image_set::ImageSet;
 pub use mnist::{load_mnist_dir, DataSplit, Normalization, MNIST_NORMALIZATION};
+pub use synthetic::write_synthetic_mnist;
 
 use std::path::PathBuf;
 

@@ -33,7 +33,9 @@ impl FromStr for HeadKind {
         match s.to_ascii_lowercase().as_str() {
             "fixed" => Ok(Self::Fixed),
             "learnable" | "learned" => Ok(Self::Learnable),
-            other => Err(format!("unknown head '{other}': expected fixed or learnable")),
+            other => Err(format!(
+                "unknown head '{other}': expected fixed or learnable"
+            )),
         }
     }
 }
@@ -88,6 +90,8 @@ impl LearnableHead {
 }
 
 /// A cosine classifier head: fixed polytope vertices or learnable weights.
+// One head per network: the variants' size difference costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ClassifierHead {
     Fixed(FixedHead),

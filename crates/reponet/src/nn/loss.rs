@@ -54,7 +54,12 @@ pub struct PolytopeLoss {
 
 impl PolytopeLoss {
     /// Logits `[N, outputs]` for `features` `[N, d]` with true classes `labels` `[N]`.
-    pub fn logits(&self, head: &ClassifierHead, features: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<2> {
+    pub fn logits(
+        &self,
+        head: &ClassifierHead,
+        features: Tensor<2>,
+        labels: Tensor<1, Int>,
+    ) -> Tensor<2> {
         match self.kind {
             LossKind::Softmax => head.dot_logits(features),
             LossKind::Cosine => head.cosines(features) * self.scale,
@@ -65,7 +70,12 @@ impl PolytopeLoss {
     }
 
     /// Mean cross-entropy over the batch (a one-element tensor).
-    pub fn forward(&self, head: &ClassifierHead, features: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    pub fn forward(
+        &self,
+        head: &ClassifierHead,
+        features: Tensor<2>,
+        labels: Tensor<1, Int>,
+    ) -> Tensor<1> {
         cross_entropy(self.logits(head, features, labels.clone()), labels)
     }
 }
@@ -76,7 +86,12 @@ impl PolytopeLoss {
 /// `cos(theta) > cos(pi - m)`; beyond that seam `cos(theta + m)` would rise again as theta
 /// grows, so ArcFace's monotonic extension `s * (cos(theta) - m * sin(pi - m))` is used.
 /// Cosines are clamped to `[-1 + 1e-7, 1 - 1e-7]` so `sin(theta)` has a finite gradient.
-pub fn arc_margin_logits(cosines: Tensor<2>, labels: Tensor<1, Int>, scale: f64, margin: f64) -> Tensor<2> {
+pub fn arc_margin_logits(
+    cosines: Tensor<2>,
+    labels: Tensor<1, Int>,
+    scale: f64,
+    margin: f64,
+) -> Tensor<2> {
     let outputs = cosines.dims()[1];
     let cos = cosines.clamp(-1.0 + 1e-7, 1.0 - 1e-7);
     let sin = (cos.clone().powi_scalar(2).neg() + 1.0).sqrt();

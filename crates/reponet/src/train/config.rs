@@ -62,9 +62,9 @@ impl FromStr for WarmupSetting {
         if s.eq_ignore_ascii_case("auto") {
             return Ok(Self::Auto);
         }
-        s.parse::<f64>()
-            .map(Self::Epochs)
-            .map_err(|_| format!("margin warm-up '{s}': expected 'auto' or a number of epochs, e.g. 1 or 0.5"))
+        s.parse::<f64>().map(Self::Epochs).map_err(|_| {
+            format!("margin warm-up '{s}': expected 'auto' or a number of epochs, e.g. 1 or 0.5")
+        })
     }
 }
 
@@ -123,10 +123,16 @@ impl TrainConfig {
     pub fn resolve(&self) -> Result<ResolvedConfig, TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
         if self.dataset != "mnist" {
-            return bad(format!("dataset '{}': only 'mnist' is supported so far", self.dataset));
+            return bad(format!(
+                "dataset '{}': only 'mnist' is supported so far",
+                self.dataset
+            ));
         }
         if !(self.scale.is_finite() && self.scale > 0.0) {
-            return bad(format!("--scale {}: must be a positive number (the paper uses 30)", self.scale));
+            return bad(format!(
+                "--scale {}: must be a positive number (the paper uses 30)",
+                self.scale
+            ));
         }
         if self.epochs == 0 {
             return bad("--epochs 0: train for at least 1 epoch".into());
@@ -135,7 +141,10 @@ impl TrainConfig {
             return bad("--batch-size 0: must be at least 1 (the paper uses 512)".into());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("--lr {}: must be a positive number (the paper uses 0.0005)", self.lr));
+            return bad(format!(
+                "--lr {}: must be a positive number (the paper uses 0.0005)",
+                self.lr
+            ));
         }
         if self.limit_train == Some(0) || self.limit_test == Some(0) {
             return bad("--limit-train / --limit-test 0: keep at least 1 image".into());
@@ -146,13 +155,17 @@ impl TrainConfig {
             MarginSetting::Auto => polytope.phi_degrees(),
             MarginSetting::Degrees(d) if d > 0.0 && d < 180.0 => d,
             MarginSetting::Degrees(d) => {
-                return bad(format!("--margin {d}: must be 'auto' or an angle strictly between 0 and 180 degrees"))
+                return bad(format!(
+                    "--margin {d}: must be 'auto' or an angle strictly between 0 and 180 degrees"
+                ))
             }
         };
         let warmup_epochs = match self.margin_warmup {
             WarmupSetting::Epochs(e) if e.is_finite() && e >= 0.0 => e,
             WarmupSetting::Epochs(e) => {
-                return bad(format!("--margin-warmup {e}: must be 'auto' or a number of epochs >= 0"))
+                return bad(format!(
+                    "--margin-warmup {e}: must be 'auto' or a number of epochs >= 0"
+                ))
             }
             WarmupSetting::Auto if margin_degrees > 90.0 => DEFAULT_WARMUP_EPOCHS_ABOVE_90,
             WarmupSetting::Auto => 0.0,

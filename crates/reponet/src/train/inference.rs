@@ -7,7 +7,12 @@ use crate::nn::Network;
 pub const EVAL_BATCH: usize = 1000;
 
 /// Features `[N, d]` of every image in `set`, row-major.
-pub fn extract_features(model: &Network, set: &ImageSet, norm: Normalization, device: &Device) -> Vec<f32> {
+pub fn extract_features(
+    model: &Network,
+    set: &ImageSet,
+    norm: Normalization,
+    device: &Device,
+) -> Vec<f32> {
     let mut out = Vec::with_capacity(set.len() * 16);
     for_batches(set, norm, device, |images| {
         let f = model.features(images);
@@ -17,7 +22,12 @@ pub fn extract_features(model: &Network, set: &ImageSet, norm: Normalization, de
 }
 
 /// Predicted class of every image in `set`.
-pub fn predict_labels(model: &Network, set: &ImageSet, norm: Normalization, device: &Device) -> Vec<u8> {
+pub fn predict_labels(
+    model: &Network,
+    set: &ImageSet,
+    norm: Normalization,
+    device: &Device,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(set.len());
     for_batches(set, norm, device, |images| {
         let pred = model.predict_from_features(model.features(images));

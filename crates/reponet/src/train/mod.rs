@@ -7,7 +7,9 @@ mod observer;
 mod run_dir;
 mod trainer;
 
-pub use config::{MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_WARMUP_EPOCHS_ABOVE_90};
+pub use config::{
+    MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
+};
 pub use inference::{extract_features, predict_labels, EVAL_BATCH};
 pub use metrics::{EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
@@ -33,7 +35,11 @@ pub enum TrainError {
     #[error("{path}: not a usable run directory: {message}")]
     Run { path: PathBuf, message: String },
     #[error("training diverged at epoch {epoch}, step {step}: the loss is {loss}")]
-    Diverged { epoch: usize, step: usize, loss: f64 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+    },
 }
 
 impl TrainError {

@@ -1,5 +1,4 @@
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -11,23 +10,9 @@ use serde::Serialize;
 use super::{EpochMetrics, ResolvedConfig, TrainError};
 use crate::nn::Network;
 
-/// Write `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader sees the old file or the new one, never half of one.
+/// [`crate::atomic_file::write_atomic`], with the error naming the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(TrainError::io(path, e));
-    }
-    Ok(())
+    crate::atomic_file::write_atomic(path, bytes).map_err(|e| TrainError::io(path, e))
 }
 
 /// A run directory: `config.json`, `metrics.jsonl`, `model.bpk`, `summary.json`, `eval.json`.
@@ -68,7 +53,10 @@ impl RunDir {
         if !root.join(Self::CONFIG).is_file() {
             return Err(TrainError::Run {
                 path: root.to_path_buf(),
-                message: format!("no {} (create a run with `reponet train --out DIR`)", Self::CONFIG),
+                message: format!(
+                    "no {} (create a run with `reponet train --out DIR`)",
+                    Self::CONFIG
+                ),
             });
         }
         Ok(Self {
@@ -117,8 +105,9 @@ impl RunDir {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| {
-                serde_json::from_str(l)
-                    .map_err(|e| TrainError::io(&path, format!("line {}: invalid JSON: {e}", i + 1)))
+                serde_json::from_str(l).map_err(|e| {
+                    TrainError::io(&path, format!("line {}: invalid JSON: {e}", i + 1))
+                })
             })
             .collect()
     }

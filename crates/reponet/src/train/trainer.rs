@@ -26,7 +26,12 @@ pub fn train(
     let started = Instant::now();
     let resolved = config.resolve()?;
     let polytope = resolved.polytope()?;
-    let train_set = load_split(config, DataSplit::Train, resolved.classes, config.limit_train)?;
+    let train_set = load_split(
+        config,
+        DataSplit::Train,
+        resolved.classes,
+        config.limit_train,
+    )?;
     let test_set = load_split(config, DataSplit::Test, resolved.classes, config.limit_test)?;
     let run = RunDir::create(out, force)?;
     run.write_json(RunDir::CONFIG, &resolved)?;
@@ -73,7 +78,8 @@ pub fn train(
             let images = images_to_tensor(&train_set, batch, norm, &train_device);
             let labels = labels_to_tensor(&train_set, batch, &train_device);
             let outcome;
-            (model, outcome) = train_step(model, &mut optimizer, &loss_fn, config.lr, images, labels);
+            (model, outcome) =
+                train_step(model, &mut optimizer, &loss_fn, config.lr, images, labels);
             if !outcome.loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -152,7 +158,11 @@ pub fn train_step(
 ) -> (Network, StepOutcome) {
     let features = model.features(images);
     let predicted = model.predict_from_features(features.clone().detach());
-    let correct = predicted.equal(labels.clone()).int().sum().into_scalar::<i64>() as usize;
+    let correct = predicted
+        .equal(labels.clone())
+        .int()
+        .sum()
+        .into_scalar::<i64>() as usize;
     let loss = loss_fn.forward(&model.head, features, labels);
     let loss_value = loss.clone().into_scalar::<f32>() as f64;
     let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -180,8 +190,17 @@ fn load_split(
 }
 
 /// Test accuracy (%) of `model` on `set`.
-fn accuracy(model: &Network, set: &ImageSet, norm: crate::data::Normalization, device: &Device) -> f64 {
+fn accuracy(
+    model: &Network,
+    set: &ImageSet,
+    norm: crate::data::Normalization,
+    device: &Device,
+) -> f64 {
     let predicted = predict_labels(model, set, norm, device);
-    let correct = predicted.iter().zip(&set.labels).filter(|(p, l)| p == l).count();
+    let correct = predicted
+        .iter()
+        .zip(&set.labels)
+        .filter(|(p, l)| p == l)
+        .count();
     100.0 * correct as f64 / set.len().max(1) as f64
 }
