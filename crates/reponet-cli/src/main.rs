@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 ///   reponet polytope --kind simplex --classes 10
 ///   reponet train --data-dir data/mnist --out runs/simplex
 ///   reponet eval runs/simplex
+///   reponet report runs/*
 #[derive(Parser)]
 #[command(name = "reponet", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
@@ -33,6 +34,7 @@ enum Command {
     Polytope(commands::polytope::Args),
     Train(commands::train::Args),
     Eval(commands::eval::Args),
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Polytope(args) => commands::polytope::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Report(args) => commands::report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -141,8 +141,36 @@ fn train_then_eval_on_a_small_dataset() {
     assert_eq!(eval["images"], 200);
     assert_eq!(eval["per_class"].as_array().unwrap().len(), 10);
     assert_eq!(json(&out.join("eval.json"))["accuracy"], eval["accuracy"]);
+    // A fixed orthoplex head trained to >90 %: class means are far apart.
+    assert!(
+        eval["geometry"]["min_angle_between_class_means"]
+            .as_f64()
+            .unwrap()
+            > 45.0,
+        "{eval}"
+    );
     let o = reponet(&["eval", r]);
     assert!(stdout(&o).contains("test accuracy"), "{}", stdout(&o));
+
+    // report: one Markdown row per run, with the per-epoch curve.
+    let table_path = tmp.path().join("table.md");
+    let o = reponet(&[
+        "report",
+        r,
+        data.to_str().unwrap(),
+        "--out",
+        table_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("skipped"), "{}", stderr(&o));
+    let table = std::fs::read_to_string(&table_path).unwrap();
+    assert_eq!(table, stdout(&o));
+    let row = table.lines().find(|l| l.contains("orthoplex (5)")).unwrap();
+    assert!(
+        row.contains("| orthoplex (5) | fixed | margin | 90.0 | 0 | 640 |"),
+        "{row}"
+    );
+    assert_eq!(row.matches(" / ").count(), 1, "two epochs: {row}");
 
     // An existing run is not overwritten without --force.
     let o = reponet(&["train", "--data-dir", d, "--out", r, "--epochs", "1"]);
@@ -218,13 +246,27 @@ fn learns_real_mnist_when_present() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let o = reponet(&[
-        "train", "--data-dir", data.to_str().unwrap(), "--out", out.to_str().unwrap(),
-        "--polytope", "orthoplex", "--limit-train", "3000", "--limit-test", "1000",
-        "--batch-size", "64", "--epochs", "1",
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--polytope",
+        "orthoplex",
+        "--limit-train",
+        "3000",
+        "--limit-test",
+        "1000",
+        "--batch-size",
+        "64",
+        "--epochs",
+        "1",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Measured here: 67 % after these 47 steps (chance is 10 %).
-    let acc = json(&out.join("summary.json"))["final_test_accuracy"].as_f64().unwrap();
+    let acc = json(&out.join("summary.json"))["final_test_accuracy"]
+        .as_f64()
+        .unwrap();
     assert!(acc > 50.0, "test accuracy {acc} after 3000 MNIST images");
 }
 

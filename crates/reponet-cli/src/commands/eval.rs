@@ -29,6 +29,11 @@ pub fn run(args: Args) -> Result<()> {
         "test accuracy {:.2} % ({} of {} images, {})",
         eval.accuracy, eval.correct, eval.images, eval.data_dir
     );
+    let g = &eval.geometry;
+    println!(
+        "feature angles (deg): to the class weight {:.1} mean, to the class mean {:.1} mean; smallest between class means {:.1}",
+        g.mean_angle_to_class_weight, g.mean_angle_to_class_mean, g.min_angle_between_class_means
+    );
     println!("  class  images  accuracy");
     for c in &eval.per_class {
         println!("  {:>5}  {:>6}  {:>7.2} %", c.class, c.images, c.accuracy);

@@ -1,3 +1,4 @@
 pub mod eval;
 pub mod polytope;
+pub mod report;
 pub mod train;

@@ -1,10 +1,11 @@
 use std::path::Path;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::feature_geometry::{feature_geometry, FeatureGeometry};
 use crate::data::{load_mnist_dir, DataSplit};
-use crate::train::{predict_labels, RunDir, TrainError};
+use crate::train::{extract_features, RunDir, TrainError};
 
 /// Accuracy of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,8 @@ pub struct Evaluation {
     /// Percent.
     pub accuracy: f64,
     pub per_class: Vec<ClassAccuracy>,
+    /// Angles of the L2-normalised test features (degrees).
+    pub geometry: FeatureGeometry,
 }
 
 /// Evaluate the model of `run_dir` on the test split in `data_dir` (default: the run's own),
@@ -39,7 +42,27 @@ pub fn evaluate_run(run_dir: &Path, data_dir: Option<&Path>) -> Result<Evaluatio
     if let Some(n) = config.request.limit_test {
         set = set.truncated(n);
     }
-    let predicted = predict_labels(&model, &set, config.normalization, &device);
+    let features = extract_features(&model, &set, config.normalization, &device);
+    let rows = Tensor::from_data(
+        TensorData::new(features.clone(), [set.len(), config.dim]),
+        &device,
+    );
+    let predicted: Vec<u8> = model
+        .predict_from_features(rows)
+        .into_data()
+        .iter::<i64>()
+        .map(|p| p as u8)
+        .collect();
+    let weights = model.head.unit_weights().into_data();
+    let class_weights: Vec<Vec<f64>> = weights
+        .iter::<f32>()
+        .map(f64::from)
+        .collect::<Vec<_>>()
+        .chunks(config.dim)
+        .take(config.classes)
+        .map(<[f64]>::to_vec)
+        .collect();
+    let geometry = feature_geometry(&features, config.dim, &set.labels, &class_weights);
     let mut per_class: Vec<ClassAccuracy> = (0..config.classes)
         .map(|class| ClassAccuracy {
             class,
@@ -66,6 +89,7 @@ pub fn evaluate_run(run_dir: &Path, data_dir: Option<&Path>) -> Result<Evaluatio
         correct,
         accuracy: 100.0 * correct as f64 / set.len().max(1) as f64,
         per_class,
+        geometry,
     };
     run.write_json(RunDir::EVAL, &evaluation)?;
     Ok(evaluation)

@@ -5,6 +5,12 @@ use serde::{Deserialize, Serialize};
 pub struct EpochMetrics {
     /// 1-based.
     pub epoch: usize,
+    /// Images trained on and tested on in this epoch (absent from runs of reponet before 0.1.0's
+    /// first release, hence optional).
+    #[serde(default)]
+    pub train_images: Option<usize>,
+    #[serde(default)]
+    pub test_images: Option<usize>,
     /// Mean training loss over the epoch's steps.
     pub train_loss: f64,
     /// Training accuracy (%) from the cosine head, measured during the epoch.

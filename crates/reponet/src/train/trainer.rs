@@ -108,6 +108,8 @@ pub fn train(
         let test_accuracy = accuracy(&model.valid(), &test_set, resolved.normalization, &device);
         let metrics = EpochMetrics {
             epoch,
+            train_images: Some(seen),
+            test_images: Some(test_set.len()),
             train_loss: loss_sum / seen as f64,
             train_accuracy: 100.0 * correct as f64 / seen as f64,
             test_accuracy,
