@@ -12,11 +12,12 @@ mkdir -p "$OUT"
 
 run() {
   local name=$1; shift
-  if [ -f "$OUT/$name/summary.json" ]; then echo "== $name: done already"; return; fi
+  if [ -f "$OUT/$name/eval.json" ]; then echo "== $name: done already"; return; fi
   echo "== $name: $*"
   "$BIN" train --data-dir "$DATA" --out "$OUT/$name" --force "$@" > "$OUT/$name.log" 2>&1 \
     || echo "== $name failed: see $OUT/$name.log"
   tail -n 2 "$OUT/$name.log"
+  "$BIN" eval "$OUT/$name" > "$OUT/$name.eval.txt" 2>&1 && head -n 2 "$OUT/$name.eval.txt"
 }
 
 # Warm-up study: 10,000 training images, 2 epochs, with and without a 1-epoch ramp.
