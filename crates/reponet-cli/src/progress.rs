@@ -34,10 +34,13 @@ impl TrainObserver for ProgressObserver {
     }
 
     fn on_step(&mut self, p: &StepProgress) {
-        let message = format!(
-            "loss {:.4}  acc {:.2} %  {:.0} img/s  m {:.1} deg",
-            p.loss, p.accuracy, p.images_per_second, p.margin_degrees
+        let mut message = format!(
+            "loss {:.4}  acc {:.2} %  {:.0} img/s",
+            p.loss, p.accuracy, p.images_per_second
         );
+        if let Some(m) = p.margin_degrees {
+            message.push_str(&format!("  m {m:.1} deg"));
+        }
         if self.interactive {
             let bar = self.bar.get_or_insert_with(|| {
                 let bar = ProgressBar::new(p.steps_per_epoch as u64);

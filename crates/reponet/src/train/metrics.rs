@@ -17,8 +17,8 @@ pub struct EpochMetrics {
     pub train_accuracy: f64,
     /// Test accuracy (%) after the epoch.
     pub test_accuracy: f64,
-    /// Margin (degrees) at the epoch's last step.
-    pub margin_degrees: f64,
+    /// Margin (degrees) at the epoch's last step; `None` for the losses without one.
+    pub margin_degrees: Option<f64>,
     /// Wall seconds of the training part of the epoch.
     pub train_seconds: f64,
     /// Training throughput, images per second.

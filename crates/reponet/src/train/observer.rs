@@ -20,7 +20,8 @@ pub struct StepProgress {
     pub loss: f64,
     pub accuracy: f64,
     pub images_per_second: f64,
-    pub margin_degrees: f64,
+    /// Current margin of the margin loss; `None` for the losses without one.
+    pub margin_degrees: Option<f64>,
 }
 
 /// Receives training events; the CLI draws a progress bar from them.

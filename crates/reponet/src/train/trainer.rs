@@ -11,7 +11,7 @@ use super::inference::predict_labels;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, RunDir, TrainConfig, TrainError, TrainSummary};
 use crate::data::{images_to_tensor, labels_to_tensor, load_mnist_dir, DataSplit, ImageSet};
-use crate::nn::{MarginWarmup, Network, PolytopeLoss};
+use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 
 /// Train a LeNet++ with a polytope head as `config` says, writing the run into `out`.
 ///
@@ -68,6 +68,8 @@ pub fn train(
         let epoch_start = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
         let mut margin = 0.0;
+        // Only the margin loss has a margin; the others report none.
+        let reported_margin = |m: f64| (config.loss == LossKind::Margin).then(|| m.to_degrees());
         for (step, batch) in order.chunks(config.batch_size).enumerate() {
             margin = warmup.at(global_step);
             let loss_fn = PolytopeLoss {
@@ -99,7 +101,7 @@ pub fn train(
                 loss: loss_sum / seen as f64,
                 accuracy: 100.0 * correct as f64 / seen as f64,
                 images_per_second: seen as f64 / epoch_start.elapsed().as_secs_f64(),
-                margin_degrees: margin.to_degrees(),
+                margin_degrees: reported_margin(margin),
             });
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
@@ -113,7 +115,7 @@ pub fn train(
             train_loss: loss_sum / seen as f64,
             train_accuracy: 100.0 * correct as f64 / seen as f64,
             test_accuracy,
-            margin_degrees: margin.to_degrees(),
+            margin_degrees: reported_margin(margin),
             train_seconds,
             images_per_second: seen as f64 / train_seconds,
             eval_seconds: eval_start.elapsed().as_secs_f64(),
