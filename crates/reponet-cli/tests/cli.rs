@@ -183,6 +183,25 @@ fn train_then_eval_on_a_small_dataset() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("model.bpk"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+
+    // --force replaces the earlier run's files (the stale eval.json goes) and keeps others.
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    let o = reponet(&[
+        "train",
+        "--data-dir",
+        d,
+        "--out",
+        r,
+        "--force",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.join("eval.json").exists());
+    assert!(out.join("notes.txt").exists());
+    assert!(reponet(&["eval", r]).status.success());
 }
 
 #[test]

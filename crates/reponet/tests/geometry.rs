@@ -138,11 +138,26 @@ fn simplex_k3_matches_hand_computation() {
 }
 
 #[test]
-fn too_few_classes_is_an_error() {
+fn too_few_or_too_many_classes_is_an_error() {
     for kind in PolytopeKind::ALL {
         assert!(Polytope::new(kind, 1).is_err());
         assert!(Polytope::new(kind, 0).is_err());
     }
+    // 2^26 coordinates at most: a 10,000-class simplex (10^8) is refused, a 5,000-class one built.
+    let err = Polytope::new(PolytopeKind::Simplex, 10_000)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("9999-simplex for 10000 classes"), "{err}");
+    assert!(Polytope::new(PolytopeKind::Simplex, 5_000).is_ok());
+    // The cube stays small for any K: d = 64 for the largest usize.
+    assert_eq!(PolytopeKind::Cube.dim_for(usize::MAX), 64);
+    assert!(Polytope::new(PolytopeKind::Cube, usize::MAX).is_err());
+    assert_eq!(
+        Polytope::new(PolytopeKind::Cube, 1 << 20)
+            .unwrap()
+            .num_vertices(),
+        1 << 20
+    );
 }
 
 #[test]

@@ -31,8 +31,17 @@ impl PolytopeKind {
         match self {
             Self::Simplex => classes - 1,
             Self::Orthoplex => classes.div_ceil(2),
-            // ceil(log2 K), exact in integers.
-            Self::Cube => classes.next_power_of_two().trailing_zeros() as usize,
+            // ceil(log2 K) = bit length of K - 1, exact in integers.
+            Self::Cube => (usize::BITS - (classes - 1).leading_zeros()) as usize,
+        }
+    }
+
+    /// Number of vertices of the d-dimensional polytope (`None` if it overflows `usize`).
+    pub fn vertex_count(self, dim: usize) -> Option<usize> {
+        match self {
+            Self::Simplex => dim.checked_add(1),
+            Self::Orthoplex => dim.checked_mul(2),
+            Self::Cube => u32::try_from(dim).ok().and_then(|d| 1usize.checked_shl(d)),
         }
     }
 

@@ -22,16 +22,16 @@ use serde::Serialize;
 pub enum GeometryError {
     #[error("a polytope classifier needs at least 2 classes, got {0}")]
     TooFewClasses(usize),
-    #[error("{kind} for {classes} classes needs {needed} dimensions, which is too many to build")]
+    #[error("the {dim}-{kind} for {classes} classes has more than 2^26 vertex coordinates, too many to build")]
     TooLarge {
         kind: PolytopeKind,
         classes: usize,
-        needed: usize,
+        dim: usize,
     },
 }
 
-/// Largest vertex count we build: a d-Cube has 2^d vertices and the simplex d^2 entries.
-const MAX_VERTICES: usize = 1 << 20;
+/// Largest vertex matrix we build, in coordinates (512 MiB of f64).
+const MAX_ENTRIES: usize = 1 << 26;
 
 /// A regular polytope sized for a number of classes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,18 +52,14 @@ impl Polytope {
             return Err(GeometryError::TooFewClasses(classes));
         }
         let dim = kind.dim_for(classes);
-        let too_large = GeometryError::TooLarge {
-            kind,
-            classes,
-            needed: dim,
-        };
+        let entries = kind.vertex_count(dim).and_then(|n| n.checked_mul(dim));
+        if entries.is_none_or(|n| n > MAX_ENTRIES) {
+            return Err(GeometryError::TooLarge { kind, classes, dim });
+        }
         let raw = match kind {
-            PolytopeKind::Simplex if dim.saturating_mul(dim) <= MAX_VERTICES * 4 => {
-                simplex::vertices(dim)
-            }
-            PolytopeKind::Orthoplex if dim <= MAX_VERTICES / 2 => orthoplex::vertices(dim),
-            PolytopeKind::Cube if dim <= 20 => cube::vertices(dim),
-            _ => return Err(too_large),
+            PolytopeKind::Simplex => simplex::vertices(dim),
+            PolytopeKind::Orthoplex => orthoplex::vertices(dim),
+            PolytopeKind::Cube => cube::vertices(dim),
         };
         let vertices = raw.iter().map(|v| normalized(v)).collect();
         Ok(Self {

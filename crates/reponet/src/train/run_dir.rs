@@ -28,7 +28,18 @@ impl RunDir {
     pub const SUMMARY: &'static str = "summary.json";
     pub const EVAL: &'static str = "eval.json";
 
-    /// Create `root` for a new run. An existing non-empty folder is refused unless `force`.
+    /// Every file a run writes.
+    const FILES: [&'static str; 5] = [
+        Self::CONFIG,
+        Self::METRICS,
+        Self::MODEL,
+        Self::SUMMARY,
+        Self::EVAL,
+    ];
+
+    /// Create `root` for a new run. An existing non-empty folder is refused unless `force`,
+    /// which deletes the files of an earlier run there (and nothing else), so no stale model
+    /// or metrics can be mistaken for the new run's.
     pub fn create(root: &Path, force: bool) -> Result<Self, TrainError> {
         if root.exists() {
             let non_empty = fs::read_dir(root)
@@ -43,6 +54,12 @@ impl RunDir {
             }
         }
         fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;
+        for name in Self::FILES {
+            let path = root.join(name);
+            if path.exists() {
+                fs::remove_file(&path).map_err(|e| TrainError::io(&path, e))?;
+            }
+        }
         Ok(Self {
             root: root.to_path_buf(),
         })
