@@ -11,6 +11,16 @@ use reponet::geometry::{Polytope, PolytopeKind};
 use reponet::nn::{HeadKind, LossKind, Network, PolytopeLoss};
 use reponet::train::train_step;
 
+fn backbone_bytes(model: &Network) -> Vec<u8> {
+    model
+        .backbone
+        .clone()
+        .into_record()
+        .into_bytes()
+        .unwrap()
+        .to_vec()
+}
+
 fn bits(t: burn::tensor::Tensor<2>) -> Vec<u32> {
     t.into_data().iter::<f32>().map(f32::to_bits).collect()
 }
@@ -54,13 +64,7 @@ fn fixed_head_is_bit_identical_after_an_epoch_and_learnable_head_moves() {
     for head in [HeadKind::Fixed, HeadKind::Learnable] {
         let mut model = Network::new(&p, head, &device);
         let head_before = bits(model.head.unit_weights());
-        let backbone_before = model
-            .backbone
-            .clone()
-            .into_record()
-            .into_bytes()
-            .unwrap()
-            .to_vec();
+        let backbone_before = backbone_bytes(&model);
         if head == HeadKind::Fixed {
             assert_eq!(head_before, expected_vertices);
         }
@@ -79,13 +83,7 @@ fn fixed_head_is_bit_identical_after_an_epoch_and_learnable_head_moves() {
             assert!(outcome.loss.is_finite());
         }
         let head_after = bits(model.head.unit_weights());
-        let backbone_after = model
-            .backbone
-            .clone()
-            .into_record()
-            .into_bytes()
-            .unwrap()
-            .to_vec();
+        let backbone_after = backbone_bytes(&model);
         assert_ne!(
             backbone_before, backbone_after,
             "{head}: the backbone must train"
