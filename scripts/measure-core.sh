@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The core issue's measurements: the margin warm-up study on a subset, then full-MNIST
 # 3-epoch runs (fixed heads, then learnable heads). Each run lands in $OUT/NAME; finished
-# runs (with summary.json) are skipped, so the script can be rerun after an interruption.
+# runs (with eval.json) are skipped, so the script can be rerun after an interruption; the
+# default OUT is the repository's results/core, whose finished runs are therefore kept.
 #
 # usage: scripts/measure-core.sh [DATA_DIR] [OUT] [BIN]
 set -euo pipefail
 DATA=${1:-data/mnist}
-OUT=${2:-runs/core}
+OUT=${2:-results/core}
 BIN=${3:-target/release/reponet}
 mkdir -p "$OUT"
 
