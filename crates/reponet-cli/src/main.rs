@@ -17,9 +17,11 @@ use clap::{Parser, Subcommand};
 /// class vertex (Pernici et al., "Maximally Compact and Separated Features with Regular
 /// Polytope Networks", arXiv 2301.06116).
 ///
-/// Start here:
+/// Start here (mnist-sample is built in: no download needed):
 ///   reponet polytope --kind simplex --classes 10
-///   reponet train --data-dir data/mnist --out runs/simplex
+///   reponet train --dataset mnist-sample --epochs 1 --out runs/sample
+///   reponet data fetch mnist
+///   reponet train --out runs/simplex
 ///   reponet eval runs/simplex
 ///   reponet report runs/*
 #[derive(Parser)]
@@ -35,6 +37,7 @@ enum Command {
     Train(commands::train::Args),
     Eval(commands::eval::Args),
     Report(commands::report::Args),
+    Data(commands::data::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Data(args) => commands::data::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use reponet::train::{self, MarginSetting, TrainConfig, WarmupSetting};
 
 use crate::progress::ProgressObserver;
 
-/// Train LeNet++ with a polytope classifier on MNIST.
+/// Train LeNet++ with a polytope classifier on an MNIST-family dataset.
 ///
 /// Defaults are the paper's recipe: fixed d-Simplex head, additive angular margin
 /// m = phi, s = 30, Adam lr 0.0005, batch 512. The paper states no margin warm-up;
@@ -15,17 +15,21 @@ use crate::progress::ProgressObserver;
 /// (the simplex), without which it collapses, and uses none otherwise.
 ///
 /// The run folder gets config.json, metrics.jsonl (one line per epoch), model.bpk and
-/// summary.json. Quick look (a minute on 2 cores):
-///   reponet train --data-dir data/mnist --limit-train 5000 --limit-test 1000 --epochs 1 --out runs/quick
+/// summary.json. Quick look, no download needed (a minute on 2 cores):
+///   reponet train --dataset mnist-sample --epochs 1 --out runs/quick
+/// The paper's MNIST run, once `reponet data fetch mnist` has run:
+///   reponet train --out runs/simplex
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment, allow_negative_numbers = true)]
 pub struct Args {
-    /// Folder with MNIST's four IDX files (raw or .gz).
-    #[arg(long, default_value = "data/mnist")]
-    data_dir: PathBuf,
-    /// Dataset name (only mnist for now).
+    /// Dataset: mnist, mnist-sample (built in), fashion-mnist, kmnist, emnist-balanced, ...
+    /// (`reponet data list` shows them all).
     #[arg(long, default_value = "mnist")]
     dataset: String,
+    /// Folder holding the dataset's IDX files, or the data root holding NAME/ folders
+    /// [default: $REPONET_DATA, else the cache directory, e.g. ~/.cache/reponet].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Where to write the run.
     #[arg(long)]
     out: PathBuf,

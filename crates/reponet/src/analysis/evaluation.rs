@@ -4,7 +4,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
-use crate::data::{load_mnist_dir, DataSplit};
+use crate::data::{locate_dataset, DataSplit};
 use crate::train::{extract_features, RunDir, TrainError};
 
 /// Accuracy of one class.
@@ -37,8 +37,15 @@ pub fn evaluate_run(run_dir: &Path, data_dir: Option<&Path>) -> Result<Evaluatio
     let run = RunDir::open(run_dir)?;
     let device = Device::flex();
     let (config, model) = run.load_model(&device)?;
-    let data_dir = data_dir.unwrap_or(&config.request.data_dir);
-    let mut set = load_mnist_dir(data_dir, DataSplit::Test, config.classes)?;
+    let data_dir = data_dir.or(config.request.data_dir.as_deref());
+    let data = locate_dataset(&config.request.dataset, data_dir)?;
+    let mut set = data.load(DataSplit::Test)?;
+    if set.classes != config.classes {
+        return Err(TrainError::Config(format!(
+            "the run was trained on {} classes, but {} has {}",
+            config.classes, data.info.name, set.classes
+        )));
+    }
     if let Some(n) = config.request.limit_test {
         set = set.truncated(n);
     }
@@ -84,7 +91,7 @@ pub fn evaluate_run(run_dir: &Path, data_dir: Option<&Path>) -> Result<Evaluatio
     let correct = per_class.iter().map(|c| c.correct).sum();
     let evaluation = Evaluation {
         run: run_dir.display().to_string(),
-        data_dir: data_dir.display().to_string(),
+        data_dir: data.describe(),
         images: set.len(),
         correct,
         accuracy: 100.0 * correct as f64 / set.len().max(1) as f64,

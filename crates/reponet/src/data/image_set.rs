@@ -1,3 +1,5 @@
+use serde::{Deserialize, Serialize};
+
 /// Greyscale images with class labels, held as bytes (one byte a pixel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSet {
@@ -43,4 +45,85 @@ impl ImageSet {
         }
         counts
     }
+}
+
+impl ImageSet {
+    /// Transpose every image in place (EMNIST stores them column-major).
+    pub fn transpose_images(&mut self) {
+        let (rows, cols) = (self.rows, self.cols);
+        let mut buf = vec![0u8; rows * cols];
+        for image in self.pixels.chunks_exact_mut(rows * cols) {
+            for r in 0..rows {
+                for c in 0..cols {
+                    buf[c * rows + r] = image[r * cols + c];
+                }
+            }
+            image.copy_from_slice(&buf);
+        }
+        (self.rows, self.cols) = (cols, rows);
+    }
+
+    /// The images whose index satisfies `keep`, in order.
+    pub fn select(&self, keep: impl Fn(usize) -> bool) -> Self {
+        let s = self.image_size();
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for i in (0..self.len()).filter(|&i| keep(i)) {
+            pixels.extend_from_slice(&self.pixels[i * s..(i + 1) * s]);
+            labels.push(self.labels[i]);
+        }
+        Self {
+            pixels,
+            labels,
+            rows: self.rows,
+            cols: self.cols,
+            classes: self.classes,
+        }
+    }
+
+    /// Pixel mean and standard deviation (pixels scaled to [0, 1]), in float64.
+    pub fn normalization(&self) -> Normalization {
+        let mut histogram = [0u64; 256];
+        for &p in &self.pixels {
+            histogram[p as usize] += 1;
+        }
+        let n = self.pixels.len().max(1) as f64;
+        let mean = (0..256)
+            .map(|v| v as f64 * histogram[v] as f64)
+            .sum::<f64>()
+            / n
+            / 255.0;
+        let var = (0..256)
+            .map(|v| (v as f64 / 255.0 - mean).powi(2) * histogram[v] as f64)
+            .sum::<f64>()
+            / n;
+        Normalization {
+            mean,
+            std: var.sqrt().max(1e-6),
+        }
+    }
+}
+
+/// Which part of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSplit {
+    Train,
+    Test,
+}
+
+impl DataSplit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// Input standardisation: `(pixel / 255 - mean) / std`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    pub mean: f64,
+    pub std: f64,
 }

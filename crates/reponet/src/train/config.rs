@@ -5,7 +5,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
-use crate::data::{Normalization, MNIST_NORMALIZATION};
+use crate::data::{dataset, Normalization};
 use crate::geometry::{Polytope, PolytopeKind};
 use crate::nn::{HeadKind, LossKind};
 
@@ -80,9 +80,12 @@ impl fmt::Display for WarmupSetting {
 /// Everything a training run needs, as the user asked for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Dataset name; only `mnist` (and MNIST-format folders) for now.
+    /// A dataset of the registry (`reponet data list`), e.g. `mnist`, `mnist-sample`.
     pub dataset: String,
-    pub data_dir: PathBuf,
+    /// Where the data is: a folder holding the dataset's files, or the data root holding
+    /// `NAME/`; `None`: `$REPONET_DATA`, then the cache directory (see `data::DataRoot`).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
     pub polytope: PolytopeKind,
     pub head: HeadKind,
     pub loss: LossKind,
@@ -100,7 +103,7 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// The paper's recipe on MNIST: simplex, fixed head, margin loss, s = 30, m = phi,
     /// Adam 0.0005, batch 512, 3 epochs.
-    pub fn paper_defaults(data_dir: PathBuf) -> Self {
+    pub fn paper_defaults(data_dir: Option<PathBuf>) -> Self {
         Self {
             dataset: "mnist".into(),
             data_dir,
@@ -122,12 +125,7 @@ impl TrainConfig {
     /// Check every option and work out the derived settings, before any work starts.
     pub fn resolve(&self) -> Result<ResolvedConfig, TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
-        if self.dataset != "mnist" {
-            return bad(format!(
-                "dataset '{}': only 'mnist' is supported so far",
-                self.dataset
-            ));
-        }
+        let info = dataset(&self.dataset)?;
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return bad(format!(
                 "--scale {}: must be a positive number (the paper uses 30)",
@@ -149,7 +147,7 @@ impl TrainConfig {
         if self.limit_train == Some(0) || self.limit_test == Some(0) {
             return bad("--limit-train / --limit-test 0: keep at least 1 image".into());
         }
-        let classes = 10;
+        let classes = info.classes();
         let polytope = Polytope::new(self.polytope, classes)?;
         let margin_degrees = match self.margin {
             MarginSetting::Auto => polytope.phi_degrees(),
@@ -178,7 +176,13 @@ impl TrainConfig {
             phi_degrees: polytope.phi_degrees(),
             margin_degrees,
             warmup_epochs,
-            normalization: MNIST_NORMALIZATION,
+            // Datasets without a measured normalisation get theirs from the training split
+            // when training starts (see `train`).
+            normalization: info.normalization.unwrap_or(Normalization {
+                mean: 0.0,
+                std: 1.0,
+            }),
+            data_source: String::new(),
         })
     }
 }
@@ -195,6 +199,9 @@ pub struct ResolvedConfig {
     pub margin_degrees: f64,
     pub warmup_epochs: f64,
     pub normalization: Normalization,
+    /// Where the training data was read from.
+    #[serde(default)]
+    pub data_source: String,
 }
 
 impl ResolvedConfig {

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use super::inference::predict_labels;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, RunDir, TrainConfig, TrainError, TrainSummary};
-use crate::data::{images_to_tensor, labels_to_tensor, load_mnist_dir, DataSplit, ImageSet};
+use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 
 /// Train a LeNet++ with a polytope head as `config` says, writing the run into `out`.
@@ -24,15 +24,15 @@ pub fn train(
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
     let started = Instant::now();
-    let resolved = config.resolve()?;
+    let mut resolved = config.resolve()?;
     let polytope = resolved.polytope()?;
-    let train_set = load_split(
-        config,
-        DataSplit::Train,
-        resolved.classes,
-        config.limit_train,
-    )?;
-    let test_set = load_split(config, DataSplit::Test, resolved.classes, config.limit_test)?;
+    let data = locate_dataset(&config.dataset, config.data_dir.as_deref())?;
+    let train_set = limited(data.load(DataSplit::Train)?, config.limit_train);
+    let test_set = limited(data.load(DataSplit::Test)?, config.limit_test);
+    if data.info.normalization.is_none() {
+        resolved.normalization = train_set.normalization();
+    }
+    resolved.data_source = data.describe();
     let run = RunDir::create(out, force)?;
     run.write_json(RunDir::CONFIG, &resolved)?;
 
@@ -180,17 +180,11 @@ pub fn train_step(
     )
 }
 
-fn load_split(
-    config: &TrainConfig,
-    split: DataSplit,
-    classes: usize,
-    limit: Option<usize>,
-) -> Result<ImageSet, TrainError> {
-    let set = load_mnist_dir(&config.data_dir, split, classes)?;
-    Ok(match limit {
+fn limited(set: ImageSet, limit: Option<usize>) -> ImageSet {
+    match limit {
         Some(n) => set.truncated(n),
         None => set,
-    })
+    }
 }
 
 /// Test accuracy (%) of `model` on `set`.

@@ -1,0 +1,413 @@
+//! The datasets reponet knows by name: classes, files, checksums, sources, normalisation.
+
+use super::{DataError, DataSplit, Normalization};
+
+/// One IDX file of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataFile {
+    /// The decompressed file name; on disk it may also carry `.gz`.
+    pub name: &'static str,
+    /// How its integrity is checked.
+    pub checksum: Checksum,
+}
+
+/// What a file's SHA-256 is known of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    /// SHA-256 of the decompressed IDX bytes: holds whether the file is stored raw or gzip'd.
+    Decompressed(&'static str),
+    /// SHA-256 of the file as the source serves it (gzip'd); only the download is checked.
+    Download(&'static str),
+    /// No published checksum: `verify` checks structure and counts only.
+    Unknown,
+}
+
+/// Where a dataset comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Each file as `<mirror><name>.gz`, mirrors tried in order.
+    Files { mirrors: &'static [&'static str] },
+    /// Members `<member_dir><name>.gz` of one zip archive (EMNIST), extracted while streaming.
+    Zip {
+        url: &'static str,
+        member_dir: &'static str,
+        /// MD5 of the whole archive (the only checksum its publishers and torchvision give).
+        md5: &'static str,
+    },
+    /// Compiled into the library (see [`super::sample`]).
+    Embedded,
+}
+
+/// Everything reponet knows about one dataset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DatasetInfo {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub class_names: &'static [&'static str],
+    pub train_images: usize,
+    pub test_images: usize,
+    /// Train images, train labels, test images, test labels.
+    pub files: [DataFile; 4],
+    pub source: Source,
+    /// Pixel mean and std of the training set (pixels in [0, 1]), measured by us on the real
+    /// files; `None` where we could not get the data: then it is computed from the training
+    /// split when a run starts, and saved in the run's configuration.
+    pub normalization: Option<Normalization>,
+    /// Images stored column-major (EMNIST): transposed on load so they are upright.
+    pub transposed: bool,
+    /// Subtracted from every stored label (EMNIST letters counts from 1).
+    pub label_offset: u8,
+    /// Folders where a system package installs the files (Debian's `dataset-fashion-mnist`).
+    pub system_dirs: &'static [&'static str],
+    /// Licence and attribution to show with the data.
+    pub licence: &'static str,
+}
+
+impl DatasetInfo {
+    pub fn classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    pub fn images(&self, split: DataSplit) -> usize {
+        match split {
+            DataSplit::Train => self.train_images,
+            DataSplit::Test => self.test_images,
+        }
+    }
+
+    /// The (images, labels) files of a split.
+    pub fn split_files(&self, split: DataSplit) -> (DataFile, DataFile) {
+        match split {
+            DataSplit::Train => (self.files[0], self.files[1]),
+            DataSplit::Test => (self.files[2], self.files[3]),
+        }
+    }
+}
+
+const DIGITS: &[&str] = &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const FASHION: &[&str] = &[
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+/// KMNIST's ten hiragana, in label order (its `kmnist_classmap.csv`).
+const KMNIST: &[&str] = &["お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"];
+/// EMNIST balanced and bymerge: digits, upper case, then the 11 lower-case letters whose
+/// shapes differ from their capitals (`emnist-balanced-mapping.txt`).
+const EMNIST_47: &[&str] = &[
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "I",
+    "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "a", "b",
+    "d", "e", "f", "g", "h", "n", "q", "r", "t",
+];
+const EMNIST_62: &[&str] = &[
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "G", "H", "I",
+    "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "a", "b",
+    "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u",
+    "v", "w", "x", "y", "z",
+];
+/// EMNIST letters merges each letter's cases into one class (labels 1..=26 on disk).
+const EMNIST_LETTERS: &[&str] = &[
+    "Aa", "Bb", "Cc", "Dd", "Ee", "Ff", "Gg", "Hh", "Ii", "Jj", "Kk", "Ll", "Mm", "Nn", "Oo", "Pp",
+    "Qq", "Rr", "Ss", "Tt", "Uu", "Vv", "Ww", "Xx", "Yy", "Zz",
+];
+
+const MNIST_LICENCE: &str = "MNIST: Yann LeCun, Corinna Cortes and Christopher J.C. Burges, \
+     http://yann.lecun.com/exdb/mnist/, licensed CC BY-SA 3.0";
+const EMNIST_LICENCE: &str = "EMNIST: Cohen, Afshar, Tapson and van Schaik (2017), NIST \
+     Special Database 19 derivative, https://www.nist.gov/itl/products-and-services/emnist-dataset";
+
+/// MNIST's training-set pixel mean and standard deviation (measured on the SPEC's files:
+/// 0.130660 and 0.308108).
+pub const MNIST_NORMALIZATION: Normalization = Normalization {
+    mean: 0.1307,
+    std: 0.3081,
+};
+
+const fn files(names: [&'static str; 4], checksums: [Checksum; 4]) -> [DataFile; 4] {
+    [
+        DataFile {
+            name: names[0],
+            checksum: checksums[0],
+        },
+        DataFile {
+            name: names[1],
+            checksum: checksums[1],
+        },
+        DataFile {
+            name: names[2],
+            checksum: checksums[2],
+        },
+        DataFile {
+            name: names[3],
+            checksum: checksums[3],
+        },
+    ]
+}
+
+const MNIST_NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+const fn emnist(
+    name: &'static str,
+    title: &'static str,
+    class_names: &'static [&'static str],
+    train_images: usize,
+    test_images: usize,
+    member_names: [&'static str; 4],
+    label_offset: u8,
+) -> DatasetInfo {
+    DatasetInfo {
+        name,
+        title,
+        class_names,
+        train_images,
+        test_images,
+        files: files(member_names, [Checksum::Unknown; 4]),
+        source: Source::Zip {
+            url: "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
+            member_dir: "gzip/",
+            md5: "58c8d27c78d21e728a6bc7b3cc06412e",
+        },
+        normalization: None,
+        transposed: true,
+        label_offset,
+        system_dirs: &[],
+        licence: EMNIST_LICENCE,
+    }
+}
+
+/// Every dataset reponet knows, by name.
+pub const DATASETS: &[DatasetInfo] = &[
+    DatasetInfo {
+        name: "mnist",
+        title: "MNIST handwritten digits",
+        class_names: DIGITS,
+        train_images: 60_000,
+        test_images: 10_000,
+        files: files(
+            MNIST_NAMES,
+            [
+                Checksum::Decompressed(
+                    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                ),
+                Checksum::Decompressed(
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                ),
+                Checksum::Decompressed(
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                ),
+                Checksum::Decompressed(
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                ),
+            ],
+        ),
+        source: Source::Files {
+            mirrors: &[
+                "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            ],
+        },
+        normalization: Some(MNIST_NORMALIZATION),
+        transposed: false,
+        label_offset: 0,
+        system_dirs: &[],
+        licence: MNIST_LICENCE,
+    },
+    DatasetInfo {
+        name: "mnist-sample",
+        title: "MNIST sample: the 10,000 MNIST test digits, split 8,000 / 2,000, built in",
+        class_names: DIGITS,
+        train_images: 8_000,
+        test_images: 2_000,
+        files: files(
+            ["sample", "sample", "sample", "sample"],
+            [Checksum::Unknown; 4],
+        ),
+        source: Source::Embedded,
+        normalization: Some(MNIST_NORMALIZATION),
+        transposed: false,
+        label_offset: 0,
+        system_dirs: &[],
+        licence: MNIST_LICENCE,
+    },
+    DatasetInfo {
+        name: "fashion-mnist",
+        title: "Fashion-MNIST (Zalando) clothing images",
+        class_names: FASHION,
+        train_images: 60_000,
+        test_images: 10_000,
+        files: files(
+            MNIST_NAMES,
+            [
+                Checksum::Decompressed(
+                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                ),
+                Checksum::Decompressed(
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                ),
+                Checksum::Decompressed(
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                ),
+                Checksum::Decompressed(
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                ),
+            ],
+        ),
+        source: Source::Files {
+            mirrors: &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+        },
+        // Measured on Debian's dataset-fashion-mnist: 0.286041, 0.353024.
+        normalization: Some(Normalization {
+            mean: 0.2860,
+            std: 0.3530,
+        }),
+        transposed: false,
+        label_offset: 0,
+        system_dirs: &["/usr/share/datasets/fashion-mnist"],
+        licence: "Fashion-MNIST: Zalando Research, https://github.com/zalandoresearch/fashion-mnist, MIT licence",
+    },
+    DatasetInfo {
+        name: "kmnist",
+        title: "Kuzushiji-MNIST cursive Japanese characters",
+        class_names: KMNIST,
+        train_images: 60_000,
+        test_images: 10_000,
+        // The published SHA-256 sums are of the .gz files as served.
+        files: files(
+            MNIST_NAMES,
+            [
+                Checksum::Download(
+                    "51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4",
+                ),
+                Checksum::Download(
+                    "e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17",
+                ),
+                Checksum::Download(
+                    "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
+                ),
+                Checksum::Download(
+                    "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c",
+                ),
+            ],
+        ),
+        source: Source::Files {
+            mirrors: &["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"],
+        },
+        normalization: None,
+        transposed: false,
+        label_offset: 0,
+        system_dirs: &[],
+        licence: "KMNIST: ROIS-DS Center for Open Data in the Humanities, \
+                  https://github.com/rois-codh/kmnist, CC BY-SA 4.0",
+    },
+    emnist(
+        "emnist-balanced",
+        "EMNIST balanced: 47 classes of digits and letters",
+        EMNIST_47,
+        112_800,
+        18_800,
+        [
+            "emnist-balanced-train-images-idx3-ubyte",
+            "emnist-balanced-train-labels-idx1-ubyte",
+            "emnist-balanced-test-images-idx3-ubyte",
+            "emnist-balanced-test-labels-idx1-ubyte",
+        ],
+        0,
+    ),
+    emnist(
+        "emnist-byclass",
+        "EMNIST byclass: 62 unbalanced classes",
+        EMNIST_62,
+        697_932,
+        116_323,
+        [
+            "emnist-byclass-train-images-idx3-ubyte",
+            "emnist-byclass-train-labels-idx1-ubyte",
+            "emnist-byclass-test-images-idx3-ubyte",
+            "emnist-byclass-test-labels-idx1-ubyte",
+        ],
+        0,
+    ),
+    emnist(
+        "emnist-bymerge",
+        "EMNIST bymerge: 47 unbalanced classes",
+        EMNIST_47,
+        697_932,
+        116_323,
+        [
+            "emnist-bymerge-train-images-idx3-ubyte",
+            "emnist-bymerge-train-labels-idx1-ubyte",
+            "emnist-bymerge-test-images-idx3-ubyte",
+            "emnist-bymerge-test-labels-idx1-ubyte",
+        ],
+        0,
+    ),
+    emnist(
+        "emnist-digits",
+        "EMNIST digits: 10 balanced classes",
+        DIGITS,
+        240_000,
+        40_000,
+        [
+            "emnist-digits-train-images-idx3-ubyte",
+            "emnist-digits-train-labels-idx1-ubyte",
+            "emnist-digits-test-images-idx3-ubyte",
+            "emnist-digits-test-labels-idx1-ubyte",
+        ],
+        0,
+    ),
+    emnist(
+        "emnist-letters",
+        "EMNIST letters: 26 classes, cases merged",
+        EMNIST_LETTERS,
+        124_800,
+        20_800,
+        [
+            "emnist-letters-train-images-idx3-ubyte",
+            "emnist-letters-train-labels-idx1-ubyte",
+            "emnist-letters-test-images-idx3-ubyte",
+            "emnist-letters-test-labels-idx1-ubyte",
+        ],
+        1,
+    ),
+    emnist(
+        "emnist-mnist",
+        "EMNIST mnist: 10 classes, MNIST-sized",
+        DIGITS,
+        60_000,
+        10_000,
+        [
+            "emnist-mnist-train-images-idx3-ubyte",
+            "emnist-mnist-train-labels-idx1-ubyte",
+            "emnist-mnist-test-images-idx3-ubyte",
+            "emnist-mnist-test-labels-idx1-ubyte",
+        ],
+        0,
+    ),
+];
+
+/// The dataset called `name`, or an error listing the known names.
+pub fn dataset(name: &str) -> Result<&'static DatasetInfo, DataError> {
+    DATASETS
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| DataError::UnknownDataset {
+            name: name.to_string(),
+            known: DATASETS
+                .iter()
+                .map(|d| d.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}

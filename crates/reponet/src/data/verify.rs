@@ -1,0 +1,140 @@
+//! Checking a dataset's files against the registry: checksums, structure, counts.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::folder::find_file;
+use super::idx::{decompressed, parse_idx_bytes, MAX_ELEMENTS};
+use super::registry::{Checksum, DataFile, DatasetInfo};
+use super::{DataError, DataSplit};
+
+/// What verifying one file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStatus {
+    /// The registry's SHA-256 matched, and the structure and count are right.
+    Good,
+    /// Structure and count are right; no checksum could be compared (why).
+    Unchecked(String),
+    Mismatch {
+        expected: String,
+        found: String,
+    },
+    /// Unreadable, malformed, or the wrong count (what is wrong).
+    Corrupt(String),
+    Missing,
+}
+
+impl FileStatus {
+    /// Whether nothing is known to be wrong.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Self::Good | Self::Unchecked(_))
+    }
+}
+
+/// One file's verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    pub file: &'static str,
+    pub path: Option<PathBuf>,
+    pub status: FileStatus,
+}
+
+/// SHA-256 of everything `reader` yields, as lower-case hex.
+pub fn sha256_hex(reader: &mut dyn Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match reader.read(&mut buf)? {
+            0 => break,
+            n => hasher.update(&buf[..n]),
+        }
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Verify the file of `file` at `path`: checksum as the registry states it, IDX structure,
+/// and the number of items (`expected_items`) in its first dimension.
+pub fn verify_file(path: &Path, file: &DataFile, expected_items: usize) -> FileStatus {
+    match check(path, file, expected_items) {
+        Ok(status) => status,
+        Err(e) => FileStatus::Corrupt(e.to_string()),
+    }
+}
+
+fn check(path: &Path, file: &DataFile, expected_items: usize) -> Result<FileStatus, DataError> {
+    let io = |e| DataError::io(path, e);
+    let raw = File::open(path).map_err(io)?;
+    // Decompressed content, bounded so that a gzip bomb cannot exhaust memory.
+    let mut content = Vec::new();
+    decompressed(BufReader::new(raw))
+        .map_err(io)?
+        .take(MAX_ELEMENTS + 64)
+        .read_to_end(&mut content)
+        .map_err(|e| DataError::format(path, format!("corrupt or truncated: {e}")))?;
+    let array = parse_idx_bytes(path, &content)?;
+    if array.dims[0] != expected_items {
+        return Ok(FileStatus::Corrupt(format!(
+            "{} items, expected {expected_items}",
+            array.dims[0]
+        )));
+    }
+    let is_gz = content.len() as u64 != std::fs::metadata(path).map_err(io)?.len();
+    let (expected, found) = match file.checksum {
+        Checksum::Decompressed(sha) => (sha, sha256_hex(&mut content.as_slice()).map_err(io)?),
+        Checksum::Download(sha) if is_gz => {
+            let found = sha256_hex(&mut BufReader::new(File::open(path).map_err(io)?));
+            (sha, found.map_err(io)?)
+        }
+        Checksum::Download(_) => {
+            return Ok(FileStatus::Unchecked(
+                "stored decompressed; the published SHA-256 is of the .gz".into(),
+            ))
+        }
+        Checksum::Unknown => {
+            return Ok(FileStatus::Unchecked(
+                "no published SHA-256; structure and count checked".into(),
+            ))
+        }
+    };
+    Ok(if found == expected {
+        FileStatus::Good
+    } else {
+        FileStatus::Mismatch {
+            expected: expected.into(),
+            found,
+        }
+    })
+}
+
+/// Verify all four files of `info` in `dir`.
+pub fn verify_dataset(dir: &Path, info: &DatasetInfo) -> Vec<FileCheck> {
+    let splits = [
+        DataSplit::Train,
+        DataSplit::Train,
+        DataSplit::Test,
+        DataSplit::Test,
+    ];
+    info.files
+        .iter()
+        .zip(splits)
+        .map(|(file, split)| {
+            let path = find_file(dir, file);
+            let status = match &path {
+                Some(p) => verify_file(p, file, info.images(split)),
+                None => FileStatus::Missing,
+            };
+            FileCheck {
+                file: file.name,
+                path,
+                status,
+            }
+        })
+        .collect()
+}
