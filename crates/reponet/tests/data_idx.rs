@@ -97,7 +97,7 @@ fn mnist_folder_checks_shapes_counts_and_labels() {
     let msg = load_mnist_dir(d, DataSplit::Test, 10)
         .unwrap_err()
         .to_string();
-    assert!(msg.contains("2 labels for 3 images"), "{msg}");
+    assert!(msg.contains("2 labels for the 3 images"), "{msg}");
 
     write_idx(&d.join("t10k-labels-idx1-ubyte"), &[3], &[1, 12, 2]).unwrap();
     let msg = load_mnist_dir(d, DataSplit::Test, 10)
