@@ -24,6 +24,10 @@ impl ProgressObserver {
 impl TrainObserver for ProgressObserver {
     fn on_start(&mut self, info: &StartInfo) {
         println!(
+            "data: {} (read and decoded in {:.2} s)",
+            info.data_source, info.data_load_seconds
+        );
+        println!(
             "trainable parameters: {} (classifier head: {}); {} train / {} test images, {} steps per epoch",
             info.trainable_parameters,
             info.head_parameters,

@@ -7,6 +7,9 @@ pub struct StartInfo {
     pub test_images: usize,
     pub steps_per_epoch: usize,
     pub epochs: usize,
+    /// Where the data came from, and the seconds spent reading and decoding both splits.
+    pub data_source: String,
+    pub data_load_seconds: f64,
 }
 
 /// Progress within an epoch, after each step.

@@ -26,6 +26,7 @@ pub fn train(
     let started = Instant::now();
     let mut resolved = config.resolve()?;
     let polytope = resolved.polytope()?;
+    let load_start = Instant::now();
     let data = locate_dataset(&config.dataset, config.data_dir.as_deref())?;
     let train_set = limited(data.load(DataSplit::Train)?, config.limit_train);
     let test_set = limited(data.load(DataSplit::Test)?, config.limit_test);
@@ -33,6 +34,7 @@ pub fn train(
         resolved.normalization = train_set.normalization();
     }
     resolved.data_source = data.describe();
+    let data_load_seconds = load_start.elapsed().as_secs_f64();
     let run = RunDir::create(out, force)?;
     run.write_json(RunDir::CONFIG, &resolved)?;
 
@@ -56,6 +58,8 @@ pub fn train(
         test_images: test_set.len(),
         steps_per_epoch,
         epochs: config.epochs,
+        data_source: resolved.data_source.clone(),
+        data_load_seconds,
     };
     observer.on_start(&info);
 
