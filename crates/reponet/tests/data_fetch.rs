@@ -337,3 +337,123 @@ fn not_found_and_offline_say_what_to_do() {
     );
     assert!(err.contains("If this machine cannot reach them"), "{err}");
 }
+
+/// An EMNIST-style archive: `gzip/emnist-balanced-*.gz` members among others.
+fn emnist_archive(tmp: &Path) -> (Vec<u8>, Vec<u8>) {
+    use std::io::Cursor;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    // Two 28x28 images, stored transposed as EMNIST stores them: a bar in row 3.
+    let mut upright = vec![0u8; 2 * 784];
+    for c in 0..28 {
+        upright[3 * 28 + c] = 200;
+        upright[784 + 3 * 28 + c] = 100;
+    }
+    let mut stored = vec![0u8; 2 * 784];
+    for i in 0..2 {
+        for r in 0..28 {
+            for c in 0..28 {
+                stored[i * 784 + c * 28 + r] = upright[i * 784 + r * 28 + c];
+            }
+        }
+    }
+    let members: [(&str, Vec<usize>, Vec<u8>); 5] = [
+        (
+            "emnist-letters-train-images-idx3-ubyte",
+            vec![2, 28, 28],
+            stored.clone(),
+        ),
+        (
+            "emnist-balanced-train-images-idx3-ubyte",
+            vec![2, 28, 28],
+            stored.clone(),
+        ),
+        (
+            "emnist-balanced-train-labels-idx1-ubyte",
+            vec![2],
+            vec![10, 46],
+        ),
+        (
+            "emnist-balanced-test-images-idx3-ubyte",
+            vec![2, 28, 28],
+            stored,
+        ),
+        (
+            "emnist-balanced-test-labels-idx1-ubyte",
+            vec![2],
+            vec![0, 9],
+        ),
+    ];
+    for (name, dims, data) in members {
+        let path = tmp.join(format!("{name}.gz"));
+        write_idx(&path, &dims, &data).unwrap();
+        zip.start_file(format!("gzip/{name}.gz"), options).unwrap();
+        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    (zip.finish().unwrap().into_inner(), upright)
+}
+
+#[test]
+fn emnist_members_are_extracted_from_the_streamed_archive() {
+    use md5::Digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, upright) = emnist_archive(tmp.path());
+    let md5: String = md5::Md5::digest(&archive)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (server, url) = Server::start(HashMap::from([(
+        "/gzip.zip".to_string(),
+        Route::Serve(archive),
+    )]));
+    let balanced = *reponet::data::dataset("emnist-balanced").unwrap();
+    let Source::Zip { member_dir, .. } = balanced.source else {
+        panic!("EMNIST is a zip")
+    };
+    let info = |md5: &'static str| DatasetInfo {
+        train_images: 2,
+        test_images: 2,
+        source: Source::Zip {
+            url: "https://example.invalid/gzip.zip",
+            member_dir,
+            md5,
+        },
+        ..balanced
+    };
+
+    // A wrong archive checksum: nothing is kept.
+    let dest = tmp.path().join("bad");
+    let err = fetch_dataset(
+        &info("0".repeat(32).leak()),
+        &dest,
+        &options(&url),
+        &mut Recorder::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("archive MD5 mismatch") && err.contains("nothing was kept"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+
+    let dest = tmp.path().join("emnist-balanced");
+    let mut progress = Recorder::default();
+    let fetched = fetch_dataset(&info(md5.leak()), &dest, &options(&url), &mut progress).unwrap();
+    assert_eq!(fetched.len(), 4);
+    assert!(fetched
+        .iter()
+        .all(|f| matches!(f.status, FileStatus::Unchecked(_))));
+    assert_eq!(
+        std::fs::read_dir(&dest).unwrap().count(),
+        4,
+        "only the split's files"
+    );
+    // One streamed download of the archive per fetch (the failed one, then this one).
+    assert_eq!(server.requests(), vec![("/gzip.zip".to_string(), None); 2]);
+    let set =
+        reponet::data::load_split_from(&dest, &info("-"), reponet::data::DataSplit::Train).unwrap();
+    assert_eq!(set.pixels, upright, "loaded upright");
+    assert_eq!(set.labels, vec![10, 46]);
+}
