@@ -1,4 +1,6 @@
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -6,14 +8,17 @@ use reponet::train::{EpochMetrics, StartInfo, StepProgress, TrainObserver};
 
 /// A progress bar on a terminal; plain log lines (every 10 s and per epoch) otherwise.
 pub struct ProgressObserver {
+    /// Set by Ctrl-C / SIGTERM: finish the step, checkpoint, stop.
+    stop: Arc<AtomicBool>,
     bar: Option<ProgressBar>,
     interactive: bool,
     last_line: Instant,
 }
 
 impl ProgressObserver {
-    pub fn new() -> Self {
+    pub fn new(stop: Arc<AtomicBool>) -> Self {
         Self {
+            stop,
             bar: None,
             interactive: std::io::stderr().is_terminal(),
             last_line: Instant::now(),
@@ -22,7 +27,20 @@ impl ProgressObserver {
 }
 
 impl TrainObserver for ProgressObserver {
+    fn should_stop(&mut self) -> bool {
+        let stop = self.stop.load(Ordering::SeqCst);
+        if stop {
+            if let Some(bar) = self.bar.take() {
+                bar.finish_and_clear();
+            }
+        }
+        stop
+    }
+
     fn on_start(&mut self, info: &StartInfo) {
+        if let Some((epoch, step)) = info.resumed_at {
+            println!("continuing at epoch {epoch} after step {step}");
+        }
         println!(
             "data: {} (read and decoded in {:.2} s)",
             info.data_source, info.data_load_seconds

@@ -3,7 +3,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind};
-use reponet::train::{self, MarginSetting, TrainConfig, WarmupSetting};
+use reponet::train::{self, MarginSetting, TrainConfig, TrainError, WarmupSetting};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use crate::progress::ProgressObserver;
 
@@ -31,8 +35,15 @@ pub struct Args {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Where to write the run.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the unfinished run in RUN_DIR from its last checkpoint, with its saved
+    /// configuration (no other training option may be given).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
+        "out", "force", "dataset", "data_dir", "polytope", "head", "loss", "scale", "margin",
+        "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test",
+    ])]
+    resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
     #[arg(long)]
     force: bool,
@@ -73,6 +84,61 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let stop = stop_on_signals()?;
+    let mut observer = ProgressObserver::new(stop);
+    let (out, result) = match &args.resume {
+        Some(dir) => {
+            println!("resuming {}", dir.display());
+            (dir.clone(), train::resume(dir, &mut observer))
+        }
+        None => {
+            let out = args
+                .out
+                .clone()
+                .expect("clap requires --out without --resume");
+            let force = args.force;
+            let config = config_of(args)?;
+            (
+                out.clone(),
+                train::train(&config, &out, force, &mut observer),
+            )
+        }
+    };
+    let summary = match result {
+        Err(TrainError::Interrupted { epoch, step, .. }) => {
+            eprintln!(
+                "interrupted at epoch {epoch} after step {step}: checkpoint saved in {}.\nresume with: reponet train --resume {}",
+                out.display(),
+                out.display()
+            );
+            std::process::exit(130);
+        }
+        other => other?,
+    };
+    println!(
+        "done in {:.0} s: test accuracy {:.2} % (best {:.2} %). Run folder: {}",
+        summary.total_seconds,
+        summary.final_test_accuracy,
+        summary.best_test_accuracy,
+        out.display()
+    );
+    println!("next: reponet eval {}", out.display());
+    Ok(())
+}
+
+/// The first SIGINT or SIGTERM sets the flag (the run finishes its step, checkpoints and
+/// stops); a second one exits at once with status 130.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Registered first, so it sees the flag as the earlier signal left it.
+        flag::register_conditional_shutdown(signal, 130, stop.clone())?;
+        flag::register(signal, stop.clone())?;
+    }
+    Ok(stop)
+}
+
+fn config_of(args: Args) -> Result<TrainConfig> {
     let config = TrainConfig {
         dataset: args.dataset,
         data_dir: args.data_dir,
@@ -101,15 +167,5 @@ pub fn run(args: Args) -> Result<()> {
         resolved.margin_degrees,
         resolved.warmup_epochs
     );
-    let mut observer = ProgressObserver::new();
-    let summary = train::train(&config, &args.out, args.force, &mut observer)?;
-    println!(
-        "done in {:.0} s: test accuracy {:.2} % (best {:.2} %). Run folder: {}",
-        summary.total_seconds,
-        summary.final_test_accuracy,
-        summary.best_test_accuracy,
-        args.out.display()
-    );
-    println!("next: reponet eval {}", args.out.display());
-    Ok(())
+    Ok(config)
 }

@@ -1,4 +1,6 @@
-use burn::module::Module;
+use std::sync::Mutex;
+
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Int, Tensor};
 
 use super::head::{ClassifierHead, HeadKind};
@@ -12,12 +14,39 @@ pub struct Network {
     pub head: ClassifierHead,
 }
 
+/// Burn's CPU backend draws random numbers from one generator per process: every network is
+/// built under this lock, so that a seeded build is never interleaved with another's draws.
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
 impl Network {
+    /// A freshly initialised network, drawn from the backend's generator as it stands.
     pub fn new(polytope: &Polytope, head: HeadKind, device: &Device) -> Self {
-        Self {
+        let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        Self::build(polytope, head, device)
+    }
+
+    /// A network whose initial weights depend on `seed` alone, even with other threads
+    /// building networks at the same time.
+    pub fn seeded(polytope: &Polytope, head: HeadKind, device: &Device, seed: u64) -> Self {
+        let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        device.seed(seed);
+        Self::build(polytope, head, device)
+    }
+
+    fn build(polytope: &Polytope, head: HeadKind, device: &Device) -> Self {
+        let network = Self {
             backbone: LeNetPlusPlus::new(polytope.dim(), device),
             head: ClassifierHead::new(head, polytope, device),
+        };
+        // Burn initialises parameters lazily, at first use: draw them now, under the lock.
+        struct Materialise;
+        impl ModuleVisitor for Materialise {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let _ = param.val();
+            }
         }
+        network.visit(&mut Materialise);
+        network
     }
 
     /// Features `[N, d]`.

@@ -1,5 +1,6 @@
 //! Training: a validated configuration, the run directory, the loop, and inference.
 
+mod checkpoint;
 mod config;
 mod inference;
 mod metrics;
@@ -7,6 +8,7 @@ mod observer;
 mod run_dir;
 mod trainer;
 
+pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState};
 pub use config::{
     MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
@@ -14,7 +16,7 @@ pub use inference::{extract_features, predict_labels, EVAL_BATCH};
 pub use metrics::{EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
 pub use run_dir::{write_atomic, RunDir};
-pub use trainer::{train, train_step, StepOutcome};
+pub use trainer::{resume, train, train_step, StepOutcome};
 
 use std::path::PathBuf;
 
@@ -34,11 +36,18 @@ pub enum TrainError {
     Io { path: PathBuf, message: String },
     #[error("{path}: not a usable run directory: {message}")]
     Run { path: PathBuf, message: String },
-    #[error("training diverged at epoch {epoch}, step {step}: the loss is {loss}")]
+    #[error("training diverged at epoch {epoch}, step {step}: the loss or a weight is {loss}; nothing was saved after it, and {last_good}. Try a lower --lr, or a margin warm-up")]
     Diverged {
         epoch: usize,
         step: usize,
         loss: f64,
+        last_good: String,
+    },
+    #[error("interrupted at epoch {epoch} after step {step}; checkpoint saved in {checkpoint}")]
+    Interrupted {
+        checkpoint: PathBuf,
+        epoch: usize,
+        step: usize,
     },
 }
 

@@ -10,6 +10,8 @@ pub struct StartInfo {
     /// Where the data came from, and the seconds spent reading and decoding both splits.
     pub data_source: String,
     pub data_load_seconds: f64,
+    /// `(epoch, steps already taken in it)` when the run continues from a checkpoint.
+    pub resumed_at: Option<(usize, usize)>,
 }
 
 /// Progress within an epoch, after each step.
@@ -33,6 +35,11 @@ pub trait TrainObserver {
     fn on_step(&mut self, _progress: &StepProgress) {}
     fn on_evaluating(&mut self, _epoch: usize) {}
     fn on_epoch(&mut self, _metrics: &super::EpochMetrics) {}
+    /// Asked after every step: `true` finishes the step, writes a checkpoint and stops the
+    /// run with [`super::TrainError::Interrupted`] (the CLI answers it from Ctrl-C).
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// Ignores every event.

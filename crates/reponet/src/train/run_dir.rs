@@ -15,7 +15,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     crate::atomic_file::write_atomic(path, bytes).map_err(|e| TrainError::io(path, e))
 }
 
-/// A run directory: `config.json`, `metrics.jsonl`, `model.bpk`, `summary.json`, `eval.json`.
+/// A run directory: `config.json`, `metrics.jsonl`, `checkpoint.bin` while unfinished, then
+/// `model.bpk` and `summary.json`; `eval.json` after evaluation.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
@@ -27,14 +28,17 @@ impl RunDir {
     pub const MODEL: &'static str = "model.bpk";
     pub const SUMMARY: &'static str = "summary.json";
     pub const EVAL: &'static str = "eval.json";
+    /// Written after every epoch (and on interruption); removed when the run completes.
+    pub const CHECKPOINT: &'static str = "checkpoint.bin";
 
     /// Every file a run writes.
-    const FILES: [&'static str; 5] = [
+    const FILES: [&'static str; 6] = [
         Self::CONFIG,
         Self::METRICS,
         Self::MODEL,
         Self::SUMMARY,
         Self::EVAL,
+        Self::CHECKPOINT,
     ];
 
     /// Create `root` for a new run. An existing non-empty folder is refused unless `force`,
@@ -48,7 +52,8 @@ impl RunDir {
                 .is_some();
             if non_empty && !force {
                 return Err(TrainError::Config(format!(
-                    "output folder {} exists and is not empty: choose another --out or pass --force to overwrite it",
+                    "output folder {} exists and is not empty: choose another --out, pass --force to overwrite it, or continue an interrupted run with --resume {}",
+                    root.display(),
                     root.display()
                 )));
             }

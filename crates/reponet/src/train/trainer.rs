@@ -1,50 +1,163 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use super::checkpoint::{load_checkpoint, save_checkpoint, TrainingState};
 use super::inference::predict_labels;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
-use super::{EpochMetrics, RunDir, TrainConfig, TrainError, TrainSummary};
-use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
+use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
+use crate::data::{
+    images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet, Normalization,
+};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 
 /// Train a LeNet++ with a polytope head as `config` says, writing the run into `out`.
 ///
-/// `out` receives `config.json` first, then after every epoch `metrics.jsonl`, and at the end
-/// `model.bpk` and `summary.json`, each written atomically.
+/// `out` receives `config.json` first, then after every epoch `metrics.jsonl` and
+/// `checkpoint.bin`, and at the end `model.bpk` and `summary.json`, each written atomically.
+/// When the observer asks to stop, the current step finishes, a checkpoint is written and
+/// [`TrainError::Interrupted`] is returned; [`resume`] continues from it.
 pub fn train(
     config: &TrainConfig,
     out: &Path,
     force: bool,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
-    let started = Instant::now();
     let mut resolved = config.resolve()?;
-    let polytope = resolved.polytope()?;
-    let load_start = Instant::now();
-    let data = locate_dataset(&config.dataset, config.data_dir.as_deref())?;
-    let train_set = limited(data.load(DataSplit::Train)?, config.limit_train);
-    let test_set = limited(data.load(DataSplit::Test)?, config.limit_test);
-    if data.info.normalization.is_none() {
-        resolved.normalization = train_set.normalization();
-    }
-    resolved.data_source = data.describe();
-    let data_load_seconds = load_start.elapsed().as_secs_f64();
+    let data = TrainingData::load(&mut resolved, true)?;
     let run = RunDir::create(out, force)?;
     run.write_json(RunDir::CONFIG, &resolved)?;
+    let device = Device::flex().autodiff();
+    let model = Network::seeded(&resolved.polytope()?, config.head, &device, config.seed);
+    let optimizer = adam();
+    run_epochs(
+        &run,
+        &resolved,
+        &data,
+        model,
+        optimizer,
+        TrainingState::start(),
+        observer,
+    )
+}
 
+/// Continue the unfinished run in `run_dir` from its last checkpoint, with its saved
+/// configuration. On the CPU backend the result is bit-identical to an uninterrupted run.
+pub fn resume(
+    run_dir: &Path,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainSummary, TrainError> {
+    let run = RunDir::open(run_dir)?;
+    if run.path(RunDir::SUMMARY).exists() {
+        return Err(TrainError::Run {
+            path: run_dir.to_path_buf(),
+            message: "this run is complete (summary.json exists): nothing to resume".into(),
+        });
+    }
+    let checkpoint_path = run.path(RunDir::CHECKPOINT);
+    if !checkpoint_path.exists() {
+        return Err(TrainError::Run {
+            path: run_dir.to_path_buf(),
+            message: "no checkpoint yet (it stopped before finishing a step): start it again with `reponet train --force`".into(),
+        });
+    }
+    let mut resolved = run.config()?;
+    let checkpoint = load_checkpoint(&checkpoint_path)?;
+    let data = TrainingData::load(&mut resolved, false)?;
+    let device = Device::flex().autodiff();
+    let model = Network::new(&resolved.polytope()?, resolved.request.head, &device)
+        .try_load_record(checkpoint.model)
+        .map_err(|e| TrainError::Run {
+            path: checkpoint_path.clone(),
+            message: format!("corrupt checkpoint: the model does not match config.json: {e}"),
+        })?;
+    // Burn panics on a malformed optimizer record that still parses; report it instead.
+    let optimizer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        adam().load_record(checkpoint.optimizer)
+    }))
+    .map_err(|_| TrainError::Run {
+        path: checkpoint_path.clone(),
+        message: "corrupt checkpoint: unusable optimizer state".into(),
+    })?;
+    run_epochs(
+        &run,
+        &resolved,
+        &data,
+        model,
+        optimizer,
+        checkpoint.state,
+        observer,
+    )
+}
+
+fn adam() -> ModuleOptimizer {
+    // PyTorch's (and the paper's) epsilon; Burn's default is 1e-5.
+    AdamConfig::new().with_epsilon(1e-8).init()
+}
+
+/// Both splits, limited as configured.
+struct TrainingData {
+    train: ImageSet,
+    test: ImageSet,
+    source: String,
+    load_seconds: f64,
+}
+
+impl TrainingData {
+    /// Load the configured dataset; for a new run (`fresh`), also record where it came from
+    /// and, for datasets without a registry normalisation, measure it on the training split.
+    fn load(resolved: &mut ResolvedConfig, fresh: bool) -> Result<Self, TrainError> {
+        let started = Instant::now();
+        let request = &resolved.request;
+        let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
+        let train = limited(data.load(DataSplit::Train)?, request.limit_train);
+        let test = limited(data.load(DataSplit::Test)?, request.limit_test);
+        if fresh {
+            if data.info.normalization.is_none() {
+                resolved.normalization = train.normalization();
+            }
+            resolved.data_source = data.describe();
+        }
+        Ok(Self {
+            train,
+            test,
+            source: data.describe(),
+            load_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The order of epoch `epoch`'s images: a function of the seed and the epoch alone, so a
+/// resumed run sees the same batches without any generator state being saved.
+fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let mut order: Vec<usize> = (0..len).collect();
+    order.shuffle(&mut rng);
+    order
+}
+
+fn run_epochs(
+    run: &RunDir,
+    resolved: &ResolvedConfig,
+    data: &TrainingData,
+    mut model: Network,
+    mut optimizer: ModuleOptimizer,
+    mut state: TrainingState,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainSummary, TrainError> {
+    let config = &resolved.request;
+    let (train_set, test_set) = (&data.train, &data.test);
     let device = Device::flex();
-    device.seed(config.seed);
     let train_device = device.clone().autodiff();
-    let mut model = Network::new(&polytope, config.head, &train_device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
-
+    let checkpoint_path = run.path(RunDir::CHECKPOINT);
+    let run_start = Instant::now();
     let steps_per_epoch = train_set.len().div_ceil(config.batch_size);
     let warmup = MarginWarmup::new(
         resolved.margin_degrees.to_radians(),
@@ -58,31 +171,36 @@ pub fn train(
         test_images: test_set.len(),
         steps_per_epoch,
         epochs: config.epochs,
-        data_source: resolved.data_source.clone(),
-        data_load_seconds,
+        data_source: data.source.clone(),
+        data_load_seconds: data.load_seconds,
+        resumed_at: (state.global_step > 0).then_some((state.epoch, state.step)),
     };
     observer.on_start(&info);
 
     let norm = resolved.normalization;
-    let mut history: Vec<EpochMetrics> = Vec::new();
-    let mut order: Vec<usize> = (0..train_set.len()).collect();
-    let mut global_step = 0;
-    for epoch in 1..=config.epochs {
-        order.shuffle(&mut rng);
+    // Only the margin loss has a margin; the others report none.
+    let reported_margin = |m: f64| (config.loss == LossKind::Margin).then(|| m.to_degrees());
+    let interrupted = |state: &TrainingState| TrainError::Interrupted {
+        checkpoint: checkpoint_path.clone(),
+        epoch: state.epoch,
+        step: state.step,
+    };
+    while state.epoch <= config.epochs {
+        let epoch = state.epoch;
+        let order = epoch_order(config.seed, epoch, train_set.len());
         let epoch_start = Instant::now();
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
-        let mut margin = 0.0;
-        // Only the margin loss has a margin; the others report none.
-        let reported_margin = |m: f64| (config.loss == LossKind::Margin).then(|| m.to_degrees());
-        for (step, batch) in order.chunks(config.batch_size).enumerate() {
-            margin = warmup.at(global_step);
+        let epoch_seconds =
+            |state: &TrainingState| state.epoch_seconds + epoch_start.elapsed().as_secs_f64();
+        let mut margin = warmup.at(state.global_step);
+        for (step, batch) in order.chunks(config.batch_size).enumerate().skip(state.step) {
+            margin = warmup.at(state.global_step);
             let loss_fn = PolytopeLoss {
                 kind: config.loss,
                 scale: config.scale,
                 margin,
             };
-            let images = images_to_tensor(&train_set, batch, norm, &train_device);
-            let labels = labels_to_tensor(&train_set, batch, &train_device);
+            let images = images_to_tensor(train_set, batch, norm, &train_device);
+            let labels = labels_to_tensor(train_set, batch, &train_device);
             let outcome;
             (model, outcome) =
                 train_step(model, &mut optimizer, &loss_fn, config.lr, images, labels);
@@ -91,45 +209,69 @@ pub fn train(
                     epoch,
                     step: step + 1,
                     loss: outcome.loss,
+                    last_good: last_good_checkpoint(&checkpoint_path),
                 });
             }
-            let loss_value = outcome.loss;
-            correct += outcome.correct;
-            seen += batch.len();
-            loss_sum += loss_value * batch.len() as f64;
-            global_step += 1;
+            state.step = step + 1;
+            state.global_step += 1;
+            state.correct += outcome.correct;
+            state.seen += batch.len();
+            state.loss_sum += outcome.loss * batch.len() as f64;
             observer.on_step(&StepProgress {
                 epoch,
                 step: step + 1,
                 steps_per_epoch,
-                loss: loss_sum / seen as f64,
-                accuracy: 100.0 * correct as f64 / seen as f64,
-                images_per_second: seen as f64 / epoch_start.elapsed().as_secs_f64(),
+                loss: state.loss_sum / state.seen as f64,
+                accuracy: 100.0 * state.correct as f64 / state.seen as f64,
+                images_per_second: state.seen as f64 / epoch_seconds(&state),
                 margin_degrees: reported_margin(margin),
             });
+            if state.step < steps_per_epoch && observer.should_stop() {
+                state.epoch_seconds = epoch_seconds(&state);
+                state.run_seconds += run_start.elapsed().as_secs_f64();
+                checkpoint(&checkpoint_path, &state, &model, &optimizer)?;
+                return Err(interrupted(&state));
+            }
         }
-        let train_seconds = epoch_start.elapsed().as_secs_f64();
+        let train_seconds = epoch_seconds(&state);
         observer.on_evaluating(epoch);
         let eval_start = Instant::now();
-        let test_accuracy = accuracy(&model.valid(), &test_set, resolved.normalization, &device);
+        let test_accuracy = accuracy(&model.valid(), test_set, norm, &device);
         let metrics = EpochMetrics {
             epoch,
-            train_images: Some(seen),
+            train_images: Some(state.seen),
             test_images: Some(test_set.len()),
-            train_loss: loss_sum / seen as f64,
-            train_accuracy: 100.0 * correct as f64 / seen as f64,
+            train_loss: state.loss_sum / state.seen as f64,
+            train_accuracy: 100.0 * state.correct as f64 / state.seen as f64,
             test_accuracy,
             margin_degrees: reported_margin(margin),
             train_seconds,
-            images_per_second: seen as f64 / train_seconds,
+            images_per_second: state.seen as f64 / train_seconds,
             eval_seconds: eval_start.elapsed().as_secs_f64(),
         };
         observer.on_epoch(&metrics);
-        history.push(metrics);
-        run.write_metrics(&history)?;
+        state.history.push(metrics);
+        run.write_metrics(&state.history)?;
+        state = TrainingState {
+            epoch: epoch + 1,
+            step: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            epoch_seconds: 0.0,
+            run_seconds: state.run_seconds,
+            ..state
+        };
+        let mut saved = state.clone();
+        saved.run_seconds += run_start.elapsed().as_secs_f64();
+        checkpoint(&checkpoint_path, &saved, &model, &optimizer)?;
+        if state.epoch <= config.epochs && observer.should_stop() {
+            return Err(interrupted(&state));
+        }
     }
 
     run.save_model(&model.valid())?;
+    let history = &state.history;
     let summary = TrainSummary {
         epochs: config.epochs,
         final_test_accuracy: history.last().map_or(0.0, |m| m.test_accuracy),
@@ -138,11 +280,56 @@ pub fn train(
         head_parameters: info.head_parameters,
         train_images: train_set.len(),
         test_images: test_set.len(),
-        total_seconds: started.elapsed().as_secs_f64(),
+        total_seconds: state.run_seconds + run_start.elapsed().as_secs_f64(),
         reponet_version: env!("CARGO_PKG_VERSION").into(),
     };
     run.write_json(RunDir::SUMMARY, &summary)?;
+    // The run is complete; its checkpoint (model and optimizer state) is no longer needed.
+    let _ = std::fs::remove_file(&checkpoint_path);
     Ok(summary)
+}
+
+/// Save a checkpoint, unless the weights hold a NaN or an infinity: then the last good
+/// checkpoint stays, and training stops.
+fn checkpoint(
+    path: &Path,
+    state: &TrainingState,
+    model: &Network,
+    optimizer: &ModuleOptimizer,
+) -> Result<(), TrainError> {
+    if !all_finite(model) {
+        return Err(TrainError::Diverged {
+            epoch: state.epoch,
+            step: state.step,
+            loss: f64::NAN,
+            last_good: last_good_checkpoint(path),
+        });
+    }
+    save_checkpoint(path, state, model, optimizer)
+}
+
+fn last_good_checkpoint(path: &Path) -> String {
+    if path.exists() {
+        format!("the last good checkpoint, {}, is intact", path.display())
+    } else {
+        "no checkpoint had been written yet".into()
+    }
+}
+
+/// Whether every trainable weight is finite.
+fn all_finite(model: &Network) -> bool {
+    struct Finite(bool);
+    impl ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let bad = t.clone().is_nan().any().into_scalar::<bool>()
+                || t.is_inf().any().into_scalar::<bool>();
+            self.0 &= !bad;
+        }
+    }
+    let mut v = Finite(true);
+    model.visit(&mut v);
+    v.0
 }
 
 /// What one optimisation step measured.
@@ -192,12 +379,7 @@ fn limited(set: ImageSet, limit: Option<usize>) -> ImageSet {
 }
 
 /// Test accuracy (%) of `model` on `set`.
-fn accuracy(
-    model: &Network,
-    set: &ImageSet,
-    norm: crate::data::Normalization,
-    device: &Device,
-) -> f64 {
+fn accuracy(model: &Network, set: &ImageSet, norm: Normalization, device: &Device) -> f64 {
     let predicted = predict_labels(model, set, norm, device);
     let correct = predicted
         .iter()

@@ -1,0 +1,136 @@
+//! `checkpoint.bin`: everything needed to continue a run exactly where it stopped.
+//!
+//! One file, written atomically, so a run always has either its previous checkpoint or the
+//! new one, never a mix: a magic line, then three length-prefixed parts: the training state
+//! as JSON, the model's burnpack bytes, the optimizer's burnpack bytes. There is no random
+//! number generator state to save: the order of epoch `e` is drawn from a generator seeded
+//! with (seed, e), so the epoch and step say where the data stream stands.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::{write_atomic, EpochMetrics, TrainError};
+use crate::nn::Network;
+
+const MAGIC: &[u8; 16] = b"reponet-ckpt-v1\n";
+
+/// Where training stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingState {
+    /// The epoch in progress (1-based) and the steps of it already taken; `step == 0` means
+    /// the epoch has not started (the previous one is complete and in `history`).
+    pub epoch: usize,
+    pub step: usize,
+    /// Steps taken over the whole run (drives the margin warm-up).
+    pub global_step: usize,
+    /// Running sums of the epoch in progress.
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub seen: usize,
+    /// Training seconds spent in the epoch in progress before the checkpoint.
+    pub epoch_seconds: f64,
+    /// Wall seconds of the run before the checkpoint.
+    pub run_seconds: f64,
+    /// Completed epochs.
+    pub history: Vec<EpochMetrics>,
+}
+
+impl TrainingState {
+    pub fn start() -> Self {
+        Self {
+            epoch: 1,
+            step: 0,
+            global_step: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            epoch_seconds: 0.0,
+            run_seconds: 0.0,
+            history: Vec::new(),
+        }
+    }
+}
+
+/// Write the checkpoint atomically to `path`.
+pub fn save_checkpoint(
+    path: &Path,
+    state: &TrainingState,
+    model: &Network,
+    optimizer: &ModuleOptimizer,
+) -> Result<(), TrainError> {
+    let err = |e: String| TrainError::io(path, e);
+    let json = serde_json::to_vec(state).expect("serialisable");
+    let model = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| err(e.to_string()))?;
+    let optim = optimizer
+        .to_record()
+        .into_bytes()
+        .map_err(|e| err(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(16 + 24 + json.len() + model.len() + optim.len());
+    bytes.extend_from_slice(MAGIC);
+    for part in [&json[..], &model[..], &optim[..]] {
+        bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(part);
+    }
+    write_atomic(path, &bytes)
+}
+
+/// A checkpoint read back: the state, and records for a model and an optimizer.
+pub struct Checkpoint {
+    pub state: TrainingState,
+    pub model: ModuleRecord,
+    pub optimizer: OptimizerRecord,
+}
+
+/// Read `path`; a truncated or corrupt file is an error that names it.
+pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
+    let bad = |m: String| TrainError::Run {
+        path: path.to_path_buf(),
+        message: format!("corrupt checkpoint: {m}"),
+    };
+    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(bad("not a reponet checkpoint (wrong magic)".into()));
+    }
+    let mut rest = &bytes[MAGIC.len()..];
+    let mut parts = Vec::new();
+    for name in ["state", "model", "optimizer"] {
+        if rest.len() < 8 {
+            return Err(bad(format!("truncated before the {name} part")));
+        }
+        let len = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes"));
+        rest = &rest[8..];
+        if (rest.len() as u64) < len {
+            return Err(bad(format!(
+                "truncated in the {name} part ({len} bytes announced, {} present)",
+                rest.len()
+            )));
+        }
+        let (part, tail) = rest.split_at(len as usize);
+        parts.push(part.to_vec());
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(bad(format!("{} unexpected bytes at the end", rest.len())));
+    }
+    let optim = parts.pop().expect("three parts");
+    let model = parts.pop().expect("three parts");
+    let state = serde_json::from_slice(&parts[0]).map_err(|e| bad(format!("state: {e}")))?;
+    let model = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
+        .map_err(|e| bad(format!("model: {e}")))?;
+    let optimizer = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(optim))
+        .map_err(|e| bad(format!("optimizer: {e}")))?;
+    Ok(Checkpoint {
+        state,
+        model,
+        optimizer,
+    })
+}
