@@ -559,3 +559,154 @@ fn data_fetch_gets_and_verifies_real_mnist_over_loopback() {
     assert!(stderr(&o).contains("HTTP 404"), "{}", stderr(&o));
     assert!(!root.join("kmnist/train-images-idx3-ubyte.gz.part").exists());
 }
+
+/// Start `reponet train` on 640 sample digits (640 / `batch` steps an epoch) and return a
+/// moment after it starts training.
+fn start_training(out: &Path, batch: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reponet"))
+        .args(["train", "--dataset", "mnist-sample", "--out"])
+        .arg(out)
+        .args([
+            "--epochs",
+            "2",
+            "--limit-train",
+            "640",
+            "--limit-test",
+            "100",
+        ])
+        .args(["--batch-size", batch, "--polytope", "cube"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("trainable parameters") {
+            break;
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    // Into epoch 1 (a step of 32 takes about 0.25 s here).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child
+}
+
+/// Send SIGINT `times` times, 0.3 s apart (the kernel merges signals sent closer together).
+fn signal(child: &std::process::Child, times: usize) {
+    let kill = format!("kill -INT {}", child.id());
+    let script = vec![kill; times].join("; sleep 0.3; ");
+    assert!(Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .unwrap()
+        .success());
+}
+
+#[test]
+fn ctrl_c_checkpoints_and_resume_completes_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let r = out.to_str().unwrap();
+    let child = start_training(&out, "32");
+    signal(&child, 1);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("resume with: reponet train --resume {r}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(out.join("checkpoint.bin").exists() && !out.join("model.bpk").exists());
+
+    // Training options cannot be changed on resume; a new run cannot take its folder.
+    let o = reponet(&["train", "--resume", r, "--epochs", "5"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    let o = reponet(&["train", "--dataset", "mnist-sample", "--out", r]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("--resume {r}")),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = reponet(&["train", "--resume", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("continuing at epoch 1 after step"),
+        "{}",
+        stdout(&o)
+    );
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+    assert!(out.join("summary.json").exists() && !out.join("checkpoint.bin").exists());
+    let o = reponet(&["train", "--resume", r]);
+    assert!(
+        stderr(&o).contains("this run is complete"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(reponet(&["eval", r]).status.success());
+
+    // Evaluating on a dataset with other classes is refused before any work.
+    let o = reponet(&["eval", r, "--dataset", "emnist-letters"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("trained on 10 classes, but emnist-letters has 26"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    // Steps of 320 images (about 2.5 s): the second signal comes in the middle of one.
+    let child = start_training(&out, "320");
+    signal(&child, 2);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130));
+    // It did not wait to finish the step and write a checkpoint.
+    assert!(!stderr(&o).contains("checkpoint saved"), "{}", stderr(&o));
+    assert!(!out.join("checkpoint.bin").exists());
+    let o = reponet(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(stderr(&o).contains("no checkpoint yet"), "{}", stderr(&o));
+}
+
+#[test]
+fn corrupt_model_files_are_errors_not_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let r = out.to_str().unwrap();
+    let o = reponet(&[
+        "train",
+        "--dataset",
+        "mnist-sample",
+        "--out",
+        r,
+        "--epochs",
+        "1",
+        "--limit-train",
+        "64",
+        "--limit-test",
+        "32",
+        "--batch-size",
+        "32",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = out.join("model.bpk");
+    let bytes = std::fs::read(&model).unwrap();
+    for broken in [&bytes[..bytes.len() / 2], &b"garbage"[..], &[][..]] {
+        std::fs::write(&model, broken).unwrap();
+        let o = reponet(&["eval", r]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let msg = stderr(&o);
+        assert!(
+            msg.contains("model.bpk") && !msg.contains("panicked"),
+            "{msg}"
+        );
+    }
+}

@@ -11,7 +11,11 @@ use reponet::analysis::evaluate_run;
 pub struct Args {
     /// A folder written by `reponet train --out`.
     run_dir: PathBuf,
-    /// MNIST-format folder to test on (default: the one the run was trained with).
+    /// Dataset to test on [default: the one the run was trained on]; it must have the same
+    /// classes (e.g. a run on mnist-sample tested on mnist).
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Folder (or data root) with the test data [default: the run's own].
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Print the evaluation as JSON on stdout.
@@ -20,7 +24,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let eval = evaluate_run(&args.run_dir, args.data_dir.as_deref())?;
+    let eval = evaluate_run(
+        &args.run_dir,
+        args.dataset.as_deref(),
+        args.data_dir.as_deref(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&eval)?);
         return Ok(());

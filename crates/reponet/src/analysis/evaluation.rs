@@ -31,21 +31,30 @@ pub struct Evaluation {
     pub geometry: FeatureGeometry,
 }
 
-/// Evaluate the model of `run_dir` on the test split in `data_dir` (default: the run's own),
-/// honouring the run's `--limit-test`, and write `eval.json` into the run.
-pub fn evaluate_run(run_dir: &Path, data_dir: Option<&Path>) -> Result<Evaluation, TrainError> {
+/// Evaluate the model of `run_dir` on the test split of `dataset` in `data_dir` (default:
+/// the run's own), honouring the run's `--limit-test`, and write `eval.json` into the run.
+/// A dataset with another class count than the run's is refused.
+pub fn evaluate_run(
+    run_dir: &Path,
+    dataset: Option<&str>,
+    data_dir: Option<&Path>,
+) -> Result<Evaluation, TrainError> {
     let run = RunDir::open(run_dir)?;
     let device = Device::flex();
     let (config, model) = run.load_model(&device)?;
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
-    let data = locate_dataset(&config.request.dataset, data_dir)?;
-    let mut set = data.load(DataSplit::Test)?;
-    if set.classes != config.classes {
+    let dataset = dataset.unwrap_or(&config.request.dataset);
+    let info = crate::data::dataset(dataset)?;
+    if info.classes() != config.classes {
         return Err(TrainError::Config(format!(
-            "the run was trained on {} classes, but {} has {}",
-            config.classes, data.info.name, set.classes
+            "the run was trained on {} classes, but {} has {}: evaluate it on a dataset with the same classes",
+            config.classes,
+            info.name,
+            info.classes()
         )));
     }
+    let data = locate_dataset(dataset, data_dir)?;
+    let mut set = data.load(DataSplit::Test)?;
     if let Some(n) = config.request.limit_test {
         set = set.truncated(n);
     }
