@@ -451,6 +451,8 @@ fn trains_on_fashion_mnist_when_installed() {
             "64",
             "--polytope",
             "cube",
+            "--loss",
+            "softmax",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
