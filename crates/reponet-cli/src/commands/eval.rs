@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use reponet::analysis::evaluate_run;
+use reponet::analysis::{evaluate_run, AngleStats};
 
 /// Test accuracy of a trained run, overall and per class; also written to RUN_DIR/eval.json.
 ///
@@ -38,13 +38,47 @@ pub fn run(args: Args) -> Result<()> {
         eval.accuracy, eval.correct, eval.images, eval.data_dir
     );
     let g = &eval.geometry;
+    let stats = |a: &AngleStats| format!("{:.1} / {:.1} / {:.1}", a.mean, a.median, a.p95);
+    println!("feature angles, degrees (mean / median / 95th percentile):");
+    println!("  to the class weight  {}", stats(&g.to_class_weight));
+    println!("  to the class mean    {}", stats(&g.to_class_mean));
     println!(
-        "feature angles (deg): to the class weight {:.1} mean, to the class mean {:.1} mean; smallest between class means {:.1}",
-        g.mean_angle_to_class_weight, g.mean_angle_to_class_mean, g.min_angle_between_class_means
+        "  between class means  {:.1} smallest, {:.1} mean; compactness / separation {}",
+        g.min_angle_between_class_means,
+        g.mean_angle_between_class_means,
+        g.compactness_to_separation
+            .map_or("undefined (means coincide)".into(), |r| format!("{r:.3}"))
     );
-    println!("  class  images  accuracy");
-    for c in &eval.per_class {
-        println!("  {:>5}  {:>6}  {:>7.2} %", c.class, c.images, c.accuracy);
+    if let Some(r) = &eval.retrieval {
+        let tars: Vec<String> = r
+            .tar_at_far
+            .iter()
+            .map(|t| format!("{:.2} % at FAR {:e}", 100.0 * t.tar, t.far))
+            .collect();
+        println!(
+            "retrieval (cosine, {} queries): precision@1 {:.2} %, R-precision {:.2} %, MAP@R {:.2} %",
+            r.queries,
+            100.0 * r.precision_at_1,
+            100.0 * r.r_precision,
+            100.0 * r.map_at_r
+        );
+        println!(
+            "verification ({} positive, {} negative pairs): TAR {} ({:.1} s)",
+            r.positive_pairs,
+            r.negative_pairs,
+            tars.join(", "),
+            r.seconds
+        );
+    }
+    println!("  class  images  accuracy  angle to class weight (mean / median / p95)");
+    for (c, cg) in eval.per_class.iter().zip(&g.per_class) {
+        println!(
+            "  {:>5}  {:>6}  {:>7.2} %  {}",
+            c.class,
+            c.images,
+            c.accuracy,
+            stats(&cg.to_class_weight)
+        );
     }
     println!("written to {}", args.run_dir.join("eval.json").display());
     Ok(())

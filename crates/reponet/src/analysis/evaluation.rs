@@ -4,6 +4,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
+use super::retrieval::{retrieval_metrics, RetrievalMetrics};
 use crate::data::{locate_dataset, DataSplit};
 use crate::train::{extract_features, RunDir, TrainError};
 
@@ -29,6 +30,9 @@ pub struct Evaluation {
     pub per_class: Vec<ClassAccuracy>,
     /// Angles of the L2-normalised test features (degrees).
     pub geometry: FeatureGeometry,
+    /// Retrieval and verification on the test features by cosine similarity.
+    #[serde(default)]
+    pub retrieval: Option<RetrievalMetrics>,
 }
 
 /// Evaluate the model of `run_dir` on the test split of `dataset` in `data_dir` (default:
@@ -106,6 +110,12 @@ pub fn evaluate_run(
         accuracy: 100.0 * correct as f64 / set.len().max(1) as f64,
         per_class,
         geometry,
+        retrieval: Some(retrieval_metrics(
+            &features,
+            config.dim,
+            &set.labels,
+            config.request.seed,
+        )),
     };
     run.write_json(RunDir::EVAL, &evaluation)?;
     Ok(evaluation)

@@ -4,18 +4,73 @@ use crate::geometry::{angle_between, min_pairwise_angle, normalized};
 
 /// How compact and how separated a set of features is, by angles (degrees) on the unit sphere.
 ///
-/// The same definitions as the PyTorch reference (`shared/peer`), so the figures compare:
+/// The first three fields use the definitions of the PyTorch reference (`shared/peer`), so
+/// the figures compare:
 /// - `mean_angle_to_class_weight`: mean over samples of the angle between the feature and its
 ///   true class's (unit) classifier weight: the fixed vertex, or the learned weight.
 /// - `mean_angle_to_class_mean`: mean over samples of the angle between the feature and the
 ///   direction of its class's mean (the mean of the unit features of that class).
 /// - `min_angle_between_class_means`: the smallest angle between two class-mean directions;
 ///   a collapsed run has it near 0, a maximally separated one near phi.
+///
+/// The rest spell out the distributions:
+/// - `to_class_weight`, `to_class_mean`: mean, median and 95th percentile of those two
+///   per-sample angles, over all samples.
+/// - `mean_angle_between_class_means`: the mean over pairs of class-mean directions.
+/// - `compactness_to_separation`: `to_class_mean.mean / min_angle_between_class_means`;
+///   0 for features exactly on their class directions, above 0.5 when the typical spread of
+///   a class reaches halfway to its nearest neighbour class.
+/// - `per_class`: the two angle distributions restricted to each class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureGeometry {
     pub mean_angle_to_class_weight: f64,
     pub mean_angle_to_class_mean: f64,
     pub min_angle_between_class_means: f64,
+    #[serde(default)]
+    pub to_class_weight: AngleStats,
+    #[serde(default)]
+    pub to_class_mean: AngleStats,
+    #[serde(default)]
+    pub mean_angle_between_class_means: f64,
+    /// `None` when the class means coincide (no separation at all).
+    #[serde(default)]
+    pub compactness_to_separation: Option<f64>,
+    #[serde(default)]
+    pub per_class: Vec<ClassGeometry>,
+}
+
+/// Mean, median and 95th percentile (nearest rank) of a set of angles, in degrees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AngleStats {
+    pub mean: f64,
+    pub median: f64,
+    pub p95: f64,
+}
+
+impl AngleStats {
+    /// Of `angles` (empty: all zero).
+    pub fn of(angles: &[f64]) -> Self {
+        if angles.is_empty() {
+            return Self::default();
+        }
+        let mut sorted = angles.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let rank =
+            |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+        Self {
+            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+            median: rank(0.5),
+            p95: rank(0.95),
+        }
+    }
+}
+
+/// One class's angle distributions (degrees).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassGeometry {
+    pub class: usize,
+    pub to_class_weight: AngleStats,
+    pub to_class_mean: AngleStats,
 }
 
 /// Geometry of `features` (`n` rows of `dim`) with `labels` in `0..classes`, against the
@@ -46,17 +101,42 @@ pub fn feature_geometry(
         .filter(|m| m.iter().any(|&x| x != 0.0))
         .cloned()
         .collect();
-    let n = unit.len().max(1) as f64;
-    let mean_angle = |targets: &[Vec<f64>]| {
+    let angles = |targets: &[Vec<f64>]| -> Vec<f64> {
         unit.iter()
             .zip(labels)
             .map(|(f, &l)| angle_between(f, &targets[l as usize]).to_degrees())
-            .sum::<f64>()
-            / n
+            .collect()
     };
+    let (to_weight, to_mean) = (angles(class_weights), angles(&means));
+    let of_class = |all: &[f64], c: usize| -> Vec<f64> {
+        all.iter()
+            .zip(labels)
+            .filter(|(_, &l)| l as usize == c)
+            .map(|(&a, _)| a)
+            .collect()
+    };
+    let mut pair_angles = Vec::new();
+    for (i, a) in present.iter().enumerate() {
+        for b in &present[i + 1..] {
+            pair_angles.push(angle_between(a, b).to_degrees());
+        }
+    }
+    let to_class_mean = AngleStats::of(&to_mean);
+    let min_between = min_pairwise_angle(&present).to_degrees();
     FeatureGeometry {
-        mean_angle_to_class_weight: mean_angle(class_weights),
-        mean_angle_to_class_mean: mean_angle(&means),
-        min_angle_between_class_means: min_pairwise_angle(&present).to_degrees(),
+        mean_angle_to_class_weight: AngleStats::of(&to_weight).mean,
+        mean_angle_to_class_mean: to_class_mean.mean,
+        min_angle_between_class_means: min_between,
+        to_class_weight: AngleStats::of(&to_weight),
+        to_class_mean,
+        mean_angle_between_class_means: AngleStats::of(&pair_angles).mean,
+        compactness_to_separation: (min_between > 0.0).then(|| to_class_mean.mean / min_between),
+        per_class: (0..classes)
+            .map(|class| ClassGeometry {
+                class,
+                to_class_weight: AngleStats::of(&of_class(&to_weight, class)),
+                to_class_mean: AngleStats::of(&of_class(&to_mean, class)),
+            })
+            .collect(),
     }
 }

@@ -1,10 +1,13 @@
 //! What trained runs are worth: accuracy overall and per class, the angles of
-//! the features (compactness, separation), and tables across runs.
+//! the features (compactness, separation), retrieval and verification, and tables across
+//! runs.
 
 mod evaluation;
 mod feature_geometry;
+mod retrieval;
 mod runs_table;
 
 pub use evaluation::{evaluate_run, ClassAccuracy, Evaluation};
-pub use feature_geometry::{feature_geometry, FeatureGeometry};
+pub use feature_geometry::{feature_geometry, AngleStats, ClassGeometry, FeatureGeometry};
+pub use retrieval::{retrieval_metrics, RetrievalMetrics, TarAtFar, FARS, MAX_NEGATIVE_PAIRS};
 pub use runs_table::{runs_markdown_table, RunRecord};
