@@ -38,6 +38,7 @@ enum Command {
     Eval(commands::eval::Args),
     Report(commands::report::Args),
     Data(commands::data::Args),
+    Embed(commands::embed::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::Data(args) => commands::data::run(args),
+        Command::Embed(args) => commands::embed::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -368,6 +368,53 @@ fn trains_on_the_builtin_sample_without_any_data() {
     let o = reponet_without_data(tmp.path(), &["eval", r]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("of 2000 images"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("precision@1"), "{}", stdout(&o));
+    let eval = json(&out.join("eval.json"));
+    assert_eq!(eval["retrieval"]["queries"], 2000);
+
+    // Embeddings in the three formats.
+    for ext in ["npy", "csv", "safetensors"] {
+        let file = tmp.path().join(format!("emb.{ext}"));
+        let o = reponet_without_data(
+            tmp.path(),
+            &[
+                "embed",
+                r,
+                "--split",
+                "test",
+                "--normalize",
+                "--out",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let npy = std::fs::read(tmp.path().join("emb.npy")).unwrap();
+    assert_eq!(&npy[..8], b"\x93NUMPY\x01\x00");
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = std::str::from_utf8(&npy[10..10 + header_len]).unwrap();
+    assert!(header.contains("('features', '<f4', (5,))") && header.contains("'shape': (2000,)"));
+    assert_eq!(npy.len(), 10 + header_len + 2000 * (4 * 5 + 1));
+    let csv = std::fs::read_to_string(tmp.path().join("emb.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2001);
+    assert!(csv.starts_with("label,class,f0,f1,f2,f3,f4\n"));
+    // numpy, where installed, reads the .npy as it is.
+    let check = "import numpy as np, sys; a = np.load(sys.argv[1]); \
+        assert a.shape == (2000,) and a['features'].shape == (2000, 5); \
+        assert abs(np.linalg.norm(a['features'], axis=1) - 1).max() < 1e-5; \
+        assert a['label'].max() == 9";
+    match Command::new("python3")
+        .args(["-c", check])
+        .arg(tmp.path().join("emb.npy"))
+        .output()
+    {
+        Ok(o) if !String::from_utf8_lossy(&o.stderr).contains("No module named") => {
+            assert!(o.status.success(), "{}", stderr(&o))
+        }
+        _ => eprintln!("numpy not available: .npy checked by its bytes only"),
+    }
+    let o = reponet_without_data(tmp.path(), &["embed", r, "--out", "emb.parquet"]);
+    assert!(stderr(&o).contains("unknown format"), "{}", stderr(&o));
 }
 
 #[test]

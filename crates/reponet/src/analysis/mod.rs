@@ -2,11 +2,13 @@
 //! the features (compactness, separation), retrieval and verification, and tables across
 //! runs.
 
+mod embeddings;
 mod evaluation;
 mod feature_geometry;
 mod retrieval;
 mod runs_table;
 
+pub use embeddings::{embed_run, write_embeddings, Embeddings};
 pub use evaluation::{evaluate_run, ClassAccuracy, Evaluation};
 pub use feature_geometry::{feature_geometry, AngleStats, ClassGeometry, FeatureGeometry};
 pub use retrieval::{retrieval_metrics, RetrievalMetrics, TarAtFar, FARS, MAX_NEGATIVE_PAIRS};

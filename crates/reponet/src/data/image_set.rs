@@ -112,6 +112,18 @@ pub enum DataSplit {
     Test,
 }
 
+impl std::str::FromStr for DataSplit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "train" => Ok(Self::Train),
+            "test" => Ok(Self::Test),
+            _ => Err(format!("split '{s}': expected train or test")),
+        }
+    }
+}
+
 impl DataSplit {
     pub fn name(self) -> &'static str {
         match self {

@@ -1,0 +1,163 @@
+//! A run's d-dimensional features of a dataset split, and writing them as `.npy`, `.csv` or
+//! `.safetensors` for other tools.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+
+use crate::data::{locate_dataset, DataSplit};
+use crate::train::{extract_features, RunDir, TrainError};
+
+/// Features of one split, row-major, with their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    pub dim: usize,
+    pub features: Vec<f32>,
+    pub labels: Vec<u8>,
+    pub class_names: Vec<String>,
+}
+
+impl Embeddings {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.features[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Every row scaled to unit length (zero rows stay zero).
+    pub fn normalized(mut self) -> Self {
+        for row in self.features.chunks_mut(self.dim) {
+            let norm = row.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                row.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+            }
+        }
+        self
+    }
+}
+
+/// The features of `split` under the model of `run_dir` (on the run's own dataset and data
+/// folder, with the run's `--limit-*` applied).
+pub fn embed_run(run_dir: &Path, split: DataSplit) -> Result<Embeddings, TrainError> {
+    let run = RunDir::open(run_dir)?;
+    let device = Device::flex();
+    let (config, model) = run.load_model(&device)?;
+    let request = &config.request;
+    let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
+    let mut set = data.load(split)?;
+    let limit = match split {
+        DataSplit::Train => request.limit_train,
+        DataSplit::Test => request.limit_test,
+    };
+    if let Some(n) = limit {
+        set = set.truncated(n);
+    }
+    Ok(Embeddings {
+        dim: config.dim,
+        features: extract_features(&model, &set, config.normalization, &device),
+        labels: set.labels,
+        class_names: data
+            .info
+            .class_names
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
+}
+
+/// Write `emb` to `path`, in the format its extension names, atomically:
+/// - `.npy`: one structured array of shape `(n,)` with fields `features` (`<f4`, `(d,)`)
+///   and `label` (`u1`): `a = np.load(path); a["features"], a["label"]`.
+/// - `.csv`: a header `label,class,f0,...`, then one row per sample.
+/// - `.safetensors`: tensors `features` (F32, `[n, d]`) and `labels` (U8, `[n]`), class
+///   names in the metadata.
+pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<(), TrainError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("npy") => npy(emb),
+        Some("csv") => csv(emb),
+        Some("safetensors") => safetensors(emb),
+        _ => {
+            return Err(TrainError::Config(format!(
+                "{}: unknown format: name the file .npy, .csv or .safetensors",
+                path.display()
+            )))
+        }
+    };
+    crate::train::write_atomic(path, &bytes)
+}
+
+fn npy(emb: &Embeddings) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': [('features', '<f4', ({},)), ('label', 'u1')], 'fortran_order': False, 'shape': ({},), }}",
+        emb.dim,
+        emb.len()
+    );
+    // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64
+    // and ended by a newline (NPY format 1.0).
+    let total = (10 + header.len() + 1).div_ceil(64) * 64;
+    header.push_str(&" ".repeat(total - 10 - header.len() - 1));
+    header.push('\n');
+    let mut out = Vec::with_capacity(total + emb.len() * (4 * emb.dim + 1));
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for i in 0..emb.len() {
+        for x in emb.row(i) {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.push(emb.labels[i]);
+    }
+    out
+}
+
+fn csv(emb: &Embeddings) -> Vec<u8> {
+    let mut out = String::from("label,class");
+    for j in 0..emb.dim {
+        out.push_str(&format!(",f{j}"));
+    }
+    out.push('\n');
+    for i in 0..emb.len() {
+        let label = emb.labels[i];
+        let name = emb
+            .class_names
+            .get(label as usize)
+            .map_or(String::new(), |n| n.replace('"', "\"\""));
+        out.push_str(&format!("{label},\"{name}\""));
+        for x in emb.row(i) {
+            out.push_str(&format!(",{x}"));
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn safetensors(emb: &Embeddings) -> Vec<u8> {
+    let (n, d) = (emb.len(), emb.dim);
+    let feature_bytes = 4 * n * d;
+    let header = serde_json::json!({
+        "__metadata__": { "class_names": serde_json::to_string(&emb.class_names).expect("strings") },
+        "features": { "dtype": "F32", "shape": [n, d], "data_offsets": [0, feature_bytes] },
+        "labels": { "dtype": "U8", "shape": [n], "data_offsets": [feature_bytes, feature_bytes + n] },
+    });
+    let mut header = serde_json::to_string(&header).expect("JSON");
+    // Pad the header with spaces so the data starts 8-byte aligned.
+    header.push_str(&" ".repeat((8 - header.len() % 8) % 8));
+    let mut out = Vec::with_capacity(8 + header.len() + feature_bytes + n);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for x in &emb.features {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.extend_from_slice(&emb.labels);
+    out
+}
