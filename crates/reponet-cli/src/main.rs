@@ -39,6 +39,7 @@ enum Command {
     Report(commands::report::Args),
     Data(commands::data::Args),
     Embed(commands::embed::Args),
+    Plot(commands::plot::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         Command::Report(args) => commands::report::run(args),
         Command::Data(args) => commands::data::run(args),
         Command::Embed(args) => commands::embed::run(args),
+        Command::Plot(args) => commands::plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -415,6 +415,44 @@ fn trains_on_the_builtin_sample_without_any_data() {
     }
     let o = reponet_without_data(tmp.path(), &["embed", r, "--out", "emb.parquet"]);
     assert!(stderr(&o).contains("unknown format"), "{}", stderr(&o));
+
+    // Figures.
+    let png = tmp.path().join("fig.png");
+    let o = reponet_without_data(tmp.path(), &["plot", r, "--out", png.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG\r\n"));
+    let svg = tmp.path().join("fig.svg");
+    let o = reponet_without_data(
+        tmp.path(),
+        &[
+            "plot",
+            r,
+            "--normalize",
+            "--split",
+            "train",
+            "--project",
+            "pca:3",
+            "--out",
+        ]
+        .into_iter()
+        .chain([svg.to_str().unwrap()])
+        .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains(">PC3</text>") && text.contains("L2-normalised"));
+    let o = reponet_without_data(tmp.path(), &["plot", r, "--dims", "0,7", "--out", "x.png"]);
+    assert!(
+        stderr(&o).contains("coordinate 7 does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    let o = reponet_without_data(tmp.path(), &["plot", r, "--out", "x.gif"]);
+    assert!(
+        stderr(&o).contains("name the figure .png or .svg"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 pub mod data;
 pub mod embed;
 pub mod eval;
+pub mod plot;
 pub mod polytope;
 pub mod report;
 pub mod train;

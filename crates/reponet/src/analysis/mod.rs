@@ -5,6 +5,8 @@
 mod embeddings;
 mod evaluation;
 mod feature_geometry;
+#[cfg(feature = "plot")]
+pub mod plot;
 mod retrieval;
 mod runs_table;
 
