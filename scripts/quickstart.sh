@@ -29,3 +29,5 @@ else
   "$BIN" train --dataset mnist-sample --out "$OUT" --force --epochs 2 --batch-size 64 --polytope orthoplex
 fi
 "$BIN" eval "$OUT"
+"$BIN" plot "$OUT" --out "$OUT/features.png"
+echo "open $OUT/features.png: the test features, one colour per class, on the polytope's vertices"
