@@ -1,0 +1,257 @@
+//! A report comparing runs side by side, as Markdown and as one self-contained HTML page:
+//! settings, parameters, accuracy (beside the paper's where the setting is the paper's),
+//! feature geometry, retrieval, training time, and each run's scatter-plot matrix.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{evaluate_run, Evaluation, RunRecord};
+use crate::nn::{HeadKind, LossKind};
+use crate::train::{RunDir, TrainError, TrainSummary};
+
+/// One run as the report shows it.
+#[derive(Debug, Clone)]
+pub struct ReportRun {
+    pub record: RunRecord,
+    pub summary: Option<TrainSummary>,
+    pub evaluation: Option<Evaluation>,
+    /// The scatter-plot matrix, relative to the report's folder.
+    pub figure: Option<PathBuf>,
+}
+
+impl ReportRun {
+    /// Read a run; evaluate it first (writing its `eval.json`) when it has a model but no
+    /// evaluation, or an evaluation from before retrieval metrics existed.
+    pub fn load(dir: &Path) -> Result<Self, TrainError> {
+        let record = RunRecord::load(dir)?;
+        let run = RunDir::open(dir)?;
+        let summary = run.read_json(RunDir::SUMMARY).ok();
+        let mut evaluation: Option<Evaluation> = run.read_json(RunDir::EVAL).ok();
+        let stale = evaluation.as_ref().is_none_or(|e| e.retrieval.is_none());
+        if stale && run.path(RunDir::MODEL).exists() {
+            evaluation = Some(evaluate_run(dir, None, None)?);
+        }
+        Ok(Self {
+            record,
+            summary,
+            evaluation,
+            figure: None,
+        })
+    }
+
+    /// The paper's test accuracy for this run's setting, if it reports one: MNIST with the
+    /// margin loss (Fig. 4), EMNIST balanced with the d-cube and the margin loss (Fig. 5).
+    pub fn paper_accuracy(&self) -> Option<f64> {
+        let req = &self.record.config.request;
+        let fixed = req.head == HeadKind::Fixed;
+        match (req.dataset.as_str(), req.loss, req.polytope) {
+            ("mnist", LossKind::Margin, _) => Some(if fixed { 99.45 } else { 99.47 }),
+            ("emnist-balanced", LossKind::Margin, crate::geometry::PolytopeKind::Cube) => {
+                Some(if fixed { 88.31 } else { 88.39 })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A table: header and rows of cells.
+struct Table {
+    title: &'static str,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+fn f(x: f64, digits: usize) -> String {
+    format!("{x:.digits$}")
+}
+
+fn tables(runs: &[ReportRun]) -> Vec<Table> {
+    let name = |r: &ReportRun| r.record.name.clone();
+    let settings = runs
+        .iter()
+        .map(|r| {
+            let c = &r.record.config;
+            let q = &c.request;
+            vec![
+                name(r),
+                q.dataset.clone(),
+                format!("{} (d = {})", q.polytope, c.dim),
+                q.head.to_string(),
+                q.loss.to_string(),
+                if q.loss == LossKind::Margin {
+                    f(c.margin_degrees, 1)
+                } else {
+                    "-".into()
+                },
+                f(c.warmup_epochs, 1),
+                format!("{} x {}, lr {}", q.epochs, q.batch_size, q.lr),
+                r.summary
+                    .as_ref()
+                    .map_or("-".into(), |s| format!("{} ({} in the head)", s.trainable_parameters, s.head_parameters)),
+            ]
+        })
+        .collect();
+    let accuracy = runs
+        .iter()
+        .map(|r| {
+            let per_epoch: Vec<String> =
+                r.record.epochs.iter().map(|m| f(m.test_accuracy, 2)).collect();
+            let mut speeds: Vec<f64> = r.record.epochs.iter().map(|m| m.images_per_second).collect();
+            speeds.sort_by(f64::total_cmp);
+            vec![
+                name(r),
+                r.evaluation.as_ref().map_or("-".into(), |e| f(e.accuracy, 2)),
+                per_epoch.join(" / "),
+                r.paper_accuracy().map_or("-".into(), |p| f(p, 2)),
+                r.summary.as_ref().map_or("-".into(), |s| format!("{:.0}", s.total_seconds)),
+                speeds.get(speeds.len() / 2).map_or("-".into(), |s| f(*s, 0)),
+            ]
+        })
+        .collect();
+    let geometry = runs
+        .iter()
+        .filter_map(|r| r.evaluation.as_ref().map(|e| (r, &e.geometry)))
+        .map(|(r, g)| {
+            let s = |a: &super::AngleStats| format!("{:.1} / {:.1} / {:.1}", a.mean, a.median, a.p95);
+            vec![
+                name(r),
+                s(&g.to_class_weight),
+                s(&g.to_class_mean),
+                f(g.min_angle_between_class_means, 1),
+                f(g.mean_angle_between_class_means, 1),
+                g.compactness_to_separation.map_or("-".into(), |c| f(c, 3)),
+            ]
+        })
+        .collect();
+    let retrieval = runs
+        .iter()
+        .filter_map(|r| r.evaluation.as_ref().and_then(|e| e.retrieval.as_ref()).map(|m| (r, m)))
+        .map(|(r, m)| {
+            let mut row = vec![
+                name(r),
+                f(100.0 * m.precision_at_1, 2),
+                f(100.0 * m.r_precision, 2),
+                f(100.0 * m.map_at_r, 2),
+            ];
+            row.extend(m.tar_at_far.iter().map(|t| f(100.0 * t.tar, 2)));
+            row
+        })
+        .collect();
+    vec![
+        Table {
+            title: "Settings",
+            header: vec!["run", "dataset", "polytope", "head", "loss", "m (deg)", "warm-up (epochs)", "epochs x batch", "trainable parameters"],
+            rows: settings,
+        },
+        Table {
+            title: "Accuracy",
+            header: vec!["run", "test accuracy (%)", "after each epoch (%)", "paper (%)", "training time (s)", "train img/s"],
+            rows: accuracy,
+        },
+        Table {
+            title: "Feature geometry (test set, unit features, degrees)",
+            header: vec!["run", "to class weight: mean / median / p95", "to class mean: mean / median / p95", "min between class means", "mean between class means", "compactness / separation"],
+            rows: geometry,
+        },
+        Table {
+            title: "Retrieval and verification (test set, cosine similarity, %)",
+            header: vec!["run", "precision@1", "R-precision", "MAP@R", "TAR @ FAR 1e-2", "TAR @ FAR 1e-3", "TAR @ FAR 1e-4"],
+            rows: retrieval,
+        },
+    ]
+}
+
+const NOTES: &str = "Paper: Pernici et al., arXiv 2301.06116 (Fig. 4: MNIST, 99.45 % fixed / 99.47 % learnable; Fig. 5: EMNIST balanced, d-cube, 88.31 % / 88.39 %), for LeNet++ trained to convergence with an epoch count the paper does not state, and without a margin warm-up, which reponet adds for margins above 90 degrees (the simplex). Geometry: angles of the L2-normalised test features to their class's weight and mean direction. Retrieval: every test image a query against all others (Musgrave et al. 2020); verification over every same-class pair and every (or 10 million sampled) different-class pairs.";
+
+/// The report as Markdown; figures are linked by their relative paths.
+pub fn report_markdown(runs: &[ReportRun]) -> String {
+    let mut out = String::from("# reponet report\n\n");
+    for t in tables(runs) {
+        let _ = writeln!(out, "## {}\n", t.title);
+        let _ = writeln!(out, "| {} |", t.header.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(t.header.len()));
+        for row in &t.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{NOTES}\n");
+    let figures: Vec<_> = runs.iter().filter(|r| r.figure.is_some()).collect();
+    if !figures.is_empty() {
+        out.push_str("## Test features\n\n");
+        for r in figures {
+            let path = r.figure.as_ref().expect("filtered");
+            let _ = writeln!(out, "### {}\n\n![{}]({})\n", r.record.name, r.record.name, path.display());
+        }
+    }
+    out
+}
+
+/// The report as one HTML page; `image` gives each figure's PNG bytes to embed.
+pub fn report_html(runs: &[ReportRun], image: impl Fn(&Path) -> Option<Vec<u8>>) -> String {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>reponet report</title>\n<style>\
+         body{font-family:sans-serif;margin:2em;max-width:1700px;color:#222}\
+         table{border-collapse:collapse;margin:0 0 1.5em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\
+         th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #ddd}\
+         p.note{color:#555;font-size:90%;max-width:60em}</style></head><body>\n<h1>reponet report</h1>\n",
+    );
+    for t in tables(runs) {
+        let _ = writeln!(out, "<h2>{}</h2>\n<table><tr>", esc(t.title));
+        for h in &t.header {
+            let _ = write!(out, "<th>{}</th>", esc(h));
+        }
+        out.push_str("</tr>\n");
+        for row in &t.rows {
+            out.push_str("<tr>");
+            for cell in row {
+                let _ = write!(out, "<td>{}</td>", esc(cell));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</table>\n");
+    }
+    let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(NOTES));
+    for r in runs {
+        if let Some(bytes) = r.figure.as_deref().and_then(&image) {
+            let _ = writeln!(
+                out,
+                "<h2>{}: test features</h2>\n<img alt=\"scatter-plot matrix of {}\" src=\"data:image/png;base64,{}\">",
+                esc(&r.record.name),
+                esc(&r.record.name),
+                base64(&bytes)
+            );
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
+    }
+}
