@@ -453,6 +453,23 @@ fn trains_on_the_builtin_sample_without_any_data() {
         "{}",
         stderr(&o)
     );
+
+    // The report: Markdown with the figure linked, HTML with it embedded.
+    let report = tmp.path().join("report");
+    let o = reponet_without_data(
+        tmp.path(),
+        &["report", r, "--out", report.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("| run | precision@1 |") && md.contains("![run](run.png)"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains(
+        "<img alt=\"scatter-plot matrix of run\" src=\"data:image/png;base64,iVBORw0KGgo"
+    ));
 }
 
 #[test]

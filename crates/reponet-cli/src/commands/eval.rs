@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reponet::analysis::{evaluate_run, AngleStats};
 
-/// Test accuracy of a trained run, overall and per class; also written to RUN_DIR/eval.json.
+/// Test a trained run: accuracy, feature angles, retrieval; also written to RUN_DIR/eval.json.
 ///
 /// Example: reponet eval runs/simplex --json
 #[derive(clap::Args)]

@@ -1,4 +1,5 @@
 pub mod data;
+pub mod demo;
 pub mod embed;
 pub mod eval;
 pub mod plot;

@@ -62,7 +62,14 @@ pub fn load_runs(dirs: &[PathBuf], out: &Path) -> Result<Vec<ReportRun>> {
             } else {
                 Projection::All
             };
-            let png = plot_run(dir, DataSplit::Test, false, projection, 20_000, ImageFormat::Png)?;
+            let png = plot_run(
+                dir,
+                DataSplit::Test,
+                false,
+                projection,
+                20_000,
+                ImageFormat::Png,
+            )?;
             let name = format!("{}.png", run.record.name);
             write_atomic(&out.join(&name), &png)?;
             run.figure = Some(PathBuf::from(name));

@@ -85,26 +85,44 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
                 },
                 f(c.warmup_epochs, 1),
                 format!("{} x {}, lr {}", q.epochs, q.batch_size, q.lr),
-                r.summary
-                    .as_ref()
-                    .map_or("-".into(), |s| format!("{} ({} in the head)", s.trainable_parameters, s.head_parameters)),
+                r.summary.as_ref().map_or("-".into(), |s| {
+                    format!(
+                        "{} ({} in the head)",
+                        s.trainable_parameters, s.head_parameters
+                    )
+                }),
             ]
         })
         .collect();
     let accuracy = runs
         .iter()
         .map(|r| {
-            let per_epoch: Vec<String> =
-                r.record.epochs.iter().map(|m| f(m.test_accuracy, 2)).collect();
-            let mut speeds: Vec<f64> = r.record.epochs.iter().map(|m| m.images_per_second).collect();
+            let per_epoch: Vec<String> = r
+                .record
+                .epochs
+                .iter()
+                .map(|m| f(m.test_accuracy, 2))
+                .collect();
+            let mut speeds: Vec<f64> = r
+                .record
+                .epochs
+                .iter()
+                .map(|m| m.images_per_second)
+                .collect();
             speeds.sort_by(f64::total_cmp);
             vec![
                 name(r),
-                r.evaluation.as_ref().map_or("-".into(), |e| f(e.accuracy, 2)),
+                r.evaluation
+                    .as_ref()
+                    .map_or("-".into(), |e| f(e.accuracy, 2)),
                 per_epoch.join(" / "),
                 r.paper_accuracy().map_or("-".into(), |p| f(p, 2)),
-                r.summary.as_ref().map_or("-".into(), |s| format!("{:.0}", s.total_seconds)),
-                speeds.get(speeds.len() / 2).map_or("-".into(), |s| f(*s, 0)),
+                r.summary
+                    .as_ref()
+                    .map_or("-".into(), |s| format!("{:.0}", s.total_seconds)),
+                speeds
+                    .get(speeds.len() / 2)
+                    .map_or("-".into(), |s| f(*s, 0)),
             ]
         })
         .collect();
@@ -112,7 +130,8 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
         .iter()
         .filter_map(|r| r.evaluation.as_ref().map(|e| (r, &e.geometry)))
         .map(|(r, g)| {
-            let s = |a: &super::AngleStats| format!("{:.1} / {:.1} / {:.1}", a.mean, a.median, a.p95);
+            let s =
+                |a: &super::AngleStats| format!("{:.1} / {:.1} / {:.1}", a.mean, a.median, a.p95);
             vec![
                 name(r),
                 s(&g.to_class_weight),
@@ -125,7 +144,12 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
         .collect();
     let retrieval = runs
         .iter()
-        .filter_map(|r| r.evaluation.as_ref().and_then(|e| e.retrieval.as_ref()).map(|m| (r, m)))
+        .filter_map(|r| {
+            r.evaluation
+                .as_ref()
+                .and_then(|e| e.retrieval.as_ref())
+                .map(|m| (r, m))
+        })
         .map(|(r, m)| {
             let mut row = vec![
                 name(r),
@@ -140,22 +164,54 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
     vec![
         Table {
             title: "Settings",
-            header: vec!["run", "dataset", "polytope", "head", "loss", "m (deg)", "warm-up (epochs)", "epochs x batch", "trainable parameters"],
+            header: vec![
+                "run",
+                "dataset",
+                "polytope",
+                "head",
+                "loss",
+                "m (deg)",
+                "warm-up (epochs)",
+                "epochs x batch",
+                "trainable parameters",
+            ],
             rows: settings,
         },
         Table {
             title: "Accuracy",
-            header: vec!["run", "test accuracy (%)", "after each epoch (%)", "paper (%)", "training time (s)", "train img/s"],
+            header: vec![
+                "run",
+                "test accuracy (%)",
+                "after each epoch (%)",
+                "paper (%)",
+                "training time (s)",
+                "train img/s",
+            ],
             rows: accuracy,
         },
         Table {
             title: "Feature geometry (test set, unit features, degrees)",
-            header: vec!["run", "to class weight: mean / median / p95", "to class mean: mean / median / p95", "min between class means", "mean between class means", "compactness / separation"],
+            header: vec![
+                "run",
+                "to class weight: mean / median / p95",
+                "to class mean: mean / median / p95",
+                "min between class means",
+                "mean between class means",
+                "compactness / separation",
+            ],
             rows: geometry,
         },
         Table {
             title: "Retrieval and verification (test set, cosine similarity, %)",
-            header: vec!["run", "precision@1", "R-precision", "MAP@R", "TAR @ FAR 1e-2", "TAR @ FAR 1e-3", "TAR @ FAR 1e-4"],
+            header: vec![
+                "run",
+                "precision@1",
+                "R-precision",
+                "MAP@R",
+                "TAR @ FAR 1e-2",
+                "TAR @ FAR 1e-3",
+                "TAR @ FAR 1e-4",
+            ],
             rows: retrieval,
         },
     ]
@@ -181,7 +237,13 @@ pub fn report_markdown(runs: &[ReportRun]) -> String {
         out.push_str("## Test features\n\n");
         for r in figures {
             let path = r.figure.as_ref().expect("filtered");
-            let _ = writeln!(out, "### {}\n\n![{}]({})\n", r.record.name, r.record.name, path.display());
+            let _ = writeln!(
+                out,
+                "### {}\n\n![{}]({})\n",
+                r.record.name,
+                r.record.name,
+                path.display()
+            );
         }
     }
     out
@@ -189,7 +251,11 @@ pub fn report_markdown(runs: &[ReportRun]) -> String {
 
 /// The report as one HTML page; `image` gives each figure's PNG bytes to embed.
 pub fn report_html(runs: &[ReportRun], image: impl Fn(&Path) -> Option<Vec<u8>>) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>reponet report</title>\n<style>\
          body{font-family:sans-serif;margin:2em;max-width:1700px;color:#222}\
@@ -233,7 +299,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for k in 0..4 {
             if k <= chunk.len() {
@@ -250,7 +320,13 @@ fn base64(bytes: &[u8]) -> String {
 mod tests {
     #[test]
     fn base64_matches_rfc_4648() {
-        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(super::base64(plain.as_bytes()), encoded);
         }
     }
