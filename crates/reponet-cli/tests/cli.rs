@@ -21,6 +21,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The command failed, and its error message says `text`.
+fn assert_fails_with(o: &Output, text: &str) {
+    assert!(!o.status.success(), "succeeded: {}", stdout(o));
+    assert!(stderr(o).contains(text), "{}", stderr(o));
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -59,15 +65,9 @@ fn polytope_prints_and_json() {
     );
 
     let o = reponet(&["polytope", "--classes", "1"]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("at least 2 classes"), "{}", stderr(&o));
+    assert_fails_with(&o, "at least 2 classes");
     let o = reponet(&["polytope", "--kind", "dodecahedron"]);
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("expected simplex, orthoplex or cube"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "expected simplex, orthoplex or cube");
 }
 
 #[test]
@@ -174,14 +174,12 @@ fn train_then_eval_on_a_small_dataset() {
 
     // An existing run is not overwritten without --force.
     let o = reponet(&["train", "--data-dir", d, "--out", r, "--epochs", "1"]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_fails_with(&o, "--force");
 
     // A corrupt model file is a clear error naming the file.
     std::fs::write(out.join("model.bpk"), b"not a model").unwrap();
     let o = reponet(&["eval", r]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("model.bpk"), "{}", stderr(&o));
+    assert_fails_with(&o, "model.bpk");
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 
     // --force replaces the earlier run's files (the stale eval.json goes) and keeps others.
@@ -251,12 +249,7 @@ fn impossible_options_are_refused_before_any_work() {
     assert!(!out.exists());
 
     let o = reponet(&["eval", tmp.path().to_str().unwrap()]);
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("not a usable run directory"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "not a usable run directory");
 }
 
 #[test]
@@ -659,8 +652,7 @@ fn data_fetch_gets_and_verifies_real_mnist_over_loopback() {
         "--mirror",
         &mirror,
     ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("HTTP 404"), "{}", stderr(&o));
+    assert_fails_with(&o, "HTTP 404");
     assert!(!root.join("kmnist/train-images-idx3-ubyte.gz.part").exists());
 }
 
@@ -726,15 +718,9 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
 
     // Training options cannot be changed on resume; a new run cannot take its folder.
     let o = reponet(&["train", "--resume", r, "--epochs", "5"]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    assert_fails_with(&o, "cannot be used with");
     let o = reponet(&["train", "--dataset", "mnist-sample", "--out", r]);
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains(&format!("--resume {r}")),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, &format!("--resume {r}"));
 
     let o = reponet(&["train", "--resume", r]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -756,12 +742,7 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
 
     // Evaluating on a dataset with other classes is refused before any work.
     let o = reponet(&["eval", r, "--dataset", "emnist-letters"]);
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("trained on 10 classes, but emnist-letters has 26"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "trained on 10 classes, but emnist-letters has 26");
 }
 
 #[test]
