@@ -42,6 +42,7 @@ enum Command {
     Embed(commands::embed::Args),
     Plot(commands::plot::Args),
     Report(commands::report::Args),
+    Reproduce(commands::reproduce::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Data(args) => commands::data::run(args),
         Command::Embed(args) => commands::embed::run(args),
         Command::Plot(args) => commands::plot::run(args),

@@ -795,3 +795,92 @@ fn corrupt_model_files_are_errors_not_panics() {
         );
     }
 }
+
+#[test]
+fn reproduce_quick_runs_the_grid_and_continues_where_it_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    // EMNIST balanced in its own format, written here: 47 classes, 200 / 100 images.
+    let emnist = tmp.path().join("data/emnist-balanced");
+    std::fs::create_dir_all(&emnist).unwrap();
+    for (split, n) in [("train", 200usize), ("test", 100)] {
+        let pixels: Vec<u8> = (0..n * 784).map(|i| ((i * 37) % 251) as u8).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 47) as u8).collect();
+        let stem = emnist.join(format!("emnist-balanced-{split}"));
+        reponet::data::write_idx(
+            &stem.with_file_name(format!("emnist-balanced-{split}-images-idx3-ubyte.gz")),
+            &[n, 28, 28],
+            &pixels,
+        )
+        .unwrap();
+        reponet::data::write_idx(
+            &stem.with_file_name(format!("emnist-balanced-{split}-labels-idx1-ubyte.gz")),
+            &[n],
+            &labels,
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("grid");
+    let data = tmp.path().join("data");
+    let args = [
+        "reproduce",
+        "--quick",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = reponet_without_data(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(md.contains("QUICK MODE: not the paper's setting"), "{md}");
+    for run in [
+        "fig2-softmax-simplex-fixed",
+        "fig2-softmax-cube-fixed",
+        "fig4-margin-orthoplex-fixed",
+        "fig4-margin-cube-learnable",
+        "fig4-margin-simplex-fixed-no-warmup",
+        "fig5-emnist-cube-fixed",
+        "fig5-emnist-cube-learnable",
+    ] {
+        assert!(md.contains(&format!("| {run} |")), "{run} missing: {md}");
+        assert!(
+            out.join("report").join(format!("{run}.png")).exists(),
+            "{run}.png"
+        );
+    }
+    assert!(out
+        .join("report/fig6-fig5-emnist-cube-fixed-train.png")
+        .exists());
+    // The paper's EMNIST numbers stand beside the EMNIST runs.
+    assert!(md.contains("| 88.31 |") && md.contains("| 88.39 |"), "{md}");
+
+    // Again: nothing is retrained.
+    let o = reponet_without_data(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).matches("finished already").count(),
+        12,
+        "{}",
+        stdout(&o)
+    );
+
+    // Without EMNIST, its runs are skipped with how to fetch it.
+    let out2 = tmp.path().join("grid2");
+    let o = reponet_without_data(
+        tmp.path(),
+        &[
+            "reproduce",
+            "--quick",
+            "--experiments",
+            "fig5",
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("reponet data fetch emnist-balanced"),
+        "{}",
+        stdout(&o)
+    );
+}

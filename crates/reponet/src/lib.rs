@@ -6,13 +6,16 @@
 //! [`atomic_file`] sits under every layer. Layers, lowest first; a layer only uses the ones above it in this list:
 //! - [`geometry`]: the d-Simplex, d-Orthoplex and d-Cube in plain `f64`.
 //! - [`nn`]: fixed and learnable cosine heads, the three losses, the margin warm-up, LeNet++.
-//! - [`data`]: IDX files and the MNIST layout.
+//! - [`data`]: the dataset registry, IDX files, where data lives, fetching and verifying.
 //! - [`train`]: configuration, run directories, the training loop, inference.
-//! - [`analysis`]: evaluation of a trained run.
+//! - [`analysis`]: evaluation of a trained run: accuracy, feature angles, retrieval,
+//!   embeddings, figures, reports.
+//! - [`reproduce`]: the paper's experiment grid as runs.
 
 pub mod analysis;
 pub mod atomic_file;
 pub mod data;
 pub mod geometry;
 pub mod nn;
+pub mod reproduce;
 pub mod train;

@@ -54,7 +54,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     let report = args.out.join("report");
     let runs = load_runs(&dirs, &report)?;
-    write_report(&runs, &report)?;
+    let preface = format!(
+        "reponet demo: the built-in MNIST sample (8,000 training and 2,000 test digits), LeNet++ with a fixed d-{} head and with a learnable head of the same d, margin loss, {} epoch(s) of batch 64. A first look, not the paper's setting (full MNIST, batch 512): see `reponet reproduce`.",
+        args.polytope, args.epochs
+    );
+    write_report(&runs, &report, &preface)?;
     println!(
         "demo done in {:.0} s. Open {} in a browser (or read report.md beside it).",
         started.elapsed().as_secs_f64(),

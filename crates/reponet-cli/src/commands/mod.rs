@@ -5,4 +5,5 @@ pub mod eval;
 pub mod plot;
 pub mod polytope;
 pub mod report;
+pub mod reproduce;
 pub mod train;

@@ -40,7 +40,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     };
     let runs = load_runs(&args.runs, out)?;
-    write_report(&runs, out)
+    write_report(&runs, out, "")
 }
 
 /// Load every run, and draw the test-feature figure of each run that has a model.
@@ -79,14 +79,13 @@ pub fn load_runs(dirs: &[PathBuf], out: &Path) -> Result<Vec<ReportRun>> {
     Ok(runs)
 }
 
-pub fn write_report(runs: &[ReportRun], out: &Path) -> Result<()> {
+/// Write report.md and report.html into `out`, `preface` under the title.
+pub fn write_report(runs: &[ReportRun], out: &Path, preface: &str) -> Result<()> {
     let md = out.join("report.md");
-    write_atomic(&md, report_markdown(runs).as_bytes())?;
+    write_atomic(&md, report_markdown(runs, preface).as_bytes())?;
     let html = out.join("report.html");
-    write_atomic(
-        &html,
-        report_html(runs, |p| std::fs::read(out.join(p)).ok()).as_bytes(),
-    )?;
+    let page = report_html(runs, preface, |p| std::fs::read(out.join(p)).ok());
+    write_atomic(&html, page.as_bytes())?;
     println!("report: {} and {}", md.display(), html.display());
     Ok(())
 }

@@ -128,7 +128,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The first SIGINT or SIGTERM sets the flag (the run finishes its step, checkpoints and
 /// stops); a second one exits at once with status 130.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
         // Registered first, so it sees the flag as the earlier signal left it.

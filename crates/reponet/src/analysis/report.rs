@@ -15,8 +15,10 @@ pub struct ReportRun {
     pub record: RunRecord,
     pub summary: Option<TrainSummary>,
     pub evaluation: Option<Evaluation>,
-    /// The scatter-plot matrix, relative to the report's folder.
+    /// The scatter-plot matrix of the test features, relative to the report's folder.
     pub figure: Option<PathBuf>,
+    /// More figures of the run (caption, path relative to the report's folder).
+    pub extra_figures: Vec<(String, PathBuf)>,
 }
 
 impl ReportRun {
@@ -36,6 +38,7 @@ impl ReportRun {
             summary,
             evaluation,
             figure: None,
+            extra_figures: Vec::new(),
         })
     }
 
@@ -219,9 +222,10 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
 
 const NOTES: &str = "Paper: Pernici et al., arXiv 2301.06116 (Fig. 4: MNIST, 99.45 % fixed / 99.47 % learnable; Fig. 5: EMNIST balanced, d-cube, 88.31 % / 88.39 %), for LeNet++ trained to convergence with an epoch count the paper does not state, and without a margin warm-up, which reponet adds for margins above 90 degrees (the simplex). Geometry: angles of the L2-normalised test features to their class's weight and mean direction. Retrieval: every test image a query against all others (Musgrave et al. 2020); verification over every same-class pair and every (or 10 million sampled) different-class pairs.";
 
-/// The report as Markdown; figures are linked by their relative paths.
-pub fn report_markdown(runs: &[ReportRun]) -> String {
-    let mut out = String::from("# reponet report\n\n");
+/// The report as Markdown, `preface` (Markdown) after the title; figures are linked by
+/// their relative paths.
+pub fn report_markdown(runs: &[ReportRun], preface: &str) -> String {
+    let mut out = format!("# reponet report\n\n{preface}\n\n");
     for t in tables(runs) {
         let _ = writeln!(out, "## {}\n", t.title);
         let _ = writeln!(out, "| {} |", t.header.join(" | "));
@@ -249,8 +253,28 @@ pub fn report_markdown(runs: &[ReportRun]) -> String {
     out
 }
 
-/// The report as one HTML page; `image` gives each figure's PNG bytes to embed.
-pub fn report_html(runs: &[ReportRun], image: impl Fn(&Path) -> Option<Vec<u8>>) -> String {
+/// A run's figures with their captions: the test features first.
+fn figures(r: &ReportRun) -> Vec<(String, &Path)> {
+    let test = r
+        .figure
+        .as_deref()
+        .map(|p| (format!("{}: test features", r.record.name), p));
+    test.into_iter()
+        .chain(
+            r.extra_figures
+                .iter()
+                .map(|(c, p)| (c.clone(), p.as_path())),
+        )
+        .collect()
+}
+
+/// The report as one HTML page, `preface` (plain text paragraphs) after the title;
+/// `image` gives each figure's PNG bytes to embed.
+pub fn report_html(
+    runs: &[ReportRun],
+    preface: &str,
+    image: impl Fn(&Path) -> Option<Vec<u8>>,
+) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -263,6 +287,9 @@ pub fn report_html(runs: &[ReportRun], image: impl Fn(&Path) -> Option<Vec<u8>>)
          th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #ddd}\
          p.note{color:#555;font-size:90%;max-width:60em}</style></head><body>\n<h1>reponet report</h1>\n",
     );
+    for paragraph in preface.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        let _ = writeln!(out, "<p>{}</p>", esc(paragraph));
+    }
     for t in tables(runs) {
         let _ = writeln!(out, "<h2>{}</h2>\n<table><tr>", esc(t.title));
         for h in &t.header {
@@ -280,14 +307,16 @@ pub fn report_html(runs: &[ReportRun], image: impl Fn(&Path) -> Option<Vec<u8>>)
     }
     let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(NOTES));
     for r in runs {
-        if let Some(bytes) = r.figure.as_deref().and_then(&image) {
-            let _ = writeln!(
-                out,
-                "<h2>{}: test features</h2>\n<img alt=\"scatter-plot matrix of {}\" src=\"data:image/png;base64,{}\">",
-                esc(&r.record.name),
-                esc(&r.record.name),
-                base64(&bytes)
-            );
+        for (caption, path) in figures(r) {
+            if let Some(bytes) = image(path) {
+                let _ = writeln!(
+                    out,
+                    "<h2>{}</h2>\n<img alt=\"scatter-plot matrix of {}\" src=\"data:image/png;base64,{}\">",
+                    esc(&caption),
+                    esc(&r.record.name),
+                    base64(&bytes)
+                );
+            }
         }
     }
     out.push_str("</body></html>\n");
