@@ -70,11 +70,12 @@ pub fn run(args: Args) -> Result<()> {
             r.seconds
         );
     }
-    println!("  class  images  accuracy  angle to class weight (mean / median / p95)");
+    println!("  class  name         images  accuracy  angle to class weight (mean / median / p95)");
     for (c, cg) in eval.per_class.iter().zip(&g.per_class) {
         println!(
-            "  {:>5}  {:>6}  {:>7.2} %  {}",
+            "  {:>5}  {:<11}  {:>6}  {:>7.2} %  {}",
             c.class,
+            c.name,
             c.images,
             c.accuracy,
             stats(&cg.to_class_weight)

@@ -12,6 +12,9 @@ use crate::train::{extract_features, RunDir, TrainError};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassAccuracy {
     pub class: usize,
+    /// The dataset's name for the class (absent from evaluations before names existed).
+    #[serde(default)]
+    pub name: String,
     pub images: usize,
     pub correct: usize,
     /// Percent; 0 for a class with no test image.
@@ -86,6 +89,11 @@ pub fn evaluate_run(
     let mut per_class: Vec<ClassAccuracy> = (0..config.classes)
         .map(|class| ClassAccuracy {
             class,
+            name: data
+                .info
+                .class_names
+                .get(class)
+                .map_or(String::new(), |n| n.to_string()),
             images: 0,
             correct: 0,
             accuracy: 0.0,
