@@ -16,7 +16,7 @@ use crate::progress::ProgressObserver;
 /// Defaults are the paper's recipe: fixed d-Simplex head, additive angular margin
 /// m = phi, s = 30, Adam lr 0.0005, batch 512. The paper states no margin warm-up;
 /// `--margin-warmup auto` (the default) ramps m from 0 over 1 epoch when m > 90 deg
-/// (the simplex), without which it collapses, and uses none otherwise.
+/// (the simplex), without which it collapses or starts slowly, and uses none otherwise.
 ///
 /// The run folder gets config.json, metrics.jsonl (one line per epoch), model.bpk and
 /// summary.json. Quick look, no download needed (a minute on 2 cores):
