@@ -32,13 +32,18 @@ impl Embeddings {
 
     /// Every row scaled to unit length (zero rows stay zero).
     pub fn normalized(mut self) -> Self {
-        for row in self.features.chunks_mut(self.dim) {
-            let norm = row.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
-            if norm > 0.0 {
-                row.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
-            }
-        }
+        normalize_rows(&mut self.features, self.dim);
         self
+    }
+}
+
+/// Scale every `dim`-long row of `features` to unit length, in float64; zero rows stay zero.
+pub(crate) fn normalize_rows(features: &mut [f32], dim: usize) {
+    for row in features.chunks_mut(dim) {
+        let norm = row.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+        }
     }
 }
 

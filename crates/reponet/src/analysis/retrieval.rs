@@ -18,6 +18,8 @@
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::embeddings::normalize_rows;
+
 /// Negative pairs used at most for verification (enough for FAR = 1e-4 with 1,000 false
 /// accepts at the threshold).
 pub const MAX_NEGATIVE_PAIRS: usize = 10_000_000;
@@ -46,18 +48,6 @@ pub struct TarAtFar {
     pub tar: f64,
 }
 
-/// Unit rows of `features` (`n` rows of `dim`); zero rows stay zero.
-fn unit_rows(features: &[f32], dim: usize) -> Vec<f32> {
-    let mut out = features.to_vec();
-    for row in out.chunks_mut(dim) {
-        let norm = row.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
-        }
-    }
-    out
-}
-
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -72,7 +62,8 @@ pub fn retrieval_metrics(
     let started = std::time::Instant::now();
     let n = labels.len();
     assert_eq!(features.len(), n * dim, "features must hold n rows of dim");
-    let unit = unit_rows(features, dim);
+    let mut unit = features.to_vec();
+    normalize_rows(&mut unit, dim);
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     let mut class_size = vec![0usize; classes];
     for &l in labels {

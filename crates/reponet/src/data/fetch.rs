@@ -16,7 +16,7 @@ use md5::{Digest, Md5};
 use super::folder::find_file;
 use super::registry::{DataFile, DatasetInfo, Source};
 use super::verify::{hex, verify_file, FileStatus};
-use super::{DataError, DataSplit};
+use super::DataError;
 
 /// How to download.
 #[derive(Debug, Clone)]
@@ -72,18 +72,11 @@ pub fn fetch_dataset(
         .timeout_recv_response(Some(options.timeout))
         .build()
         .into();
-    let splits = [
-        DataSplit::Train,
-        DataSplit::Train,
-        DataSplit::Test,
-        DataSplit::Test,
-    ];
     let mut done = Vec::new();
     let mut wanted = Vec::new();
-    for (file, split) in info.files.iter().zip(splits) {
-        let items = info.images(split);
-        if let Some(path) = find_file(dest, file) {
-            let status = verify_file(&path, file, items);
+    for (file, items) in info.files_with_items() {
+        if let Some(path) = find_file(dest, &file) {
+            let status = verify_file(&path, &file, items);
             if status.is_ok() {
                 progress.note(&format!("{}: present and verified", path.display()));
                 done.push(FetchedFile {
@@ -99,7 +92,7 @@ pub fn fetch_dataset(
                 path.display()
             ));
         }
-        wanted.push((*file, items));
+        wanted.push((file, items));
     }
     if wanted.is_empty() {
         return Ok(done);

@@ -75,6 +75,13 @@ impl DatasetInfo {
         }
     }
 
+    /// Each file with the number of items its first dimension must hold.
+    pub fn files_with_items(&self) -> [(DataFile, usize); 4] {
+        let (train, test) = (self.train_images, self.test_images);
+        let [a, b, c, d] = self.files;
+        [(a, train), (b, train), (c, test), (d, test)]
+    }
+
     /// The (images, labels) files of a split.
     pub fn split_files(&self, split: DataSplit) -> (DataFile, DataFile) {
         match split {

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::folder::find_file;
 use super::idx::{decompressed, parse_idx_bytes, MAX_ELEMENTS};
 use super::registry::{Checksum, DataFile, DatasetInfo};
-use super::{DataError, DataSplit};
+use super::DataError;
 
 /// What verifying one file found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,19 +115,12 @@ fn check(path: &Path, file: &DataFile, expected_items: usize) -> Result<FileStat
 
 /// Verify all four files of `info` in `dir`.
 pub fn verify_dataset(dir: &Path, info: &DatasetInfo) -> Vec<FileCheck> {
-    let splits = [
-        DataSplit::Train,
-        DataSplit::Train,
-        DataSplit::Test,
-        DataSplit::Test,
-    ];
-    info.files
+    info.files_with_items()
         .iter()
-        .zip(splits)
-        .map(|(file, split)| {
+        .map(|(file, items)| {
             let path = find_file(dir, file);
             let status = match &path {
-                Some(p) => verify_file(p, file, info.images(split)),
+                Some(p) => verify_file(p, file, *items),
                 None => FileStatus::Missing,
             };
             FileCheck {
