@@ -55,14 +55,7 @@ pub fn embed_run(run_dir: &Path, split: DataSplit) -> Result<Embeddings, TrainEr
     let (config, model) = run.load_model(&device)?;
     let request = &config.request;
     let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
-    let mut set = data.load(split)?;
-    let limit = match split {
-        DataSplit::Train => request.limit_train,
-        DataSplit::Test => request.limit_test,
-    };
-    if let Some(n) = limit {
-        set = set.truncated(n);
-    }
+    let set = data.load(split)?.limited(request.limit(split));
     Ok(Embeddings {
         dim: config.dim,
         features: extract_features(&model, &set, config.normalization, &device),

@@ -61,10 +61,9 @@ pub fn evaluate_run(
         )));
     }
     let data = locate_dataset(dataset, data_dir)?;
-    let mut set = data.load(DataSplit::Test)?;
-    if let Some(n) = config.request.limit_test {
-        set = set.truncated(n);
-    }
+    let set = data
+        .load(DataSplit::Test)?
+        .limited(config.request.limit_test);
     let features = extract_features(&model, &set, config.normalization, &device);
     let rows = Tensor::from_data(
         TensorData::new(features.clone(), [set.len(), config.dim]),

@@ -37,6 +37,14 @@ impl ImageSet {
         self
     }
 
+    /// The first `limit` images, or all of them without a limit.
+    pub fn limited(self, limit: Option<usize>) -> Self {
+        match limit {
+            Some(n) => self.truncated(n),
+            None => self,
+        }
+    }
+
     /// Images per class, indexed by class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.classes];

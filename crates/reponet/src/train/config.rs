@@ -5,7 +5,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
-use crate::data::{dataset, Normalization};
+use crate::data::{dataset, DataSplit, Normalization};
 use crate::geometry::{Polytope, PolytopeKind};
 use crate::nn::{HeadKind, LossKind};
 
@@ -119,6 +119,14 @@ impl TrainConfig {
             seed: 0,
             limit_train: None,
             limit_test: None,
+        }
+    }
+
+    /// The image limit of `split` (`--limit-train` or `--limit-test`).
+    pub fn limit(&self, split: DataSplit) -> Option<usize> {
+        match split {
+            DataSplit::Train => self.limit_train,
+            DataSplit::Test => self.limit_test,
         }
     }
 

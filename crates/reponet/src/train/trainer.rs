@@ -115,8 +115,8 @@ impl TrainingData {
         let started = Instant::now();
         let request = &resolved.request;
         let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
-        let train = limited(data.load(DataSplit::Train)?, request.limit_train);
-        let test = limited(data.load(DataSplit::Test)?, request.limit_test);
+        let train = data.load(DataSplit::Train)?.limited(request.limit_train);
+        let test = data.load(DataSplit::Test)?.limited(request.limit_test);
         if fresh {
             if data.info.normalization.is_none() {
                 resolved.normalization = train.normalization();
@@ -369,13 +369,6 @@ pub fn train_step(
             correct,
         },
     )
-}
-
-fn limited(set: ImageSet, limit: Option<usize>) -> ImageSet {
-    match limit {
-        Some(n) => set.truncated(n),
-        None => set,
-    }
 }
 
 /// Test accuracy (%) of `model` on `set`.
