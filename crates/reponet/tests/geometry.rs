@@ -11,12 +11,14 @@ fn check(kind: PolytopeKind, k: usize) -> Polytope {
         PolytopeKind::Simplex => k - 1,
         PolytopeKind::Orthoplex => (k as f64 / 2.0).ceil() as usize,
         PolytopeKind::Cube => (k as f64).log2().ceil() as usize,
+        other => unreachable!("{other} is not a regular polytope"),
     };
     assert_eq!(d, expected_dim, "{kind} K={k}");
     let expected_vertices = match kind {
         PolytopeKind::Simplex => d + 1,
         PolytopeKind::Orthoplex => 2 * d,
         PolytopeKind::Cube => 1 << d,
+        other => unreachable!("{other} is not a regular polytope"),
     };
     assert_eq!(p.num_vertices(), expected_vertices, "{kind} K={k}");
     assert!(p.num_vertices() >= k);
@@ -81,7 +83,7 @@ fn cube_every_k_up_to_4096() {
     // K sharing a dimension share the polytope; check each K's dimension and each d fully once.
     let mut checked = std::collections::HashSet::new();
     for k in 2..=4096usize {
-        let d = PolytopeKind::Cube.dim_for(k);
+        let d = PolytopeKind::Cube.default_dim(k).unwrap();
         assert_eq!(d, (k as f64).log2().ceil() as usize, "K={k}");
         assert!(1 << d >= k && (d == 1 || 1 << (d - 1) < k), "K={k}");
         if checked.insert(d) {
@@ -150,7 +152,7 @@ fn too_few_or_too_many_classes_is_an_error() {
     assert!(err.contains("9999-simplex for 10000 classes"), "{err}");
     assert!(Polytope::new(PolytopeKind::Simplex, 5_000).is_ok());
     // The cube stays small for any K: d = 64 for the largest usize.
-    assert_eq!(PolytopeKind::Cube.dim_for(usize::MAX), 64);
+    assert_eq!(PolytopeKind::Cube.default_dim(usize::MAX), Some(64));
     assert!(Polytope::new(PolytopeKind::Cube, usize::MAX).is_err());
     assert_eq!(
         Polytope::new(PolytopeKind::Cube, 1 << 20)
@@ -166,5 +168,5 @@ fn polytope_names_parse() {
         assert_eq!(kind.name().parse::<PolytopeKind>().unwrap(), kind);
     }
     let err = "dodecahedron".parse::<PolytopeKind>().unwrap_err();
-    assert!(err.contains("simplex, orthoplex or cube"));
+    assert!(err.contains("simplex, orthoplex, cube, hadamard, polygon or spread"));
 }

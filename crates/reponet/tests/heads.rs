@@ -29,7 +29,7 @@ fn bits(t: burn::tensor::Tensor<2>) -> Vec<u32> {
 fn parameter_counts_show_the_saving() {
     let device = Device::flex();
     for kind in PolytopeKind::ALL {
-        let p = Polytope::new(kind, 10).unwrap();
+        let p = Polytope::with_dim(kind, 10, Some(16).filter(|_| !kind.dim_is_fixed())).unwrap();
         let fixed = Network::new(&p, HeadKind::Fixed, &device);
         let learnable = Network::new(&p, HeadKind::Learnable, &device);
         assert_eq!(fixed.head.num_params(), 0, "{kind}");

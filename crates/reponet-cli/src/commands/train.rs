@@ -40,16 +40,20 @@ pub struct Args {
     /// Continue the unfinished run in RUN_DIR from its last checkpoint, with its saved
     /// configuration (no other training option may be given).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
-        "out", "force", "dataset", "data_dir", "polytope", "head", "loss", "scale", "margin",
+        "out", "force", "dataset", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
     #[arg(long)]
     force: bool,
-    /// simplex (d = 9 for MNIST), orthoplex (d = 5) or cube (d = 4).
+    /// The paper's simplex (d = 9 for MNIST), orthoplex (d = 5) or cube (d = 4); beyond it,
+    /// hadamard (d = 16 unless --dim), polygon (d = 2) or spread (needs --dim).
     #[arg(long, default_value = "simplex")]
     polytope: PolytopeKind,
+    /// Feature dimension d for hadamard and spread (the others fix d from the classes).
+    #[arg(long)]
+    dim: Option<usize>,
     /// fixed: the polytope's vertices, never trained; learnable: the paper's baseline.
     #[arg(long, default_value = "fixed")]
     head: HeadKind,
@@ -143,6 +147,7 @@ fn config_of(args: Args) -> Result<TrainConfig> {
         dataset: args.dataset,
         data_dir: args.data_dir,
         polytope: args.polytope,
+        dim: args.dim,
         head: args.head,
         loss: args.loss,
         scale: args.scale,

@@ -1,18 +1,41 @@
-//! Regular polytopes as fixed classifiers: pure `f64` math, no framework types.
+//! Fixed classifiers: pure `f64` math, no framework types.
 //!
 //! A [`Polytope`] holds every vertex of a d-Simplex, d-Orthoplex or d-Cube sized for `K`
 //! classes, as unit vectors in the vertex order of the authors' RePoNet code: class `k`
 //! takes vertex `k`, vertices `K..` carry no class (they still act as softmax negatives).
 //! `phi`, the angle between neighbouring vertices, is given in closed form; it is also the
 //! largest additive angular margin the polytope allows.
+//!
+//! Beyond the paper, the same type holds a truncated Hadamard matrix, a regular polygon and
+//! a Riesz-energy spread (one vertex per class each); where phi has no closed form it is the
+//! minimum pairwise angle measured on the vertices. [`angle_bound`] says how far phi is from
+//! the best possible for (K, d).
+//!
+//! ```
+//! use reponet::geometry::{Polytope, PolytopeKind};
+//!
+//! let cube = Polytope::new(PolytopeKind::Cube, 10)?; // 4-cube: 16 vertices, 10 used
+//! assert_eq!((cube.dim(), cube.num_vertices()), (4, 16));
+//! assert!((cube.phi_degrees() - 60.0).abs() < 1e-9); // arccos((d - 2) / d)
+//!
+//! // 6 points spread in 3 dimensions (seed 0, no disk cache): the octahedron.
+//! let spread = Polytope::spread(6, 3, 0, None)?;
+//! assert!((spread.phi_degrees() - 90.0).abs() < 0.01);
+//! # Ok::<(), reponet::geometry::GeometryError>(())
+//! ```
 
 mod angles;
+mod bound;
 mod cube;
+mod hadamard;
 mod kind;
 mod orthoplex;
+mod polygon;
 mod simplex;
+pub mod spread;
 
-pub use angles::{angle_between, dot, min_pairwise_angle, norm, normalized};
+pub use angles::{angle_between, dot, mean_pairwise_angle, min_pairwise_angle, norm, normalized};
+pub use bound::{angle_bound, cap_fraction, AngleBound};
 pub use kind::PolytopeKind;
 
 use serde::Serialize;
@@ -27,6 +50,31 @@ pub enum GeometryError {
         kind: PolytopeKind,
         classes: usize,
         dim: usize,
+    },
+    #[error("the {kind} for {classes} classes has d = {fixed}; a dimension is chosen only for hadamard and spread (asked for d = {asked})")]
+    DimFixed {
+        kind: PolytopeKind,
+        classes: usize,
+        fixed: usize,
+        asked: usize,
+    },
+    #[error("the spread needs a feature dimension: give --dim D (D >= 2)")]
+    DimNeeded,
+    #[error("a {kind} classifier needs d >= {min}, got d = {dim}")]
+    DimTooSmall {
+        kind: PolytopeKind,
+        dim: usize,
+        min: usize,
+    },
+    #[error("the spread of {classes} points in d = {dim} is too large to optimise here (K * K * d > 2^31); use --polytope hadamard")]
+    SpreadTooLarge { classes: usize, dim: usize },
+    #[error("the {dim}-dimensional {kind} for {classes} classes gives classes {first} and {second} the same vector (phi = 0): with K > d its truncated rows repeat; choose d >= K, or --polytope spread")]
+    Degenerate {
+        kind: PolytopeKind,
+        classes: usize,
+        dim: usize,
+        first: usize,
+        second: usize,
     },
 }
 
@@ -46,28 +94,112 @@ pub struct Polytope {
 }
 
 impl Polytope {
-    /// The polytope of `kind` for `classes` classes (`classes >= 2`).
+    /// The polytope of `kind` for `classes` classes (`classes >= 2`) in its default
+    /// dimension (see [`PolytopeKind::default_dim`]; the spread has none and needs
+    /// [`Polytope::with_dim`]).
     pub fn new(kind: PolytopeKind, classes: usize) -> Result<Self, GeometryError> {
+        Self::with_dim(kind, classes, None)
+    }
+
+    /// As [`Polytope::new`], with the dimension chosen for Hadamard and spread (for the
+    /// others `dim` may only repeat the one K fixes). The spread uses seed 0 and the disk
+    /// cache ([`spread::default_cache_dir`]); [`Polytope::spread`] chooses both.
+    pub fn with_dim(
+        kind: PolytopeKind,
+        classes: usize,
+        dim: Option<usize>,
+    ) -> Result<Self, GeometryError> {
+        let cache = spread::default_cache_dir();
+        Self::build(kind, classes, dim, 0, cache.as_deref())
+    }
+
+    /// K points spread in d dimensions from `seed`, read from or written to `cache_dir`
+    /// when one is given.
+    pub fn spread(
+        classes: usize,
+        dim: usize,
+        seed: u64,
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<Self, GeometryError> {
+        Self::build(PolytopeKind::Spread, classes, Some(dim), seed, cache_dir)
+    }
+
+    fn build(
+        kind: PolytopeKind,
+        classes: usize,
+        dim: Option<usize>,
+        seed: u64,
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<Self, GeometryError> {
         if classes < 2 {
             return Err(GeometryError::TooFewClasses(classes));
         }
-        let dim = kind.dim_for(classes);
-        let entries = kind.vertex_count(dim).and_then(|n| n.checked_mul(dim));
+        let dim = match (kind.default_dim(classes), dim) {
+            (Some(fixed), Some(asked)) if kind.dim_is_fixed() && asked != fixed => {
+                return Err(GeometryError::DimFixed {
+                    kind,
+                    classes,
+                    fixed,
+                    asked,
+                })
+            }
+            (_, Some(asked)) => asked,
+            (Some(default), None) => default,
+            (None, None) => return Err(GeometryError::DimNeeded),
+        };
+        let min_dim = if kind == PolytopeKind::Spread { 2 } else { 1 };
+        if dim < min_dim {
+            return Err(GeometryError::DimTooSmall {
+                kind,
+                dim,
+                min: min_dim,
+            });
+        }
+        let entries = kind
+            .vertex_count(classes, dim)
+            .and_then(|n| n.checked_mul(dim));
         if entries.is_none_or(|n| n > MAX_ENTRIES) {
             return Err(GeometryError::TooLarge { kind, classes, dim });
+        }
+        if kind == PolytopeKind::Spread
+            && classes
+                .checked_mul(classes)
+                .and_then(|n| n.checked_mul(dim))
+                .is_none_or(|n| n > spread::MAX_WORK)
+        {
+            return Err(GeometryError::SpreadTooLarge { classes, dim });
         }
         let raw = match kind {
             PolytopeKind::Simplex => simplex::vertices(dim),
             PolytopeKind::Orthoplex => orthoplex::vertices(dim),
             PolytopeKind::Cube => cube::vertices(dim),
+            PolytopeKind::Hadamard => hadamard::vertices(classes, dim),
+            PolytopeKind::Polygon => polygon::vertices(classes),
+            PolytopeKind::Spread => spread::cached_or_compute(classes, dim, seed, cache_dir),
         };
-        let vertices = raw.iter().map(|v| normalized(v)).collect();
+        let vertices: Vec<Vec<f64>> = raw.iter().map(|v| normalized(v)).collect();
+        let phi = match kind.closed_form_phi(classes, dim) {
+            Some(phi) => phi,
+            None => {
+                let (phi, first, second) = angles::closest_pair(&vertices);
+                if phi < 1e-9 {
+                    return Err(GeometryError::Degenerate {
+                        kind,
+                        classes,
+                        dim,
+                        first,
+                        second,
+                    });
+                }
+                phi
+            }
+        };
         Ok(Self {
             kind,
             classes,
             dim,
             vertices,
-            phi: kind.phi(dim),
+            phi,
         })
     }
 

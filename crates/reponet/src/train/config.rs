@@ -87,6 +87,10 @@ pub struct TrainConfig {
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     pub polytope: PolytopeKind,
+    /// Feature dimension for the classifiers that take one (hadamard, spread); `None`: the
+    /// polytope's own (see `PolytopeKind::default_dim`).
+    #[serde(default)]
+    pub dim: Option<usize>,
     pub head: HeadKind,
     pub loss: LossKind,
     pub scale: f64,
@@ -108,6 +112,7 @@ impl TrainConfig {
             dataset: "mnist".into(),
             data_dir,
             polytope: PolytopeKind::Simplex,
+            dim: None,
             head: HeadKind::Fixed,
             loss: LossKind::Margin,
             scale: 30.0,
@@ -156,7 +161,7 @@ impl TrainConfig {
             return bad("--limit-train / --limit-test 0: keep at least 1 image".into());
         }
         let classes = info.classes();
-        let polytope = Polytope::new(self.polytope, classes)?;
+        let polytope = Polytope::with_dim(self.polytope, classes, self.dim)?;
         let margin_degrees = match self.margin {
             MarginSetting::Auto => polytope.phi_degrees(),
             MarginSetting::Degrees(d) if d > 0.0 && d < 180.0 => d,
@@ -214,6 +219,10 @@ pub struct ResolvedConfig {
 
 impl ResolvedConfig {
     pub fn polytope(&self) -> Result<Polytope, TrainError> {
-        Ok(Polytope::new(self.request.polytope, self.classes)?)
+        Ok(Polytope::with_dim(
+            self.request.polytope,
+            self.classes,
+            Some(self.dim),
+        )?)
     }
 }

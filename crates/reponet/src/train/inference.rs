@@ -1,6 +1,7 @@
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{images_to_tensor, ImageSet, Normalization};
+use crate::geometry::normalized;
 use crate::nn::Network;
 
 /// Images per forward pass at evaluation time.
@@ -35,6 +36,57 @@ pub fn predict_labels(
         out.extend(data.iter::<i64>().map(|p| p as u8));
     });
     out
+}
+
+/// What the end of an epoch measures on the test set in one pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestPass {
+    /// Percent of images classified correctly.
+    pub accuracy: f64,
+    /// Per class, the unit direction of the mean of its L2-normalised features (empty rows
+    /// for classes without test images).
+    pub class_means: Vec<Vec<f64>>,
+}
+
+/// Accuracy and class-mean directions of `set`, from one forward pass per batch.
+pub fn test_pass(
+    model: &Network,
+    set: &ImageSet,
+    norm: Normalization,
+    classes: usize,
+    device: &Device,
+) -> TestPass {
+    let mut correct = 0;
+    let mut sums: Vec<Vec<f64>> = vec![Vec::new(); classes];
+    let mut offset = 0;
+    for_batches(set, norm, device, |images| {
+        let features = model.features(images);
+        let [n, d] = features.dims();
+        let predicted = model.predict_from_features(features.clone()).into_data();
+        let values: Vec<f32> = features.into_data().iter::<f32>().collect();
+        let labels = &set.labels[offset..offset + n];
+        for (i, (p, &label)) in predicted.iter::<i64>().zip(labels).enumerate() {
+            correct += usize::from(p == i64::from(label));
+            let row = &values[i * d..(i + 1) * d];
+            let len = row
+                .iter()
+                .map(|&x| f64::from(x).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let sum = &mut sums[label as usize];
+            sum.resize(d, 0.0);
+            if len > 0.0 {
+                for (s, &x) in sum.iter_mut().zip(row) {
+                    *s += f64::from(x) / len;
+                }
+            }
+        }
+        offset += n;
+    });
+    TestPass {
+        accuracy: 100.0 * correct as f64 / set.len().max(1) as f64,
+        class_means: sums.iter().map(|s| normalized(s)).collect(),
+    }
 }
 
 fn for_batches(set: &ImageSet, norm: Normalization, device: &Device, mut f: impl FnMut(Tensor<4>)) {

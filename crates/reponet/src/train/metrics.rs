@@ -25,6 +25,38 @@ pub struct EpochMetrics {
     pub images_per_second: f64,
     /// Wall seconds of the test evaluation.
     pub eval_seconds: f64,
+    /// Stationarity: per class, the unit direction of the mean L2-normalised test feature
+    /// after the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_means: Option<Vec<Vec<f64>>>,
+    /// Per class, the angle (degrees) its mean direction moved since the previous epoch;
+    /// absent for the first epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_mean_drift_degrees: Option<Vec<f64>>,
+}
+
+impl EpochMetrics {
+    /// Mean over classes of [`EpochMetrics::class_mean_drift_degrees`].
+    pub fn mean_drift_degrees(&self) -> Option<f64> {
+        let drift = self.class_mean_drift_degrees.as_ref()?;
+        (!drift.is_empty()).then(|| drift.iter().sum::<f64>() / drift.len() as f64)
+    }
+}
+
+/// Angle (degrees) between each class's mean direction in `before` and in `after`; a class
+/// missing from either (an empty row) counts 0.
+pub fn class_mean_drift(before: &[Vec<f64>], after: &[Vec<f64>]) -> Vec<f64> {
+    before
+        .iter()
+        .zip(after)
+        .map(|(a, b)| {
+            if a.is_empty() || b.is_empty() {
+                0.0
+            } else {
+                crate::geometry::angle_between(a, b).to_degrees()
+            }
+        })
+        .collect()
 }
 
 /// The outcome of a run; saved as `summary.json`.

@@ -12,8 +12,8 @@ pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState
 pub use config::{
     MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
-pub use inference::{extract_features, predict_labels, EVAL_BATCH};
-pub use metrics::{EpochMetrics, TrainSummary};
+pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_BATCH};
+pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
 pub use run_dir::{write_atomic, RunDir};
 pub use trainer::{resume, train, train_step, StepOutcome};

@@ -8,7 +8,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::checkpoint::{load_checkpoint, save_checkpoint, TrainingState};
-use super::inference::predict_labels;
+use super::inference::test_pass;
+use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
 use crate::data::{
@@ -236,7 +237,13 @@ fn run_epochs(
         let train_seconds = epoch_seconds(&state);
         observer.on_evaluating(epoch);
         let eval_start = Instant::now();
-        let test_accuracy = accuracy(&model.valid(), test_set, norm, &device);
+        let pass = test_pass(&model.valid(), test_set, norm, resolved.classes, &device);
+        let drift = state
+            .history
+            .last()
+            .and_then(|previous| previous.class_means.as_deref())
+            .map(|before| class_mean_drift(before, &pass.class_means));
+        let test_accuracy = pass.accuracy;
         let metrics = EpochMetrics {
             epoch,
             train_images: Some(state.seen),
@@ -248,6 +255,8 @@ fn run_epochs(
             train_seconds,
             images_per_second: state.seen as f64 / train_seconds,
             eval_seconds: eval_start.elapsed().as_secs_f64(),
+            class_means: Some(pass.class_means),
+            class_mean_drift_degrees: drift,
         };
         observer.on_epoch(&metrics);
         state.history.push(metrics);
@@ -369,15 +378,4 @@ pub fn train_step(
             correct,
         },
     )
-}
-
-/// Test accuracy (%) of `model` on `set`.
-fn accuracy(model: &Network, set: &ImageSet, norm: Normalization, device: &Device) -> f64 {
-    let predicted = predict_labels(model, set, norm, device);
-    let correct = predicted
-        .iter()
-        .zip(&set.labels)
-        .filter(|(p, l)| p == l)
-        .count();
-    100.0 * correct as f64 / set.len().max(1) as f64
 }
