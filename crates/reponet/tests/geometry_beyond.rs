@@ -193,4 +193,6 @@ fn angle_bound_cases() {
     assert!((b.angle - 2.0 * (5.0f64 / 6.0).acos()).abs() < 1e-6);
     // The cube's 60 deg for K = 16, d = 4 is below its bound.
     assert!(deg(16, 4) > 60.0);
+    // In high dimensions the volume bound exceeds 90 deg; Rankin's 90 deg is the bound.
+    assert_eq!(deg(100, 16), 90.0);
 }

@@ -18,8 +18,10 @@ pub struct AngleBound {
 /// - K <= d + 1: the regular simplex, arccos(-1/(K-1)), optimal (Rankin 1955);
 /// - d + 2 <= K <= 2d: 90 degrees, optimal (Rankin 1955; the orthoplex reaches it);
 /// - d = 2: 360/K degrees, optimal (the regular polygon);
-/// - otherwise the cap-packing (volume) bound: caps of angular radius phi/2 around the K
-///   points are disjoint, so K times one cap's area is at most the sphere's. Not tight.
+/// - otherwise (K > 2d, d >= 3) the smaller of 90 degrees (Rankin: more than d + 1 points
+///   always have a pair at most 90 degrees apart) and the cap-packing (volume) bound: caps
+///   of angular radius phi/2 around the K points are disjoint, so K times one cap's area is
+///   at most the sphere's. Not tight.
 pub fn angle_bound(classes: usize, dim: usize) -> AngleBound {
     use std::f64::consts::{FRAC_PI_2, PI, TAU};
     let k = classes as f64;
@@ -69,6 +71,13 @@ pub fn angle_bound(classes: usize, dim: usize) -> AngleBound {
         } else {
             hi = mid;
         }
+    }
+    if lo >= FRAC_PI_2 {
+        return AngleBound {
+            angle: FRAC_PI_2,
+            tight: false,
+            source: "90 deg for K > d + 1 (Rankin), not tight",
+        };
     }
     AngleBound {
         angle: lo,

@@ -12,9 +12,7 @@ use super::inference::test_pass;
 use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
-use crate::data::{
-    images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet, Normalization,
-};
+use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 
 /// Train a LeNet++ with a polytope head as `config` says, writing the run into `out`.
