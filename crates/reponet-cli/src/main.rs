@@ -43,6 +43,7 @@ enum Command {
     Plot(commands::plot::Args),
     Report(commands::report::Args),
     Reproduce(commands::reproduce::Args),
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         Command::Embed(args) => commands::embed::run(args),
         Command::Plot(args) => commands::plot::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod atomic_file;
+pub mod bench;
 pub mod data;
 pub mod geometry;
 pub mod nn;

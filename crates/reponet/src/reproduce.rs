@@ -72,6 +72,32 @@ pub struct GridOptions {
     pub epochs: usize,
     pub quick: bool,
     pub data_dir: Option<PathBuf>,
+    /// Dataset of fig5 and fig6: [`FIG5_DATASET`], or a stand-in where EMNIST is missing
+    /// (the runs are then named `fig5-standin-DATASET-...`).
+    pub fig5_dataset: String,
+}
+
+/// The paper's fig5 dataset.
+pub const FIG5_DATASET: &str = "emnist-balanced";
+/// What fig5 runs on when EMNIST balanced is not present: same image format, 10 classes
+/// (d-cube d = 4 instead of 6), and installable from Debian (`dataset-fashion-mnist`).
+pub const FIG5_STANDIN: &str = "fashion-mnist";
+
+impl GridOptions {
+    /// Whether fig5 runs on a stand-in rather than the paper's dataset.
+    pub fn fig5_is_standin(&self) -> bool {
+        self.fig5_dataset != FIG5_DATASET
+    }
+}
+
+/// Whether a finished run's configuration is the one the grid plans (where the data was
+/// read from aside), so it need not be trained again.
+pub fn same_setting(planned: &TrainConfig, found: &TrainConfig) -> bool {
+    let strip = |c: &TrainConfig| TrainConfig {
+        data_dir: None,
+        ..c.clone()
+    };
+    strip(planned) == strip(found)
 }
 
 /// The runs `options` ask for, in order. fig6 needs fig5's runs, so it adds them.
@@ -151,12 +177,17 @@ pub fn plan(options: &GridOptions) -> Vec<PlannedRun> {
         );
     }
     if has(Experiment::Fig5) || has(Experiment::Fig6) {
+        let dataset = options.fig5_dataset.as_str();
         for head in [HeadKind::Fixed, HeadKind::Learnable] {
-            let name = format!("fig5-emnist-cube-{head}");
+            let name = if options.fig5_is_standin() {
+                format!("fig5-standin-{dataset}-cube-{head}")
+            } else {
+                format!("fig5-emnist-cube-{head}")
+            };
             add(
                 Experiment::Fig5,
                 name,
-                "emnist-balanced",
+                dataset,
                 PolytopeKind::Cube,
                 head,
                 LossKind::Margin,

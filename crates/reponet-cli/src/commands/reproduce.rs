@@ -1,11 +1,14 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
 use reponet::analysis::plot::{plot_run, ImageFormat, Projection};
 use reponet::data::{locate_dataset, DataError, DataSplit};
-use reponet::reproduce::{plan, Experiment, GridOptions, DEFAULT_EPOCHS, QUICK_TEST, QUICK_TRAIN};
+use reponet::reproduce::{
+    plan, same_setting, Experiment, GridOptions, PlannedRun, DEFAULT_EPOCHS, FIG5_DATASET,
+    FIG5_STANDIN, QUICK_TEST, QUICK_TRAIN,
+};
 use reponet::train::{self, write_atomic, RunDir, TrainError};
 
 use super::report::{load_runs, write_report};
@@ -17,7 +20,8 @@ use crate::progress::ProgressObserver;
 ///   fig2  MNIST, softmax loss (Eq. 6), fixed simplex / orthoplex / cube
 ///   fig4  MNIST, margin loss (Eq. 9), each polytope fixed and learnable (same d and margin),
 ///         and the simplex without the margin warm-up (it collapses; the paper states none)
-///   fig5  EMNIST balanced, d-cube (d = 6), margin loss, fixed and learnable
+///   fig5  EMNIST balanced, d-cube (d = 6), margin loss, fixed and learnable; where EMNIST is
+///         missing and Fashion-MNIST present, on Fashion-MNIST as a labelled stand-in
 ///   fig6  fig5's runs: their L2-normalised train and test features
 /// Settings are the paper's (LeNet++, Adam 0.0005, batch 512, s = 30, m = phi) plus
 /// reponet's margin warm-up for m > 90 deg. Each run lands in OUT/NAME; run the same command
@@ -47,6 +51,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
+    let present = |name: &str| locate_dataset(name, args.data_dir.as_deref()).is_ok();
+    // EMNIST cannot be downloaded everywhere: then fig5 runs on a stand-in, and says so.
+    let fig5_dataset = if !present(FIG5_DATASET) && present(FIG5_STANDIN) {
+        FIG5_STANDIN
+    } else {
+        FIG5_DATASET
+    };
     let options = GridOptions {
         experiments: args.experiments.unwrap_or(Experiment::ALL.to_vec()),
         epochs: args
@@ -54,14 +65,17 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(if args.quick { 1 } else { DEFAULT_EPOCHS }),
         quick: args.quick,
         data_dir: args.data_dir,
+        fig5_dataset: fig5_dataset.into(),
     };
     if options.epochs == 0 {
         anyhow::bail!("--epochs 0: train for at least 1 epoch");
     }
+    let planned_runs = plan(&options);
+    check_finished_runs(&planned_runs, &args.out)?;
     let stop = stop_on_signals()?;
     let mut finished = Vec::new();
     let mut skipped = Vec::new();
-    for planned in plan(&options) {
+    for planned in planned_runs {
         let dir = args.out.join(&planned.name);
         let config = &planned.config;
         if let Err(e) = locate_dataset(&config.dataset, config.data_dir.as_deref()) {
@@ -128,8 +142,47 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Refuse, before any training, to reuse a finished run trained with another setting (e.g.
+/// other --epochs): its numbers would be reported as this grid's.
+fn check_finished_runs(planned: &[PlannedRun], out: &Path) -> Result<()> {
+    let mut conflicts = Vec::new();
+    for run in planned {
+        let dir = out.join(&run.name);
+        if !dir.join(RunDir::SUMMARY).exists() {
+            continue;
+        }
+        let found = RunDir::open(&dir)?.config()?.request;
+        if !same_setting(&run.config, &found) {
+            conflicts.push(format!(
+                "{} (finished with {} epoch(s), batch {}, dataset {}; this grid asks {} epoch(s), batch {}, dataset {})",
+                dir.display(),
+                found.epochs,
+                found.batch_size,
+                found.dataset,
+                run.config.epochs,
+                run.config.batch_size,
+                run.config.dataset
+            ));
+        }
+    }
+    if !conflicts.is_empty() {
+        anyhow::bail!(
+            "finished runs in {} have another setting than this grid:\n  {}\nuse another --out, or move those runs away",
+            out.display(),
+            conflicts.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
 fn preface(options: &GridOptions, seconds: f64, skipped: &[String]) -> String {
     let mut text = String::new();
+    if options.fig5_is_standin() && options.experiments.iter().any(|e| *e >= Experiment::Fig5) {
+        text.push_str(&format!(
+            "**STAND-IN for fig5 / fig6: {FIG5_DATASET} is not present here, so those runs use {} (10 classes, d-cube d = 4, not the paper's d = 6 on 47 classes).** Their accuracies are not comparable with the paper's {FIG5_DATASET} figures. Fetch EMNIST with `reponet data fetch {FIG5_DATASET}` to run the paper's setting.\n\n",
+            options.fig5_dataset
+        ));
+    }
     if options.quick {
         text.push_str(&format!(
             "**QUICK MODE: not the paper's setting.** MNIST runs use the built-in sample cut to {QUICK_TRAIN} training and {QUICK_TEST} test images, batch 64, {} epoch(s): this checks the pipeline, and its accuracies say nothing about the paper's.\n\n",

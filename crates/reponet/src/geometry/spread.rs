@@ -21,6 +21,9 @@ use super::angles::normalized;
 
 /// Iteration cap; in practice the step falls below [`MIN_STEP`] first for small K.
 pub const MAX_ITERATIONS: usize = 3000;
+/// Total work cap, iterations * K^2 * d (about a minute on 2 cores): large K get fewer
+/// iterations, so their phi is what this budget reaches (still reported truthfully).
+pub const MAX_TOTAL_WORK: usize = 1 << 35;
 /// Largest angular step (radians) any point moves in the first iteration.
 const FIRST_STEP: f64 = 0.1;
 /// Stop once the accepted step is this small (radians).
@@ -44,8 +47,14 @@ pub fn exponent(dim: usize) -> f64 {
     dim.max(2) as f64
 }
 
+/// Iterations [`cached_or_compute`] runs for K points in d dimensions.
+pub fn iteration_budget(classes: usize, dim: usize) -> usize {
+    let per_iteration = classes.saturating_mul(classes).saturating_mul(dim).max(1);
+    (MAX_TOTAL_WORK / per_iteration).clamp(20, MAX_ITERATIONS)
+}
+
 /// Seeded starting points: Gaussian directions (Box-Muller), normalised.
-fn initial_points(classes: usize, dim: usize, seed: u64) -> Vec<Vec<f64>> {
+pub fn initial_points(classes: usize, dim: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut gaussian = move || {
         let u: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
@@ -177,7 +186,7 @@ pub fn cached_or_compute(
     if let Some(v) = path.as_deref().and_then(|p| read_cache(p, classes, dim)) {
         return v;
     }
-    let run = optimise(classes, dim, seed, MAX_ITERATIONS);
+    let run = optimise(classes, dim, seed, iteration_budget(classes, dim));
     if let Some(p) = path {
         let _ = std::fs::create_dir_all(p.parent().unwrap_or(Path::new(".")))
             .and_then(|_| crate::atomic_file::write_atomic(&p, &encode(&run.vertices)));
@@ -195,9 +204,9 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 }
 
 /// The cache file's name carries everything that determines its content, including the
-/// format version (bump it when the optimiser changes).
+/// version of the optimiser and its budget (bump it when either changes).
 fn cache_file(dir: &Path, classes: usize, dim: usize, seed: u64) -> PathBuf {
-    dir.join(format!("spread-v1-k{classes}-d{dim}-seed{seed}.f64"))
+    dir.join(format!("spread-v2-k{classes}-d{dim}-seed{seed}.f64"))
 }
 
 const MAGIC: &[u8; 8] = b"RPSPRD01";

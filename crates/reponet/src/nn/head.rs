@@ -58,13 +58,18 @@ pub struct FixedHead {
 
 impl FixedHead {
     pub fn new(polytope: &Polytope, device: &Device) -> Self {
-        let data = TensorData::new(
-            polytope.vertices_f32(),
-            [polytope.num_vertices(), polytope.dim()],
-        );
+        Self::from_unit_vectors(polytope.vertices(), polytope.classes(), device)
+    }
+
+    /// A fixed head from any unit rows (all of one length d), the first `classes` of them
+    /// taking a class each: for classifiers built outside [`Polytope`].
+    pub fn from_unit_vectors(rows: &[Vec<f64>], classes: usize, device: &Device) -> Self {
+        let dim = rows.first().map_or(0, Vec::len);
+        let values: Vec<f32> = rows.iter().flatten().map(|&x| x as f32).collect();
+        let data = TensorData::new(values, [rows.len(), dim]);
         Self {
             weights: Tensor::from_data(data, device),
-            classes: polytope.classes(),
+            classes,
         }
     }
 }

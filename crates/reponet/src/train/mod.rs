@@ -16,7 +16,7 @@ pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_
 pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
 pub use run_dir::{write_atomic, RunDir};
-pub use trainer::{resume, train, train_step, StepOutcome};
+pub use trainer::{adam, resume, train, train_step, StepOutcome};
 
 use std::path::PathBuf;
 

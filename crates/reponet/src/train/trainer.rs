@@ -94,7 +94,8 @@ pub fn resume(
     )
 }
 
-fn adam() -> ModuleOptimizer {
+/// The optimizer of every run: Adam with PyTorch's epsilon.
+pub fn adam() -> ModuleOptimizer {
     // PyTorch's (and the paper's) epsilon; Burn's default is 1e-5.
     AdamConfig::new().with_epsilon(1e-8).init()
 }

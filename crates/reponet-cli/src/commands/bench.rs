@@ -1,0 +1,203 @@
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use reponet::bench::{head_phase, model_phase, HeadResult, Phase, PhaseResult};
+use reponet::nn::HeadKind;
+use reponet::train::{self, SilentObserver, TrainConfig};
+use serde_json::json;
+
+/// Measure speed and memory: LeNet++ train-step and inference throughput, a full-MNIST
+/// epoch end to end, or the classifier head alone for many classes.
+///
+/// The model phases match the PyTorch peer's --bench (../shared/peer): LeNet++, fixed
+/// 9-simplex head, margin loss, Adam, random 28x28 inputs, median of --steps timed steps
+/// after --warmup untimed ones; scripts/bench.sh runs both side by side and writes
+/// BENCHMARKS.md. Threads: the CPU backend uses every core (RAYON_NUM_THREADS caps it).
+///   reponet bench                                   train and infer at batch 512 and 128
+///   reponet bench --epoch --data-dir ../shared/data one full-MNIST epoch, end to end, too
+///   reponet bench --heads --json heads.json         K = 1,000..100,000, d = 128 and 512
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Model phases, comma-separated PHASE:BATCH (PHASE: train or infer).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "train:512,train:128,infer:512,infer:128"
+    )]
+    phases: Vec<String>,
+    /// Timed steps per phase (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    steps: usize,
+    /// Untimed steps before each phase.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Also train one epoch on full MNIST (load, train, evaluate) and time it.
+    #[arg(long)]
+    epoch: bool,
+    /// Where MNIST is, for --epoch [default: $REPONET_DATA, then the cache].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Benchmark the classifier head and margin loss alone instead, fixed vs learnable.
+    #[arg(long)]
+    heads: bool,
+    /// Class counts K for --heads.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    classes: Vec<usize>,
+    /// Feature dimensions d for --heads.
+    #[arg(long, value_delimiter = ',', default_value = "128,512")]
+    dims: Vec<usize>,
+    /// Batch size for --heads.
+    #[arg(long, default_value_t = 512)]
+    head_batch: usize,
+    /// Also write the results as JSON to this file (- for standard output).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn parse_phase(spec: &str) -> Result<(Phase, usize)> {
+    let (phase, batch) = spec
+        .split_once(':')
+        .with_context(|| format!("phase '{spec}': expected PHASE:BATCH, e.g. train:512"))?;
+    let batch: usize = batch
+        .parse()
+        .ok()
+        .filter(|&b| b > 0)
+        .with_context(|| format!("phase '{spec}': the batch must be a positive integer"))?;
+    Ok((phase.parse().map_err(anyhow::Error::msg)?, batch))
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or("-".into(), |b| {
+        format!("{:.0}", b as f64 / (1 << 20) as f64)
+    })
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.steps == 0 {
+        bail!("--steps 0: time at least 1 step");
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(threads);
+    let mut report = json!({
+        "reponet_version": env!("CARGO_PKG_VERSION"),
+        "backend": "burn 0.22.1 flex (CPU)",
+        "threads": threads,
+    });
+    if args.heads {
+        report["heads"] = json!(run_heads(&args)?);
+    } else {
+        let phases: Vec<(Phase, usize)> = args
+            .phases
+            .iter()
+            .map(|p| parse_phase(p))
+            .collect::<Result<_>>()?;
+        report["phases"] = json!(run_phases(&phases, &args));
+        if args.epoch {
+            report["epoch"] = run_epoch(&args)?;
+        }
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        if path.as_os_str() == "-" {
+            println!("{text}");
+        } else {
+            train::write_atomic(path, text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn run_phases(phases: &[(Phase, usize)], args: &Args) -> Vec<PhaseResult> {
+    eprintln!(
+        "LeNet++, fixed 9-simplex, margin loss; median of {} steps after {} warm-up",
+        args.steps, args.warmup
+    );
+    eprintln!(
+        "{:<6} {:>6} {:>12} {:>10} {:>14}",
+        "phase", "batch", "step (ms)", "img/s", "peak RSS (MiB)"
+    );
+    phases
+        .iter()
+        .map(|&(phase, batch)| {
+            let r = model_phase(phase, batch, args.warmup, args.steps);
+            eprintln!(
+                "{:<6} {:>6} {:>12.1} {:>10.1} {:>14}",
+                r.phase,
+                r.batch,
+                1e3 * r.median_step_seconds,
+                r.images_per_second,
+                mib(r.peak_rss_bytes)
+            );
+            r
+        })
+        .collect()
+}
+
+/// One epoch of the paper's recipe on full MNIST, through the same code as `reponet train`.
+fn run_epoch(args: &Args) -> Result<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!("reponet-bench-epoch-{}", std::process::id()));
+    let config = TrainConfig {
+        epochs: 1,
+        ..TrainConfig::paper_defaults(args.data_dir.clone())
+    };
+    eprintln!("one full-MNIST epoch (load, train, evaluate), batch 512...");
+    let start = Instant::now();
+    let result = train::train(&config, &dir, true, &mut SilentObserver);
+    let seconds = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let summary = result?;
+    eprintln!(
+        "epoch: {seconds:.1} s end to end ({:.1} img/s over {} training images), test accuracy {:.2} %",
+        summary.train_images as f64 / seconds,
+        summary.train_images,
+        summary.final_test_accuracy
+    );
+    Ok(json!({
+        "seconds": seconds,
+        "train_images": summary.train_images,
+        "test_images": summary.test_images,
+        "test_accuracy": summary.final_test_accuracy,
+    }))
+}
+
+fn run_heads(args: &Args) -> Result<Vec<HeadResult>> {
+    if args.classes.iter().any(|&k| k < 2) || args.dims.contains(&0) {
+        bail!("--classes needs K >= 2 and --dims d >= 1");
+    }
+    eprintln!(
+        "head + margin loss alone, batch {}, median of {} steps after {} warm-up",
+        args.head_batch, args.steps, args.warmup
+    );
+    eprintln!(
+        "{:>7} {:>4} {:<9} {:>12} {:>12} {:>10} {:>14}  fixed rows",
+        "K", "d", "head", "trainable", "Adam (MiB)", "step (ms)", "peak RSS (MiB)"
+    );
+    let mut results = Vec::new();
+    for &classes in &args.classes {
+        for &dim in &args.dims {
+            for head in [HeadKind::Fixed, HeadKind::Learnable] {
+                let r = head_phase(classes, dim, head, args.head_batch, args.warmup, args.steps);
+                eprintln!(
+                    "{:>7} {:>4} {:<9} {:>12} {:>12.1} {:>10.1} {:>14}  {}",
+                    r.classes,
+                    r.dim,
+                    r.head,
+                    r.trainable_parameters,
+                    r.optimizer_state_bytes as f64 / (1 << 20) as f64,
+                    1e3 * r.median_step_seconds,
+                    mib(r.peak_rss_bytes),
+                    r.vertices
+                );
+                results.push(r);
+            }
+        }
+    }
+    Ok(results)
+}
