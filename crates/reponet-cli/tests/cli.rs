@@ -36,10 +36,12 @@ fn polytope_prints_and_json() {
     let o = reponet(&["polytope", "--kind", "cube", "--classes", "47"]);
     assert!(o.status.success());
     let text = stdout(&o);
-    assert!(text.contains("feature dimension d   6"), "{text}");
+    assert!(text.contains("feature dimension d    6"), "{text}");
     assert!(text.contains("48.190 deg"), "{text}");
-    assert!(text.contains("vertices              64"), "{text}");
-    assert!(text.contains("unused vertices       17"), "{text}");
+    assert!(text.contains("vertices               64"), "{text}");
+    assert!(text.contains("unused vertices        17"), "{text}");
+    // 64 points in d = 6: more than 2d, so the bound is not tight.
+    assert!(text.contains("an upper bound"), "{text}");
 
     let o = reponet(&["polytope", "--kind", "simplex", "--classes", "10", "--json"]);
     assert!(o.status.success());
@@ -67,7 +69,119 @@ fn polytope_prints_and_json() {
     let o = reponet(&["polytope", "--classes", "1"]);
     assert_fails_with(&o, "at least 2 classes");
     let o = reponet(&["polytope", "--kind", "dodecahedron"]);
-    assert_fails_with(&o, "expected simplex, orthoplex or cube");
+    assert_fails_with(
+        &o,
+        "expected simplex, orthoplex, cube, hadamard, polygon or spread",
+    );
+}
+
+#[test]
+fn polytope_beyond_the_paper() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spread = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_reponet"))
+            .args(args)
+            .env("REPONET_CACHE", tmp.path())
+            .output()
+            .unwrap()
+    };
+    // The octahedron: 6 points in 3 dimensions, optimal, and cached once computed.
+    let args = [
+        "polytope",
+        "--kind",
+        "spread",
+        "--classes",
+        "6",
+        "--dim",
+        "3",
+        "--json",
+    ];
+    let o = spread(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        (v["phi_degrees"].as_f64().unwrap() - 90.0).abs() < 0.01,
+        "{v}"
+    );
+    assert!((v["bound_degrees"].as_f64().unwrap() - 90.0).abs() < 1e-9);
+    assert_eq!(v["bound_is_optimum"], true);
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("polytopes"))
+            .unwrap()
+            .count(),
+        1
+    );
+    let again: Value = serde_json::from_str(&stdout(&spread(&args))).unwrap();
+    assert_eq!(again["vertex_matrix"], v["vertex_matrix"]);
+
+    let o = reponet(&["polytope", "--kind", "polygon", "--classes", "8"]);
+    assert!(
+        stdout(&o).contains("phi (= default margin) 45.000 deg"),
+        "{}",
+        stdout(&o)
+    );
+    let o = reponet(&["polytope", "--kind", "hadamard", "--classes", "10"]);
+    assert!(
+        stdout(&o).contains("feature dimension d    16"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("90.000 deg"), "{}", stdout(&o));
+    let o = reponet(&[
+        "polytope",
+        "--kind",
+        "hadamard",
+        "--classes",
+        "10",
+        "--dim",
+        "8",
+    ]);
+    assert_fails_with(&o, "classes 0 and 8 the same vector");
+    let o = reponet(&["polytope", "--kind", "spread", "--classes", "10"]);
+    assert_fails_with(&o, "give --dim D");
+    let o = reponet(&[
+        "polytope",
+        "--kind",
+        "cube",
+        "--classes",
+        "10",
+        "--dim",
+        "7",
+    ]);
+    assert_fails_with(&o, "has d = 4");
+}
+
+#[test]
+fn bench_measures_and_refuses_bad_phases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json_path = tmp.path().join("bench.json");
+    let o = reponet(&[
+        "bench",
+        "--phases",
+        "train:8,infer:16",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&json_path);
+    let phases = v["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2);
+    assert_eq!(
+        (phases[0]["phase"].as_str(), phases[0]["batch"].as_u64()),
+        (Some("train"), Some(8))
+    );
+    for p in phases {
+        let ips = p["images_per_second"].as_f64().unwrap();
+        assert!(ips.is_finite() && ips > 0.0, "{p}");
+    }
+    let o = reponet(&["bench", "--phases", "fly:512"]);
+    assert_fails_with(&o, "expected train or infer");
+    let o = reponet(&["bench", "--phases", "train:0"]);
+    assert_fails_with(&o, "positive integer");
 }
 
 #[test]
@@ -856,7 +970,14 @@ fn reproduce_quick_runs_the_grid_and_continues_where_it_stopped() {
         stdout(&o)
     );
 
-    // Without EMNIST, its runs are skipped with how to fetch it.
+    // Another setting in the same folder is refused before any training.
+    let mut other = args.to_vec();
+    other.extend(["--epochs", "2"]);
+    let o = reponet_without_data(tmp.path(), &other);
+    assert_fails_with(&o, "have another setting than this grid");
+
+    // Without EMNIST, its runs are skipped (or run on Fashion-MNIST as a labelled stand-in
+    // where that is installed), saying how to fetch it.
     let out2 = tmp.path().join("grid2");
     let o = reponet_without_data(
         tmp.path(),

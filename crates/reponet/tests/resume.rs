@@ -75,6 +75,24 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let straight = tmp.path().join("straight");
     train(&config(), &straight, false, &mut SilentObserver).unwrap();
+    // Stationarity: class means every epoch, their drift from the second epoch on.
+    let metrics = figures(&straight);
+    for m in &metrics {
+        let means = m.class_means.as_ref().expect("class means recorded");
+        assert_eq!(means.len(), 10);
+        for row in means {
+            let len: f64 = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+            assert!((len - 1.0).abs() < 1e-9, "unit class means: {len}");
+        }
+    }
+    assert!(metrics[0].class_mean_drift_degrees.is_none());
+    let drift = metrics[1].class_mean_drift_degrees.as_ref().unwrap();
+    let want = reponet::train::class_mean_drift(
+        metrics[0].class_means.as_ref().unwrap(),
+        metrics[1].class_means.as_ref().unwrap(),
+    );
+    // Bit-exact: f64s read back from JSON are the ones written (float_roundtrip).
+    assert_eq!(drift, &want);
     assert!(
         !straight.join(RunDir::CHECKPOINT).exists(),
         "removed when complete"

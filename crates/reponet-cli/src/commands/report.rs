@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use reponet::analysis::plot::curves::{accuracy_chart, drift_chart, line_chart};
 use reponet::analysis::plot::{plot_run, ImageFormat, Projection};
 use reponet::analysis::{report_html, report_markdown, runs_markdown_table, ReportRun, RunRecord};
 use reponet::data::DataSplit;
@@ -79,12 +80,28 @@ pub fn load_runs(dirs: &[PathBuf], out: &Path) -> Result<Vec<ReportRun>> {
     Ok(runs)
 }
 
-/// Write report.md and report.html into `out`, `preface` under the title.
+/// Write report.md and report.html into `out`, `preface` under the title, with the
+/// per-epoch charts (accuracy; class-mean drift where runs recorded it).
 pub fn write_report(runs: &[ReportRun], out: &Path, preface: &str) -> Result<()> {
+    let records: Vec<RunRecord> = runs.iter().map(|r| r.record.clone()).collect();
+    let mut charts = Vec::new();
+    let several_epochs = records.iter().any(|r| r.epochs.len() > 1);
+    for (chart, name) in [
+        (accuracy_chart(&records), "accuracy-per-epoch.png"),
+        (drift_chart(&records), "class-mean-drift.png"),
+    ] {
+        if !several_epochs {
+            break;
+        }
+        if let Some(png) = line_chart(&chart, ImageFormat::Png) {
+            write_atomic(&out.join(name), &png)?;
+            charts.push((chart.title, PathBuf::from(name)));
+        }
+    }
     let md = out.join("report.md");
-    write_atomic(&md, report_markdown(runs, preface).as_bytes())?;
+    write_atomic(&md, report_markdown(runs, preface, &charts).as_bytes())?;
     let html = out.join("report.html");
-    let page = report_html(runs, preface, |p| std::fs::read(out.join(p)).ok());
+    let page = report_html(runs, preface, &charts, |p| std::fs::read(out.join(p)).ok());
     write_atomic(&html, page.as_bytes())?;
     println!("report: {} and {}", md.display(), html.display());
     Ok(())

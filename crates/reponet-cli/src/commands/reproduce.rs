@@ -70,6 +70,11 @@ pub fn run(args: Args) -> Result<()> {
     if options.epochs == 0 {
         anyhow::bail!("--epochs 0: train for at least 1 epoch");
     }
+    if options.fig5_is_standin() && options.experiments.iter().any(|e| *e >= Experiment::Fig5) {
+        println!(
+            "fig5/fig6: {FIG5_DATASET} is not present, so they run on {FIG5_STANDIN} as a stand-in (not the paper's setting); fetch EMNIST with `reponet data fetch {FIG5_DATASET}`"
+        );
+    }
     let planned_runs = plan(&options);
     check_finished_runs(&planned_runs, &args.out)?;
     let stop = stop_on_signals()?;

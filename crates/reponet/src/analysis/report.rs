@@ -223,8 +223,9 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
 const NOTES: &str = "Paper: Pernici et al., arXiv 2301.06116 (Fig. 4: MNIST, 99.45 % fixed / 99.47 % learnable; Fig. 5: EMNIST balanced, d-cube, 88.31 % / 88.39 %), for LeNet++ trained to convergence with an epoch count the paper does not state, and without a margin warm-up, which reponet adds for margins above 90 degrees (the simplex). Geometry: angles of the L2-normalised test features to their class's weight and mean direction. Retrieval: every test image a query against all others (Musgrave et al. 2020); verification over every same-class pair and every (or 10 million sampled) different-class pairs.";
 
 /// The report as Markdown, `preface` (Markdown) after the title; figures are linked by
-/// their relative paths.
-pub fn report_markdown(runs: &[ReportRun], preface: &str) -> String {
+/// their relative paths. `charts` are figures of the whole report (caption, path), shown
+/// after the tables.
+pub fn report_markdown(runs: &[ReportRun], preface: &str, charts: &[(String, PathBuf)]) -> String {
     let mut out = format!("# reponet report\n\n{preface}\n\n");
     for t in tables(runs) {
         let _ = writeln!(out, "## {}\n", t.title);
@@ -236,6 +237,9 @@ pub fn report_markdown(runs: &[ReportRun], preface: &str) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{NOTES}\n");
+    for (caption, path) in charts {
+        let _ = writeln!(out, "## {caption}\n\n![{caption}]({})\n", path.display());
+    }
     let figures: Vec<_> = runs.iter().filter(|r| r.figure.is_some()).collect();
     if !figures.is_empty() {
         out.push_str("## Test features\n\n");
@@ -273,6 +277,7 @@ fn figures(r: &ReportRun) -> Vec<(String, &Path)> {
 pub fn report_html(
     runs: &[ReportRun],
     preface: &str,
+    charts: &[(String, PathBuf)],
     image: impl Fn(&Path) -> Option<Vec<u8>>,
 ) -> String {
     let esc = |s: &str| {
@@ -306,6 +311,17 @@ pub fn report_html(
         out.push_str("</table>\n");
     }
     let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(NOTES));
+    for (caption, path) in charts {
+        if let Some(bytes) = image(path) {
+            let _ = writeln!(
+                out,
+                "<h2>{}</h2>\n<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
+                esc(caption),
+                esc(caption),
+                base64(&bytes)
+            );
+        }
+    }
     for r in runs {
         for (caption, path) in figures(r) {
             if let Some(bytes) = image(path) {

@@ -4,6 +4,7 @@
 //! angles look as they are and a polytope's Y, + and x shapes show.
 
 mod canvas;
+pub mod curves;
 mod projection;
 
 pub use canvas::{text_width, Anchor, Canvas, PngCanvas, Rgb, SvgCanvas};

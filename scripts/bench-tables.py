@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Turn results/bench/*.json(l) into BENCHMARKS.md's measured tables.
+
+Rewrites the part of BENCHMARKS.md between `<!-- bench:begin -->` and `<!-- bench:end -->`
+(and, when results/bench/heads.json exists, between `<!-- heads:begin -->` and
+`<!-- heads:end -->`); the prose around them is kept. Numbers are never typed in by hand.
+
+    python3 scripts/bench-tables.py results/bench BENCHMARKS.md
+"""
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def replace_block(text, name, block):
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    new = f"{begin}\n{block}\n{end}"
+    if begin in text and end in text:
+        return re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: new, text, flags=re.S)
+    return text.rstrip() + "\n\n" + new + "\n"
+
+
+def model_table(folder):
+    ours, peer = {}, {}
+    meta = {}
+    for path in sorted(glob.glob(os.path.join(folder, "reponet-*.json"))):
+        report = json.load(open(path))
+        meta = report
+        for p in report["phases"]:
+            ours.setdefault((p["phase"], p["batch"]), []).append(p)
+    torch_version = None
+    for path in sorted(glob.glob(os.path.join(folder, "peer-*.jsonl"))):
+        for line in open(path):
+            if not line.strip():
+                continue
+            p = json.loads(line)
+            torch_version = p.get("torch")
+            peer.setdefault((p["bench"], p["batch"]), []).append(p["img_per_s"])
+    runs = max((len(v) for v in ours.values()), default=0)
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        f"Machine: {cpu_model()}, {meta.get('threads', '?')} threads; reponet "
+        f"{meta.get('reponet_version', '?')} ({meta.get('backend', '?')}, {rustc or 'rustc ?'}); "
+        f"PyTorch {torch_version or 'not run'} eager, CPU. Medians over {runs} run(s), each the "
+        "median of 7 timed steps after 2 warm-up steps (`scripts/bench.sh`).",
+        "",
+        "| phase | batch | reponet img/s | PyTorch img/s | reponet / PyTorch | reponet peak RSS (MiB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in sorted(ours, key=lambda k: (k[0] != "train", -k[1])):
+        ips = statistics.median(p["images_per_second"] for p in ours[key])
+        rss = [p["peak_rss_bytes"] for p in ours[key] if p.get("peak_rss_bytes")]
+        rss = f"{statistics.median(rss) / 2**20:.0f}" if rss else "-"
+        theirs = statistics.median(peer[key]) if key in peer else None
+        ratio = f"{ips / theirs:.2f}" if theirs else "-"
+        theirs = f"{theirs:.0f}" if theirs else "-"
+        lines.append(f"| {key[0]} | {key[1]} | {ips:.0f} | {theirs} | {ratio} | {rss} |")
+    return "\n".join(lines)
+
+
+def heads_table(path):
+    report = json.load(open(path))
+    lines = [
+        f"Machine: {cpu_model()}, {report.get('threads', '?')} threads. Head + margin loss alone, "
+        "batch 512, trainable features; median of 5 steps after 1 warm-up "
+        "(`reponet bench --heads`).",
+        "",
+        "| K | d | head | trainable parameters | Adam state (MiB) | step (ms) | peak RSS (MiB) | fixed rows |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["heads"]:
+        rss = f"{r['peak_rss_bytes'] / 2**20:.0f}" if r.get("peak_rss_bytes") else "-"
+        lines.append(
+            f"| {r['classes']} | {r['dim']} | {r['head']} | {r['trainable_parameters']:,} | "
+            f"{r['optimizer_state_bytes'] / 2**20:.1f} | {1e3 * r['median_step_seconds']:.1f} | "
+            f"{rss} | {r['vertices'] or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    folder, target = sys.argv[1], sys.argv[2]
+    text = open(target).read() if os.path.exists(target) else "# Benchmarks\n"
+    if glob.glob(os.path.join(folder, "reponet-*.json")):
+        text = replace_block(text, "bench", model_table(folder))
+    heads = os.path.join(folder, "heads.json")
+    if os.path.exists(heads):
+        text = replace_block(text, "heads", heads_table(heads))
+    tmp = target + ".tmp"
+    open(tmp, "w").write(text)
+    os.replace(tmp, target)
+
+
+if __name__ == "__main__":
+    main()
