@@ -997,3 +997,57 @@ fn reproduce_quick_runs_the_grid_and_continues_where_it_stopped() {
         stdout(&o)
     );
 }
+
+#[test]
+fn holdout_classes_are_evaluated_as_unseen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let o = reponet(&[
+        "train",
+        "--dataset",
+        "mnist-sample",
+        "--polytope",
+        "orthoplex",
+        "--holdout-classes",
+        "2,5,9",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--limit-train",
+        "300",
+        "--limit-test",
+        "200",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("held out of training: classes 2, 5, 9"));
+    let config = json(&run.join("config.json"));
+    // 7 classes trained on: the 4-orthoplex (d = ceil(7 / 2)).
+    assert_eq!(
+        (config["classes"].as_u64(), config["dim"].as_u64()),
+        (Some(7), Some(4))
+    );
+    let o = reponet(&["eval", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("unseen classes 2, 5, 9"),
+        "{}",
+        stdout(&o)
+    );
+    let eval = json(&run.join("eval.json"));
+    assert_eq!(eval["per_class"].as_array().unwrap().len(), 7);
+    assert_eq!(eval["per_class"][2]["name"], "3"); // class 3 is the third one trained on
+    let unseen = &eval["held_out_retrieval"];
+    let queries = unseen["queries"].as_u64().unwrap();
+    // Classes 2, 5 and 9 among the first 200 test images of the sample.
+    assert!(queries > 30 && queries < 100, "{unseen}");
+    let p1 = unseen["precision_at_1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p1));
+    assert_eq!(
+        eval["images"].as_u64().unwrap() + queries,
+        200,
+        "seen and unseen images partition the test set"
+    );
+}

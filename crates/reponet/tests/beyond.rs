@@ -107,3 +107,61 @@ fn head_benchmark_accounts_parameters_and_optimizer_state() {
         assert!(r.median_step_seconds.is_finite() && r.median_step_seconds > 0.0);
     }
 }
+
+#[test]
+fn holdout_settings_parse_and_resolve() {
+    use reponet::train::HoldoutSetting;
+    assert_eq!(
+        "3".parse::<HoldoutSetting>().unwrap(),
+        HoldoutSetting::Count(3)
+    );
+    assert_eq!(
+        "1, 4,7".parse::<HoldoutSetting>().unwrap(),
+        HoldoutSetting::Classes(vec![1, 4, 7])
+    );
+    assert_eq!(
+        "7,".parse::<HoldoutSetting>().unwrap(),
+        HoldoutSetting::Classes(vec![7])
+    );
+    assert!("x".parse::<HoldoutSetting>().is_err());
+    // Counts draw distinct, sorted classes from the seed: the same seed, the same classes.
+    let a = HoldoutSetting::Count(3).resolve(10, 0).unwrap();
+    assert_eq!(a.len(), 3);
+    assert!(a.windows(2).all(|w| w[0] < w[1]) && a.iter().all(|&c| c < 10));
+    assert_eq!(a, HoldoutSetting::Count(3).resolve(10, 0).unwrap());
+    let seeds: std::collections::HashSet<Vec<usize>> = (0..8)
+        .map(|s| HoldoutSetting::Count(3).resolve(10, s).unwrap())
+        .collect();
+    assert!(
+        seeds.len() > 1,
+        "different seeds hold out different classes"
+    );
+    assert_eq!(
+        HoldoutSetting::Classes(vec![7, 1, 7])
+            .resolve(10, 0)
+            .unwrap(),
+        [1, 7]
+    );
+    assert!(HoldoutSetting::Classes(vec![10]).resolve(10, 0).is_err());
+    assert!(HoldoutSetting::Count(9).resolve(10, 0).is_err());
+    assert!(HoldoutSetting::Count(0).resolve(10, 0).is_err());
+}
+
+#[test]
+fn without_classes_relabels_and_only_classes_keeps_labels() {
+    use reponet::data::ImageSet;
+    let set = ImageSet {
+        pixels: (0..6).collect(),
+        labels: vec![0, 1, 2, 3, 1, 3],
+        rows: 1,
+        cols: 1,
+        classes: 4,
+    };
+    let seen = set.without_classes(&[1]);
+    assert_eq!(seen.labels, [0, 1, 2, 2]); // classes 0, 2, 3 become 0, 1, 2
+    assert_eq!(seen.pixels, [0, 2, 3, 5]);
+    assert_eq!(seen.classes, 3);
+    let unseen = set.only_classes(&[1]);
+    assert_eq!((unseen.labels, unseen.pixels), (vec![1, 1], vec![1, 4]));
+    assert_eq!(set.without_classes(&[]), set);
+}

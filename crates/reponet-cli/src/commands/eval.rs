@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use reponet::analysis::{evaluate_run, AngleStats};
+use reponet::analysis::{evaluate_run, AngleStats, RetrievalMetrics};
 
 /// Test a trained run: accuracy, feature angles, retrieval; also written to RUN_DIR/eval.json.
 ///
@@ -50,25 +50,15 @@ pub fn run(args: Args) -> Result<()> {
             .map_or("undefined (means coincide)".into(), |r| format!("{r:.3}"))
     );
     if let Some(r) = &eval.retrieval {
-        let tars: Vec<String> = r
-            .tar_at_far
-            .iter()
-            .map(|t| format!("{:.2} % at FAR {:e}", 100.0 * t.tar, t.far))
-            .collect();
+        print_retrieval("", r);
+    }
+    if let Some(r) = &eval.held_out_retrieval {
+        let classes: Vec<String> = eval.held_out_classes.iter().map(usize::to_string).collect();
         println!(
-            "retrieval (cosine, {} queries): precision@1 {:.2} %, R-precision {:.2} %, MAP@R {:.2} %",
-            r.queries,
-            100.0 * r.precision_at_1,
-            100.0 * r.r_precision,
-            100.0 * r.map_at_r
+            "unseen classes {} (held out of training), among their own test images:",
+            classes.join(", ")
         );
-        println!(
-            "verification ({} positive, {} negative pairs): TAR {} ({:.1} s)",
-            r.positive_pairs,
-            r.negative_pairs,
-            tars.join(", "),
-            r.seconds
-        );
+        print_retrieval("  ", r);
     }
     println!("  class  name         images  accuracy  angle to class weight (mean / median / p95)");
     for (c, cg) in eval.per_class.iter().zip(&g.per_class) {
@@ -83,4 +73,26 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!("written to {}", args.run_dir.join("eval.json").display());
     Ok(())
+}
+
+fn print_retrieval(indent: &str, r: &RetrievalMetrics) {
+    let tars: Vec<String> = r
+        .tar_at_far
+        .iter()
+        .map(|t| format!("{:.2} % at FAR {:e}", 100.0 * t.tar, t.far))
+        .collect();
+    println!(
+        "{indent}retrieval (cosine, {} queries): precision@1 {:.2} %, R-precision {:.2} %, MAP@R {:.2} %",
+        r.queries,
+        100.0 * r.precision_at_1,
+        100.0 * r.r_precision,
+        100.0 * r.map_at_r
+    );
+    println!(
+        "{indent}verification ({} positive, {} negative pairs): TAR {} ({:.1} s)",
+        r.positive_pairs,
+        r.negative_pairs,
+        tars.join(", "),
+        r.seconds
+    );
 }

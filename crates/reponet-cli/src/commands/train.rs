@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind};
-use reponet::train::{self, MarginSetting, TrainConfig, TrainError, WarmupSetting};
+use reponet::train::{self, HoldoutSetting, MarginSetting, TrainConfig, TrainError, WarmupSetting};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::flag;
 use std::sync::atomic::AtomicBool;
@@ -41,7 +41,7 @@ pub struct Args {
     /// configuration (no other training option may be given).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
         "out", "force", "dataset", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
-        "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test",
+        "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
@@ -85,6 +85,12 @@ pub struct Args {
     /// Test on the first N test images only.
     #[arg(long)]
     limit_test: Option<usize>,
+    /// Leave classes out of training, to measure recognition of unseen classes: N (drawn
+    /// from --seed) or a list of class indices such as 1,4,7 (one class: 7,). Training,
+    /// accuracy and the polytope use the other classes; `reponet eval` adds retrieval and
+    /// verification among the held-out classes' test images.
+    #[arg(long, value_name = "N|LIST")]
+    holdout_classes: Option<HoldoutSetting>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -159,8 +165,16 @@ fn config_of(args: Args) -> Result<TrainConfig> {
         seed: args.seed,
         limit_train: args.limit_train,
         limit_test: args.limit_test,
+        holdout_classes: args.holdout_classes,
     };
     let resolved = config.resolve()?;
+    if !resolved.held_out.is_empty() {
+        let list: Vec<String> = resolved.held_out.iter().map(usize::to_string).collect();
+        println!(
+            "held out of training: classes {} (evaluated as unseen classes by `reponet eval`)",
+            list.join(", ")
+        );
+    }
     println!(
         "training LeNet++ -> {}-{} ({} head, {} outputs), {} loss, s = {}, m = {:.3} deg, warm-up {} epoch(s)",
         resolved.dim,

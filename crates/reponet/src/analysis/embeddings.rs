@@ -55,7 +55,11 @@ pub fn embed_run(run_dir: &Path, split: DataSplit) -> Result<Embeddings, TrainEr
     let (config, model) = run.load_model(&device)?;
     let request = &config.request;
     let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
-    let set = data.load(split)?.limited(request.limit(split));
+    // A run trained without some classes: the classes it knows, relabelled as in training.
+    let set = data
+        .load(split)?
+        .limited(request.limit(split))
+        .without_classes(&config.held_out);
     Ok(Embeddings {
         dim: config.dim,
         features: extract_features(&model, &set, config.normalization, &device),
@@ -64,7 +68,9 @@ pub fn embed_run(run_dir: &Path, split: DataSplit) -> Result<Embeddings, TrainEr
             .info
             .class_names
             .iter()
-            .map(|s| s.to_string())
+            .enumerate()
+            .filter(|(c, _)| !config.held_out.contains(c))
+            .map(|(_, s)| s.to_string())
             .collect(),
     })
 }

@@ -36,6 +36,14 @@ pub struct Evaluation {
     /// Retrieval and verification on the test features by cosine similarity.
     #[serde(default)]
     pub retrieval: Option<RetrievalMetrics>,
+    /// Dataset classes the run never saw in training (`--holdout-classes`); accuracy,
+    /// per-class figures, geometry and `retrieval` cover the others, relabelled 0.. in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_out_classes: Vec<usize>,
+    /// Retrieval and verification among the test images of the held-out classes alone:
+    /// how well the features recognise classes never trained on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_retrieval: Option<RetrievalMetrics>,
 }
 
 /// Evaluate the model of `run_dir` on the test split of `dataset` in `data_dir` (default:
@@ -52,18 +60,32 @@ pub fn evaluate_run(
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
     let dataset = dataset.unwrap_or(&config.request.dataset);
     let info = crate::data::dataset(dataset)?;
-    if info.classes() != config.classes {
+    if info.classes() != config.dataset_classes() {
         return Err(TrainError::Config(format!(
-            "the run was trained on {} classes, but {} has {}: evaluate it on a dataset with the same classes",
-            config.classes,
+            "the run was trained on a dataset of {} classes, but {} has {}: evaluate it on a dataset with the same classes",
+            config.dataset_classes(),
             info.name,
             info.classes()
         )));
     }
     let data = locate_dataset(dataset, data_dir)?;
-    let set = data
+    let all = data
         .load(DataSplit::Test)?
         .limited(config.request.limit_test);
+    let held_out_retrieval = (!config.held_out.is_empty()).then(|| {
+        let unseen = all.only_classes(&config.held_out);
+        let features = extract_features(&model, &unseen, config.normalization, &device);
+        retrieval_metrics(&features, config.dim, &unseen.labels, config.request.seed)
+    });
+    let seen_names: Vec<&str> = data
+        .info
+        .class_names
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| !config.held_out.contains(c))
+        .map(|(_, n)| *n)
+        .collect();
+    let set = all.without_classes(&config.held_out);
     let features = extract_features(&model, &set, config.normalization, &device);
     let rows = Tensor::from_data(
         TensorData::new(features.clone(), [set.len(), config.dim]),
@@ -88,9 +110,7 @@ pub fn evaluate_run(
     let mut per_class: Vec<ClassAccuracy> = (0..config.classes)
         .map(|class| ClassAccuracy {
             class,
-            name: data
-                .info
-                .class_names
+            name: seen_names
                 .get(class)
                 .map_or(String::new(), |n| n.to_string()),
             images: 0,
@@ -123,6 +143,8 @@ pub fn evaluate_run(
             &set.labels,
             config.request.seed,
         )),
+        held_out_classes: config.held_out.clone(),
+        held_out_retrieval,
     };
     run.write_json(RunDir::EVAL, &evaluation)?;
     Ok(evaluation)

@@ -89,6 +89,33 @@ impl ImageSet {
         }
     }
 
+    /// The images of every class but `held_out`, relabelled 0.. in class order (the classes
+    /// a model trained without `held_out` knows).
+    pub fn without_classes(&self, held_out: &[usize]) -> Self {
+        if held_out.is_empty() {
+            return self.clone();
+        }
+        let mut new_label = vec![None; self.classes.max(256)];
+        let mut next = 0u8;
+        for (class, slot) in new_label.iter_mut().enumerate().take(self.classes) {
+            if !held_out.contains(&class) {
+                *slot = Some(next);
+                next += 1;
+            }
+        }
+        let mut kept = self.select(|i| new_label[self.labels[i] as usize].is_some());
+        for label in &mut kept.labels {
+            *label = new_label[*label as usize].expect("selected");
+        }
+        kept.classes = next as usize;
+        kept
+    }
+
+    /// The images of the classes `only`, labels unchanged.
+    pub fn only_classes(&self, only: &[usize]) -> Self {
+        self.select(|i| only.contains(&(self.labels[i] as usize)))
+    }
+
     /// Pixel mean and standard deviation (pixels scaled to [0, 1]), in float64.
     pub fn normalization(&self) -> Normalization {
         let mut histogram = [0u64; 256];

@@ -77,6 +77,81 @@ impl fmt::Display for WarmupSetting {
     }
 }
 
+/// Classes kept out of training, for recognition of unseen classes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldoutSetting {
+    /// N classes drawn from `--seed` (a different set for each seed).
+    Count(usize),
+    /// These classes (dataset indices).
+    Classes(Vec<usize>),
+}
+
+impl FromStr for HoldoutSetting {
+    type Err = String;
+
+    /// `3`: three classes drawn from the seed; `1,4,7`: those classes (`7,`: class 7 alone).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("holdout classes '{s}': expected a count (3) or class indices (1,4,7; one class: 7,)")
+        };
+        if !s.contains(',') {
+            return s.trim().parse().map(Self::Count).map_err(|_| bad());
+        }
+        s.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse::<usize>().map_err(|_| bad()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::Classes)
+    }
+}
+
+impl fmt::Display for HoldoutSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Count(n) => write!(f, "{n}"),
+            Self::Classes(c) => {
+                let list: Vec<String> = c.iter().map(usize::to_string).collect();
+                write!(f, "{},", list.join(","))
+            }
+        }
+    }
+}
+
+impl HoldoutSetting {
+    /// The held-out classes of a dataset with `classes` classes, sorted; `Count` draws them
+    /// from `seed`. Refuses settings that leave fewer than 2 classes to train on.
+    pub fn resolve(&self, classes: usize, seed: u64) -> Result<Vec<usize>, String> {
+        let mut held = match self {
+            Self::Count(n) => {
+                use rand::seq::SliceRandom;
+                use rand::SeedableRng;
+                let mut all: Vec<usize> = (0..classes).collect();
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x486F_6C64_4F75_7421);
+                all.shuffle(&mut rng);
+                all.truncate(*n);
+                all
+            }
+            Self::Classes(c) => c.clone(),
+        };
+        held.sort_unstable();
+        held.dedup();
+        if let Some(c) = held.iter().find(|&&c| c >= classes) {
+            return Err(format!(
+                "--holdout-classes: class {c} does not exist (the dataset has classes 0..{})",
+                classes - 1
+            ));
+        }
+        if held.is_empty() || held.len() + 2 > classes {
+            return Err(format!(
+                "--holdout-classes {self}: hold out at least 1 class and keep at least 2 of the {classes} to train on"
+            ));
+        }
+        Ok(held)
+    }
+}
+
 /// Everything a training run needs, as the user asked for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -102,6 +177,9 @@ pub struct TrainConfig {
     pub seed: u64,
     pub limit_train: Option<usize>,
     pub limit_test: Option<usize>,
+    /// Classes left out of training (evaluated as unseen classes); `None`: train on all.
+    #[serde(default)]
+    pub holdout_classes: Option<HoldoutSetting>,
 }
 
 impl TrainConfig {
@@ -124,6 +202,7 @@ impl TrainConfig {
             seed: 0,
             limit_train: None,
             limit_test: None,
+            holdout_classes: None,
         }
     }
 
@@ -160,7 +239,14 @@ impl TrainConfig {
         if self.limit_train == Some(0) || self.limit_test == Some(0) {
             return bad("--limit-train / --limit-test 0: keep at least 1 image".into());
         }
-        let classes = info.classes();
+        let held_out = match &self.holdout_classes {
+            Some(h) => h
+                .resolve(info.classes(), self.seed)
+                .map_err(TrainError::Config)?,
+            None => Vec::new(),
+        };
+        // The polytope has one class vertex per class trained on.
+        let classes = info.classes() - held_out.len();
         let polytope = Polytope::with_dim(self.polytope, classes, self.dim)?;
         let margin_degrees = match self.margin {
             MarginSetting::Auto => polytope.phi_degrees(),
@@ -196,6 +282,7 @@ impl TrainConfig {
                 std: 1.0,
             }),
             data_source: String::new(),
+            held_out,
         })
     }
 }
@@ -215,9 +302,18 @@ pub struct ResolvedConfig {
     /// Where the training data was read from.
     #[serde(default)]
     pub data_source: String,
+    /// Dataset classes left out of training, sorted; the others are relabelled 0.. in
+    /// order, so `classes` counts only those trained on.
+    #[serde(default)]
+    pub held_out: Vec<usize>,
 }
 
 impl ResolvedConfig {
+    /// Classes of the dataset, held-out ones included.
+    pub fn dataset_classes(&self) -> usize {
+        self.classes + self.held_out.len()
+    }
+
     pub fn polytope(&self) -> Result<Polytope, TrainError> {
         Ok(Polytope::with_dim(
             self.request.polytope,

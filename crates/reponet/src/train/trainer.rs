@@ -115,8 +115,16 @@ impl TrainingData {
         let started = Instant::now();
         let request = &resolved.request;
         let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
-        let train = data.load(DataSplit::Train)?.limited(request.limit_train);
-        let test = data.load(DataSplit::Test)?.limited(request.limit_test);
+        // Held-out classes are never seen in training, nor in the per-epoch test accuracy.
+        let held_out = &resolved.held_out;
+        let train = data
+            .load(DataSplit::Train)?
+            .limited(request.limit_train)
+            .without_classes(held_out);
+        let test = data
+            .load(DataSplit::Test)?
+            .limited(request.limit_test)
+            .without_classes(held_out);
         if fresh {
             if data.info.normalization.is_none() {
                 resolved.normalization = train.normalization();
