@@ -95,6 +95,25 @@ impl LearnableHead {
 }
 
 /// A cosine classifier head: fixed polytope vertices or learnable weights.
+///
+/// ```
+/// use burn::module::Module;
+/// use burn::tensor::{Device, Tensor, TensorData};
+/// use reponet::geometry::{Polytope, PolytopeKind};
+/// use reponet::nn::{ClassifierHead, HeadKind};
+///
+/// let device = Device::flex();
+/// let simplex = Polytope::new(PolytopeKind::Simplex, 10)?; // d = 9
+/// let head = ClassifierHead::new(HeadKind::Fixed, &simplex, &device);
+/// assert_eq!(head.num_params(), 0); // nothing to train
+///
+/// // A feature along vertex 3 (any length): cosine 1 with class 3, -1/9 with the others.
+/// let v: Vec<f32> = simplex.vertices()[3].iter().map(|&x| 2.5 * x as f32).collect();
+/// let features = Tensor::<2>::from_data(TensorData::new(v, [1, 9]), &device);
+/// let cos: Vec<f32> = head.cosines(features).into_data().iter::<f32>().collect();
+/// assert!((cos[3] - 1.0).abs() < 1e-5 && (cos[0] + 1.0 / 9.0).abs() < 1e-5);
+/// # Ok::<(), reponet::geometry::GeometryError>(())
+/// ```
 // One head per network: the variants' size difference costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]

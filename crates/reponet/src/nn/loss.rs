@@ -45,6 +45,29 @@ impl FromStr for LossKind {
 }
 
 /// A loss with its settings: scale `s` (Eq. 8, 9) and margin `m` in radians (Eq. 9).
+///
+/// On its own vertex of the d-Simplex with m = phi, a feature's target logit
+/// `s cos(0 + phi) = -s/d` equals every other logit `s cos(phi)`, so the margin loss is
+/// ln K: the margin asks for more than sitting on the vertex, as Eq. 9 intends. (Up to the
+/// clamp of cosines to 1 - 1e-7, which in `f32` leaves sin(theta) about 5e-4 and lowers the
+/// target logit by about s sin(phi) 5e-4 = 0.015: the loss is ln 10 + 0.013.)
+///
+/// ```
+/// use burn::tensor::{Device, Int, Tensor, TensorData};
+/// use reponet::geometry::{Polytope, PolytopeKind};
+/// use reponet::nn::{ClassifierHead, HeadKind, LossKind, PolytopeLoss};
+///
+/// let device = Device::flex();
+/// let simplex = Polytope::new(PolytopeKind::Simplex, 10)?;
+/// let head = ClassifierHead::new(HeadKind::Fixed, &simplex, &device);
+/// let v: Vec<f32> = simplex.vertices()[3].iter().map(|&x| x as f32).collect();
+/// let features = Tensor::<2>::from_data(TensorData::new(v, [1, 9]), &device);
+/// let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![3i64], [1]), &device);
+/// let loss = PolytopeLoss { kind: LossKind::Margin, scale: 30.0, margin: simplex.phi() };
+/// let value: f32 = loss.forward(&head, features, labels).into_scalar();
+/// assert!((value - 10f32.ln() - 0.013).abs() < 2e-3, "{value}");
+/// # Ok::<(), reponet::geometry::GeometryError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PolytopeLoss {
     pub kind: LossKind,
