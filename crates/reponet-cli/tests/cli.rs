@@ -327,9 +327,13 @@ fn impossible_options_are_refused_before_any_work() {
         (&["--epochs", "0"], "--epochs 0"),
         (
             &["--polytope", "sphere"],
-            "expected simplex, orthoplex or cube",
+            "expected simplex, orthoplex, cube, hadamard, polygon or spread",
         ),
         (&["--head", "frozen"], "expected fixed or learnable"),
+        (&["--polytope", "spread"], "give --dim D"),
+        (&["--polytope", "simplex", "--dim", "4"], "has d = 9"),
+        (&["--holdout-classes", "9"], "keep at least 2 of the 10"),
+        (&["--holdout-classes", "3,10"], "class 10 does not exist"),
         (&["--loss", "hinge"], "expected softmax, cosine or margin"),
         (
             &["--dataset", "cifar10"],
@@ -848,7 +852,10 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
 
     // Evaluating on a dataset with other classes is refused before any work.
     let o = reponet(&["eval", r, "--dataset", "emnist-letters"]);
-    assert_fails_with(&o, "trained on 10 classes, but emnist-letters has 26");
+    assert_fails_with(
+        &o,
+        "trained on a dataset of 10 classes, but emnist-letters has 26",
+    );
 }
 
 #[test]

@@ -81,12 +81,17 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
                 format!("{} (d = {})", q.polytope, c.dim),
                 q.head.to_string(),
                 q.loss.to_string(),
+                // Margin and warm-up mean something for the margin loss only.
                 if q.loss == LossKind::Margin {
                     f(c.margin_degrees, 1)
                 } else {
                     "-".into()
                 },
-                f(c.warmup_epochs, 1),
+                if q.loss == LossKind::Margin {
+                    f(c.warmup_epochs, 1)
+                } else {
+                    "-".into()
+                },
                 format!("{} x {}, lr {}", q.epochs, q.batch_size, q.lr),
                 r.summary.as_ref().map_or("-".into(), |s| {
                     format!(
