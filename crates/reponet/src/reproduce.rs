@@ -88,6 +88,15 @@ impl GridOptions {
     pub fn fig5_is_standin(&self) -> bool {
         self.fig5_dataset != FIG5_DATASET
     }
+
+    /// Whether this grid runs fig5 or fig6 on the stand-in (and must say so).
+    pub fn runs_standin(&self) -> bool {
+        self.fig5_is_standin()
+            && self
+                .experiments
+                .iter()
+                .any(|e| matches!(e, Experiment::Fig5 | Experiment::Fig6))
+    }
 }
 
 /// Whether a finished run's configuration is the one the grid plans (where the data was

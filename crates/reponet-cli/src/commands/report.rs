@@ -85,17 +85,15 @@ pub fn load_runs(dirs: &[PathBuf], out: &Path) -> Result<Vec<ReportRun>> {
 pub fn write_report(runs: &[ReportRun], out: &Path, preface: &str) -> Result<()> {
     let records: Vec<RunRecord> = runs.iter().map(|r| r.record.clone()).collect();
     let mut charts = Vec::new();
-    let several_epochs = records.iter().any(|r| r.epochs.len() > 1);
-    for (chart, name) in [
-        (accuracy_chart(&records), "accuracy-per-epoch.png"),
-        (drift_chart(&records), "class-mean-drift.png"),
-    ] {
-        if !several_epochs {
-            break;
-        }
-        if let Some(png) = line_chart(&chart, ImageFormat::Png) {
-            write_atomic(&out.join(name), &png)?;
-            charts.push((chart.title, PathBuf::from(name)));
+    if records.iter().any(|r| r.epochs.len() > 1) {
+        for (chart, name) in [
+            (accuracy_chart(&records), "accuracy-per-epoch.png"),
+            (drift_chart(&records), "class-mean-drift.png"),
+        ] {
+            if let Some(png) = line_chart(&chart, ImageFormat::Png) {
+                write_atomic(&out.join(name), &png)?;
+                charts.push((chart.title, PathBuf::from(name)));
+            }
         }
     }
     let md = out.join("report.md");

@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<()> {
     if options.epochs == 0 {
         anyhow::bail!("--epochs 0: train for at least 1 epoch");
     }
-    if options.fig5_is_standin() && options.experiments.iter().any(|e| *e >= Experiment::Fig5) {
+    if options.runs_standin() {
         println!(
             "fig5/fig6: {FIG5_DATASET} is not present, so they run on {FIG5_STANDIN} as a stand-in (not the paper's setting); fetch EMNIST with `reponet data fetch {FIG5_DATASET}`"
         );
@@ -182,7 +182,7 @@ fn check_finished_runs(planned: &[PlannedRun], out: &Path) -> Result<()> {
 
 fn preface(options: &GridOptions, seconds: f64, skipped: &[String]) -> String {
     let mut text = String::new();
-    if options.fig5_is_standin() && options.experiments.iter().any(|e| *e >= Experiment::Fig5) {
+    if options.runs_standin() {
         text.push_str(&format!(
             "**STAND-IN for fig5 / fig6: {FIG5_DATASET} is not present here, so those runs use {} (10 classes, d-cube d = 4, not the paper's d = 6 on 47 classes).** Their accuracies are not comparable with the paper's {FIG5_DATASET} figures. Fetch EMNIST with `reponet data fetch {FIG5_DATASET}` to run the paper's setting.\n\n",
             options.fig5_dataset

@@ -64,14 +64,7 @@ pub fn embed_run(run_dir: &Path, split: DataSplit) -> Result<Embeddings, TrainEr
         dim: config.dim,
         features: extract_features(&model, &set, config.normalization, &device),
         labels: set.labels,
-        class_names: data
-            .info
-            .class_names
-            .iter()
-            .enumerate()
-            .filter(|(c, _)| !config.held_out.contains(c))
-            .map(|(_, s)| s.to_string())
-            .collect(),
+        class_names: config.trained_class_names(data.info.class_names),
     })
 }
 

@@ -77,14 +77,7 @@ pub fn evaluate_run(
         let features = extract_features(&model, &unseen, config.normalization, &device);
         retrieval_metrics(&features, config.dim, &unseen.labels, config.request.seed)
     });
-    let seen_names: Vec<&str> = data
-        .info
-        .class_names
-        .iter()
-        .enumerate()
-        .filter(|(c, _)| !config.held_out.contains(c))
-        .map(|(_, n)| *n)
-        .collect();
+    let seen_names = config.trained_class_names(data.info.class_names);
     let set = all.without_classes(&config.held_out);
     let features = extract_features(&model, &set, config.normalization, &device);
     let rows = Tensor::from_data(
@@ -110,9 +103,7 @@ pub fn evaluate_run(
     let mut per_class: Vec<ClassAccuracy> = (0..config.classes)
         .map(|class| ClassAccuracy {
             class,
-            name: seen_names
-                .get(class)
-                .map_or(String::new(), |n| n.to_string()),
+            name: seen_names.get(class).cloned().unwrap_or_default(),
             images: 0,
             correct: 0,
             accuracy: 0.0,

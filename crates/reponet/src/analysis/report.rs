@@ -75,23 +75,22 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
         .map(|r| {
             let c = &r.record.config;
             let q = &c.request;
+            // Margin and warm-up mean something for the margin loss only.
+            let margin_only = |v: f64| {
+                if q.loss == LossKind::Margin {
+                    f(v, 1)
+                } else {
+                    "-".into()
+                }
+            };
             vec![
                 name(r),
                 q.dataset.clone(),
                 format!("{} (d = {})", q.polytope, c.dim),
                 q.head.to_string(),
                 q.loss.to_string(),
-                // Margin and warm-up mean something for the margin loss only.
-                if q.loss == LossKind::Margin {
-                    f(c.margin_degrees, 1)
-                } else {
-                    "-".into()
-                },
-                if q.loss == LossKind::Margin {
-                    f(c.warmup_epochs, 1)
-                } else {
-                    "-".into()
-                },
+                margin_only(c.margin_degrees),
+                margin_only(c.warmup_epochs),
                 format!("{} x {}, lr {}", q.epochs, q.batch_size, q.lr),
                 r.summary.as_ref().map_or("-".into(), |s| {
                     format!(

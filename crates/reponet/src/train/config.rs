@@ -314,6 +314,16 @@ impl ResolvedConfig {
         self.classes + self.held_out.len()
     }
 
+    /// The names of the classes trained on, in their (relabelled) order, from the
+    /// dataset's names of all its classes.
+    pub fn trained_class_names(&self, all: &[&str]) -> Vec<String> {
+        all.iter()
+            .enumerate()
+            .filter(|(c, _)| !self.held_out.contains(c))
+            .map(|(_, n)| n.to_string())
+            .collect()
+    }
+
     pub fn polytope(&self) -> Result<Polytope, TrainError> {
         Ok(Polytope::with_dim(
             self.request.polytope,

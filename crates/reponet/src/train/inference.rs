@@ -67,18 +67,15 @@ pub fn test_pass(
         let labels = &set.labels[offset..offset + n];
         for (i, (p, &label)) in predicted.iter::<i64>().zip(labels).enumerate() {
             correct += usize::from(p == i64::from(label));
-            let row = &values[i * d..(i + 1) * d];
-            let len = row
+            let row: Vec<f64> = values[i * d..(i + 1) * d]
                 .iter()
-                .map(|&x| f64::from(x).powi(2))
-                .sum::<f64>()
-                .sqrt();
+                .map(|&x| x.into())
+                .collect();
             let sum = &mut sums[label as usize];
             sum.resize(d, 0.0);
-            if len > 0.0 {
-                for (s, &x) in sum.iter_mut().zip(row) {
-                    *s += f64::from(x) / len;
-                }
+            // A zero feature stays zero and adds nothing.
+            for (s, x) in sum.iter_mut().zip(normalized(&row)) {
+                *s += x;
             }
         }
         offset += n;

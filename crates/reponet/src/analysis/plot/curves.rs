@@ -3,6 +3,7 @@
 use super::canvas::{text_width, Anchor, Canvas, PngCanvas, Rgb, SvgCanvas};
 use super::{class_color, ImageFormat};
 use crate::analysis::RunRecord;
+use crate::train::EpochMetrics;
 
 /// One line: a name for the legend and its (x, y) points.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,31 +23,36 @@ pub struct LineChart {
 
 /// Test accuracy after each epoch, one line per run.
 pub fn accuracy_chart(runs: &[RunRecord]) -> LineChart {
-    LineChart {
-        title: "Test accuracy after each epoch".into(),
-        x_label: "epoch".into(),
-        y_label: "test accuracy (%)".into(),
-        series: runs
-            .iter()
-            .map(|r| Series {
-                name: r.name.clone(),
-                points: r
-                    .epochs
-                    .iter()
-                    .map(|m| (m.epoch as f64, m.test_accuracy))
-                    .collect(),
-            })
-            .collect(),
-    }
+    per_epoch_chart(
+        runs,
+        "Test accuracy after each epoch",
+        "test accuracy (%)",
+        |m| Some(m.test_accuracy),
+    )
 }
 
 /// Stationarity: the mean angle the class means of the test features moved in each epoch,
 /// one line per run that recorded them (runs of reponet 0.1.0 from before did not).
 pub fn drift_chart(runs: &[RunRecord]) -> LineChart {
+    per_epoch_chart(
+        runs,
+        "Class-mean drift: mean angle each class mean moved in the epoch",
+        "drift (deg)",
+        EpochMetrics::mean_drift_degrees,
+    )
+}
+
+/// One line per run of `value` against the epoch; runs without any value are left out.
+fn per_epoch_chart(
+    runs: &[RunRecord],
+    title: &str,
+    y_label: &str,
+    value: impl Fn(&EpochMetrics) -> Option<f64>,
+) -> LineChart {
     LineChart {
-        title: "Class-mean drift: mean angle each class mean moved in the epoch".into(),
+        title: title.into(),
         x_label: "epoch".into(),
-        y_label: "drift (deg)".into(),
+        y_label: y_label.into(),
         series: runs
             .iter()
             .map(|r| Series {
@@ -54,7 +60,7 @@ pub fn drift_chart(runs: &[RunRecord]) -> LineChart {
                 points: r
                     .epochs
                     .iter()
-                    .filter_map(|m| Some((m.epoch as f64, m.mean_drift_degrees()?)))
+                    .filter_map(|m| Some((m.epoch as f64, value(m)?)))
                     .collect(),
             })
             .filter(|s| !s.points.is_empty())
