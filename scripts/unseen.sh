@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The unseen-class grid (issue 8): for MNIST and Fashion-MNIST, each of the paper's three
+# polytopes with a fixed and a learnable head, three seeds; each seed holds out 3 of the 10
+# classes (drawn from the seed), trains on the other 7 and measures retrieval and
+# verification among the held-out classes' test images only. Then `reponet report` writes
+# the per-run tables and the mean over seeds (runs/unseen/report/report.md), which
+# RESULTS.md includes. Finished runs are kept, so an interrupted grid continues.
+#
+#   scripts/unseen.sh                 the grid below, small-data setting
+# The default is small (the first 4,000 training and 3,000 test images, 2 epochs: about 35
+# minutes on 2 cores) so that the whole grid fits a session; the paper's full setting:
+#   SEEDS="0 1 2 3 4" LIMIT=60000 LIMIT_TEST=10000 EPOCHS=3 scripts/unseen.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reponet=${REPONET:-target/release/reponet}
+if [ "$reponet" = target/release/reponet ]; then
+    cargo build --release -p reponet-cli
+fi
+out=${OUT:-runs/unseen}
+limit=${LIMIT:-4000}
+limit_test=${LIMIT_TEST:-3000}
+epochs=${EPOCHS:-2}
+seeds=${SEEDS:-0 1 2}
+mnist=${MNIST_DIR:-../shared/data/mnist}
+runs=()
+for dataset in mnist fashion-mnist; do
+    data=()
+    [ "$dataset" = mnist ] && data=(--data-dir "$mnist")
+    for polytope in simplex orthoplex cube; do
+        for head in fixed learnable; do
+            for seed in $seeds; do
+                run="$out/$dataset-$polytope-$head-seed$seed"
+                runs+=("$run")
+                [ -f "$run/summary.json" ] && continue
+                "$reponet" train --dataset "$dataset" "${data[@]}" --polytope "$polytope" \
+                    --head "$head" --holdout-classes 3 --seed "$seed" --epochs "$epochs" \
+                    --limit-train "$limit" --limit-test "$limit_test" --out "$run" --force
+            done
+        done
+    done
+done
+"$reponet" report "${runs[@]}" --out "$out/report"
