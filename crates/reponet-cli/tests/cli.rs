@@ -1057,4 +1057,51 @@ fn holdout_classes_are_evaluated_as_unseen() {
         200,
         "seen and unseen images partition the test set"
     );
+
+    // A second seed draws its own 3 classes; the report averages the two runs.
+    let run2 = tmp.path().join("run2");
+    let o = reponet(&[
+        "train",
+        "--dataset",
+        "mnist-sample",
+        "--polytope",
+        "orthoplex",
+        "--holdout-classes",
+        "3",
+        "--seed",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--limit-train",
+        "300",
+        "--limit-test",
+        "200",
+        "--out",
+        run2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let held2: Vec<String> = json(&run2.join("config.json"))["held_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let report = tmp.path().join("report");
+    let o = reponet(&[
+        "report",
+        run.to_str().unwrap(),
+        run2.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let row = format!(
+        "| mnist-sample | orthoplex (d = 4) | fixed | 2 | 2,5,9; {} |",
+        held2.join(",")
+    );
+    assert!(md.contains("## Unseen classes over seeds"), "{md}");
+    assert!(md.contains(&row), "{row} not in\n{md}");
 }
