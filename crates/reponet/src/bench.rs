@@ -27,7 +27,9 @@ use crate::train::{adam, train_step};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Forward, backward and an Adam step.
     Train,
+    /// Forward only, without autodiff.
     Infer,
 }
 
@@ -55,10 +57,15 @@ impl std::str::FromStr for Phase {
 /// One measured phase.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseResult {
+    /// What was measured.
     pub phase: Phase,
+    /// Images per step.
     pub batch: usize,
+    /// Steps timed (after the warm-up steps).
     pub steps: usize,
+    /// Median wall time of one step.
     pub median_step_seconds: f64,
+    /// `batch / median_step_seconds`.
     pub images_per_second: f64,
     /// Peak resident memory of the process during the phase, bytes (Linux; else `None`).
     pub peak_rss_bytes: Option<u64>,
@@ -145,11 +152,15 @@ pub fn model_phase(phase: Phase, batch: usize, warmup: usize, steps: usize) -> P
 /// One many-class head measurement.
 #[derive(Debug, Clone, Serialize)]
 pub struct HeadResult {
+    /// Number of classes K.
     pub classes: usize,
+    /// Feature dimension d.
     pub dim: usize,
+    /// Fixed or learnable head.
     pub head: HeadKind,
     /// What the fixed head's rows are (see [`head_phase`]); empty for a learnable head.
     pub vertices: String,
+    /// Features per step.
     pub batch: usize,
     /// Trainable parameters of the head.
     pub trainable_parameters: usize,
@@ -157,6 +168,7 @@ pub struct HeadResult {
     pub optimizer_state_bytes: usize,
     /// The head's weight matrix, bytes (a fixed head holds it too, as a constant).
     pub weight_bytes: usize,
+    /// Median wall time of one forward + backward (+ Adam for a learnable head) step.
     pub median_step_seconds: f64,
     /// Peak resident memory of the process during the measurement, bytes (Linux).
     pub peak_rss_bytes: Option<u64>,

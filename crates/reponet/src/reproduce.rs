@@ -20,18 +20,24 @@ use crate::train::{TrainConfig, WarmupSetting};
 pub const DEFAULT_EPOCHS: usize = 3;
 /// `--quick`: the built-in MNIST sample, cut to this many training and test images.
 pub const QUICK_TRAIN: usize = 2000;
+/// Test images of each `--quick` run.
 pub const QUICK_TEST: usize = 500;
 
 /// One figure of the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Experiment {
+    /// MNIST, softmax loss, fixed simplex / orthoplex / cube.
     Fig2,
+    /// MNIST, margin loss, each polytope fixed and learnable.
     Fig4,
+    /// EMNIST balanced, d-cube, fixed vs learnable.
     Fig5,
+    /// Fig. 5's features, normalised, on train and test.
     Fig6,
 }
 
 impl Experiment {
+    /// The four, in the paper's order.
     pub const ALL: [Self; 4] = [Self::Fig2, Self::Fig4, Self::Fig5, Self::Fig6];
 }
 
@@ -60,17 +66,24 @@ impl FromStr for Experiment {
 /// A run of the grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedRun {
+    /// Run folder name inside the grid's folder.
     pub name: String,
+    /// The experiment it belongs to.
     pub experiment: Experiment,
+    /// Its training configuration.
     pub config: TrainConfig,
 }
 
 /// How the grid runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridOptions {
+    /// Which experiments to run.
     pub experiments: Vec<Experiment>,
+    /// Epochs of each run.
     pub epochs: usize,
+    /// The small first-look grid instead of the paper's setting.
     pub quick: bool,
+    /// Data root holding the datasets' folders.
     pub data_dir: Option<PathBuf>,
     /// Dataset of fig5 and fig6: [`FIG5_DATASET`], or a stand-in where EMNIST is missing
     /// (the runs are then named `fig5-standin-DATASET-...`).

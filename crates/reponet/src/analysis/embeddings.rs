@@ -11,21 +11,28 @@ use crate::train::{extract_features, RunDir, TrainError};
 /// Features of one split, row-major, with their labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
+    /// Feature dimension d: each row holds `dim` floats.
     pub dim: usize,
+    /// The features, row-major, `len() * dim` floats.
     pub features: Vec<f32>,
+    /// Class label of each row.
     pub labels: Vec<u8>,
+    /// Name of each class, indexed by label.
     pub class_names: Vec<String>,
 }
 
 impl Embeddings {
+    /// Number of embedded images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no embeddings.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// The feature vector of image `i`.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.features[i * self.dim..(i + 1) * self.dim]
     }

@@ -11,11 +11,14 @@ use crate::train::{extract_features, RunDir, TrainError};
 /// Accuracy of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassAccuracy {
+    /// Class index (after any relabelling for held-out classes).
     pub class: usize,
     /// The dataset's name for the class (absent from evaluations before names existed).
     #[serde(default)]
     pub name: String,
+    /// Test images of the class.
     pub images: usize,
+    /// Of those, classified correctly.
     pub correct: usize,
     /// Percent; 0 for a class with no test image.
     pub accuracy: f64,
@@ -24,12 +27,17 @@ pub struct ClassAccuracy {
 /// Test-set evaluation of a run; written to `eval.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// The run folder evaluated.
     pub run: String,
+    /// Where the test data was read from.
     pub data_dir: String,
+    /// Test images evaluated (of the classes trained on).
     pub images: usize,
+    /// Of those, classified correctly.
     pub correct: usize,
     /// Percent.
     pub accuracy: f64,
+    /// Accuracy and geometry of each class.
     pub per_class: Vec<ClassAccuracy>,
     /// Angles of the L2-normalised test features (degrees).
     pub geometry: FeatureGeometry,

@@ -23,27 +23,37 @@ use crate::geometry::{angle_between, min_pairwise_angle, normalized};
 /// - `per_class`: the two angle distributions restricted to each class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureGeometry {
+    /// Mean angle (degrees) of a feature to its class's classifier weight.
     pub mean_angle_to_class_weight: f64,
+    /// Mean angle (degrees) of a feature to its class's mean direction.
     pub mean_angle_to_class_mean: f64,
+    /// Smallest angle (degrees) between two classes' mean directions.
     pub min_angle_between_class_means: f64,
     #[serde(default)]
+    /// Angles of each feature to its class's classifier weight.
     pub to_class_weight: AngleStats,
     #[serde(default)]
+    /// Angles of each feature to its class's mean direction.
     pub to_class_mean: AngleStats,
     #[serde(default)]
+    /// Mean angle (degrees) over all pairs of class mean directions.
     pub mean_angle_between_class_means: f64,
     /// `None` when the class means coincide (no separation at all).
     #[serde(default)]
     pub compactness_to_separation: Option<f64>,
     #[serde(default)]
+    /// The same statistics for each class.
     pub per_class: Vec<ClassGeometry>,
 }
 
 /// Mean, median and 95th percentile (nearest rank) of a set of angles, in degrees.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct AngleStats {
+    /// Arithmetic mean (degrees).
     pub mean: f64,
+    /// Median (degrees).
     pub median: f64,
+    /// 95th percentile (degrees).
     pub p95: f64,
 }
 
@@ -68,8 +78,11 @@ impl AngleStats {
 /// One class's angle distributions (degrees).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassGeometry {
+    /// Class index.
     pub class: usize,
+    /// Angles of the class's features to its classifier weight.
     pub to_class_weight: AngleStats,
+    /// Angles of the class's features to its mean direction.
     pub to_class_mean: AngleStats,
 }
 

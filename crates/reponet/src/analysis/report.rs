@@ -12,8 +12,11 @@ use crate::train::{RunDir, TrainError, TrainSummary};
 /// One run as the report shows it.
 #[derive(Debug, Clone)]
 pub struct ReportRun {
+    /// The run's configuration and per-epoch metrics.
     pub record: RunRecord,
+    /// Its `summary.json`, when training finished.
     pub summary: Option<TrainSummary>,
+    /// Its `eval.json`, when it has a model.
     pub evaluation: Option<Evaluation>,
     /// The scatter-plot matrix of the test features, relative to the report's folder.
     pub figure: Option<PathBuf>,

@@ -29,11 +29,17 @@ pub const FARS: [f64; 3] = [1e-2, 1e-3, 1e-4];
 /// Retrieval and verification figures (fractions in [0, 1]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetrievalMetrics {
+    /// Test images used as queries (each against all the others).
     pub queries: usize,
+    /// Fraction of queries whose nearest neighbour has their class.
     pub precision_at_1: f64,
+    /// Mean over queries of the precision among the R nearest, R = same-class images.
     pub r_precision: f64,
+    /// Mean average precision at R (Musgrave et al. 2020).
     pub map_at_r: f64,
+    /// Same-class pairs scored for verification.
     pub positive_pairs: usize,
+    /// Different-class pairs scored for verification (all, or a sample).
     pub negative_pairs: usize,
     /// TAR at each of [`FARS`], in that order.
     pub tar_at_far: Vec<TarAtFar>,
@@ -42,9 +48,13 @@ pub struct RetrievalMetrics {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// True accept rate at one false accept rate.
 pub struct TarAtFar {
+    /// False accept rate: fraction of different-class pairs accepted.
     pub far: f64,
+    /// Cosine-similarity threshold that gives that FAR.
     pub threshold: f64,
+    /// True accept rate: fraction of same-class pairs at or above the threshold.
     pub tar: f64,
 }
 

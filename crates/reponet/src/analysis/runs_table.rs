@@ -6,8 +6,11 @@ use crate::train::{EpochMetrics, ResolvedConfig, RunDir, TrainError};
 /// One finished (or partly finished) run, as read back from its folder.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
+    /// The run folder's name.
     pub name: String,
+    /// Its `config.json`.
     pub config: ResolvedConfig,
+    /// Its `metrics.jsonl`, one entry per finished epoch.
     pub epochs: Vec<EpochMetrics>,
 }
 

@@ -41,7 +41,9 @@ impl Default for FetchOptions {
 pub trait FetchProgress {
     /// A download starts; `total` bytes if known, `done` already on disk (resumed).
     fn begin(&mut self, name: &str, total: Option<u64>, done: u64);
+    /// `bytes` more of the current download arrived.
     fn advance(&mut self, bytes: u64);
+    /// The current download finished.
     fn end(&mut self);
     /// A line for the user (a skipped file, a retry on another mirror).
     fn note(&mut self, line: &str);
@@ -50,10 +52,13 @@ pub trait FetchProgress {
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedFile {
+    /// The file's name in the registry.
     pub name: &'static str,
+    /// Where it is on disk now.
     pub path: PathBuf,
     /// The file was present and verified already; nothing was downloaded.
     pub already_present: bool,
+    /// How it verified.
     pub status: FileStatus,
 }
 

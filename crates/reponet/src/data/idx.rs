@@ -15,7 +15,9 @@ pub const MAX_ELEMENTS: u64 = 1 << 30;
 /// An IDX array of unsigned bytes: its dimensions and its row-major data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxArray {
+    /// Size of each dimension, outermost first.
     pub dims: Vec<usize>,
+    /// The values, row-major.
     pub data: Vec<u8>,
 }
 

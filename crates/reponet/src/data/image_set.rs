@@ -5,25 +5,33 @@ use serde::{Deserialize, Serialize};
 pub struct ImageSet {
     /// `len * rows * cols` pixels, image after image.
     pub pixels: Vec<u8>,
+    /// Label of each image.
     pub labels: Vec<u8>,
+    /// Image height in pixels.
     pub rows: usize,
+    /// Image width in pixels.
     pub cols: usize,
+    /// Number of classes the labels range over.
     pub classes: usize,
 }
 
 impl ImageSet {
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// Pixels per image (`rows * cols`).
     pub fn image_size(&self) -> usize {
         self.rows * self.cols
     }
 
+    /// The pixels of image `i`, row-major.
     pub fn image(&self, i: usize) -> &[u8] {
         let s = self.image_size();
         &self.pixels[i * s..(i + 1) * s]
@@ -143,7 +151,9 @@ impl ImageSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataSplit {
+    /// The training split.
     Train,
+    /// The test split.
     Test,
 }
 
@@ -160,6 +170,7 @@ impl std::str::FromStr for DataSplit {
 }
 
 impl DataSplit {
+    /// `train` or `test`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Train => "train",
@@ -171,6 +182,8 @@ impl DataSplit {
 /// Input standardisation: `(pixel / 255 - mean) / std`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
+    /// Mean pixel value of the training set (pixels in [0, 1]).
     pub mean: f64,
+    /// Standard deviation of the pixel values.
     pub std: f64,
 }

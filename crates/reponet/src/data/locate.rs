@@ -19,15 +19,20 @@ pub const DATA_ENV: &str = "REPONET_DATA";
 /// How the data root was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootOrigin {
+    /// `--data-dir` was given.
     Flag,
+    /// `$REPONET_DATA` was set.
     Env,
+    /// The platform's cache directory (e.g. `~/.cache/reponet`).
     Cache,
 }
 
 /// The folder datasets are fetched into and looked up in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataRoot {
+    /// The folder.
     pub path: PathBuf,
+    /// How it was chosen.
     pub origin: RootOrigin,
 }
 
@@ -94,6 +99,7 @@ impl DataRoot {
 /// A dataset found on disk (or built in).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocatedDataset {
+    /// The registry entry.
     pub info: &'static DatasetInfo,
     /// `None` for the built-in sample.
     pub dir: Option<PathBuf>,
@@ -108,6 +114,7 @@ impl LocatedDataset {
         }
     }
 
+    /// Read and decode one split.
     pub fn load(&self, split: DataSplit) -> Result<ImageSet, DataError> {
         match &self.dir {
             Some(dir) => load_split_from(dir, self.info, split),

@@ -33,37 +33,68 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{path}: {source}")]
+    /// A file could not be read or written.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
     #[error("{path}: {problem}")]
-    Format { path: PathBuf, problem: String },
+    /// A file is not what it should be (truncated, bad header, wrong counts).
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     #[error("no {what} file in {dir}: looked for {candidates}. Fetch it with `reponet data fetch {dataset} --data-dir {dir}`, or put the files there by hand")]
+    /// A dataset folder lacks one of its files.
     Missing {
+        /// The folder looked in.
         dir: PathBuf,
+        /// Which file (e.g. "train images").
         what: String,
+        /// The file names tried.
         candidates: String,
+        /// The dataset's registry name.
         dataset: String,
     },
     #[error("unknown dataset '{name}': known datasets are {known}")]
-    UnknownDataset { name: String, known: String },
+    /// A name not in the registry.
+    UnknownDataset {
+        /// The name given.
+        name: String,
+        /// The registry's names, for the message.
+        known: String,
+    },
     #[error("dataset {dataset} not found (looked in {looked_in}). Fetch it with `{fetch_hint}`, or use the built-in `mnist-sample`")]
+    /// A dataset that is nowhere on disk.
     NotFetched {
+        /// The dataset's registry name.
         dataset: String,
+        /// The folders searched.
         looked_in: String,
+        /// The command that fetches it.
         fetch_hint: String,
     },
     #[error("no data folder: pass --data-dir or set $REPONET_DATA (this platform has no cache directory)")]
+    /// No folder to put data in.
     NoDataRoot,
     #[error("{path}: checksum mismatch: expected SHA-256 {expected}, found {found}{note}")]
+    /// A file's SHA-256 differs from the registry's.
     Checksum {
+        /// The file.
         path: PathBuf,
+        /// The registry's hash.
         expected: String,
+        /// The file's hash.
         found: String,
+        /// What to do about it.
         note: String,
     },
     #[error("{0}")]
+    /// A download failed on every mirror.
     Download(String),
 }
 

@@ -26,28 +26,40 @@ pub enum Checksum {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// Each file as `<mirror><name>.gz`, mirrors tried in order.
-    Files { mirrors: &'static [&'static str] },
+    /// Each file as `<mirror><name>.gz`, mirrors tried in order.
+    Files {
+        /// Base addresses, each ending in `/`.
+        mirrors: &'static [&'static str],
+    },
     /// Members `<member_dir><name>.gz` of one zip archive (EMNIST), extracted while streaming.
     Zip {
+        /// The archive's address.
         url: &'static str,
+        /// The folder inside the archive holding the files.
         member_dir: &'static str,
         /// MD5 of the whole archive (the only checksum its publishers and torchvision give).
         md5: &'static str,
     },
-    /// Compiled into the library (see [`super::sample`]).
+    /// Compiled into the library (the MNIST sample).
     Embedded,
 }
 
 /// Everything reponet knows about one dataset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DatasetInfo {
+    /// Registry name, as given to `--dataset`.
     pub name: &'static str,
+    /// One line saying what the images are.
     pub title: &'static str,
+    /// Name of each class, indexed by label.
     pub class_names: &'static [&'static str],
+    /// Images in the training split.
     pub train_images: usize,
+    /// Images in the test split.
     pub test_images: usize,
     /// Train images, train labels, test images, test labels.
     pub files: [DataFile; 4],
+    /// Where it is downloaded from.
     pub source: Source,
     /// Pixel mean and std of the training set (pixels in [0, 1]), measured by us on the real
     /// files; `None` where we could not get the data: then it is computed from the training
@@ -64,10 +76,12 @@ pub struct DatasetInfo {
 }
 
 impl DatasetInfo {
+    /// Number of classes.
     pub fn classes(&self) -> usize {
         self.class_names.len()
     }
 
+    /// Images in `split`.
     pub fn images(&self, split: DataSplit) -> usize {
         match split {
             DataSplit::Train => self.train_images,

@@ -18,12 +18,16 @@ pub enum FileStatus {
     Good,
     /// Structure and count are right; no checksum could be compared (why).
     Unchecked(String),
+    /// The SHA-256 differs from the registry's.
     Mismatch {
+        /// The registry's hash.
         expected: String,
+        /// The file's hash.
         found: String,
     },
     /// Unreadable, malformed, or the wrong count (what is wrong).
     Corrupt(String),
+    /// No such file.
     Missing,
 }
 
@@ -37,8 +41,11 @@ impl FileStatus {
 /// One file's verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileCheck {
+    /// The registry's file name.
     pub file: &'static str,
+    /// Where it was found, if anywhere.
     pub path: Option<PathBuf>,
+    /// What the check found.
     pub status: FileStatus,
 }
 

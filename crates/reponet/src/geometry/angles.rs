@@ -1,9 +1,11 @@
 //! Small vector helpers in `f64`, shared by geometry and analysis.
 
+/// Dot product of two vectors of the same length.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Euclidean norm.
 pub fn norm(a: &[f64]) -> f64 {
     dot(a, a).sqrt()
 }

@@ -37,6 +37,7 @@ impl PolytopeKind {
         Self::Spread,
     ];
 
+    /// The name used on the command line (`simplex`, `cube`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Self::Simplex => "simplex",

@@ -44,36 +44,63 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GeometryError {
     #[error("a polytope classifier needs at least 2 classes, got {0}")]
+    /// Fewer than two classes.
     TooFewClasses(usize),
     #[error("the {dim}-{kind} for {classes} classes has more than 2^26 vertex coordinates, too many to build")]
+    /// More vertex coordinates than fit in memory.
     TooLarge {
+        /// The polytope asked for.
         kind: PolytopeKind,
+        /// Number of classes K.
         classes: usize,
+        /// The dimension it needs.
         dim: usize,
     },
     #[error("the {kind} for {classes} classes has d = {fixed}; a dimension is chosen only for hadamard and spread (asked for d = {asked})")]
+    /// A dimension was asked for a polytope whose dimension follows from K.
     DimFixed {
+        /// The polytope asked for.
         kind: PolytopeKind,
+        /// Number of classes K.
         classes: usize,
+        /// The dimension K fixes.
         fixed: usize,
+        /// The dimension asked for.
         asked: usize,
     },
     #[error("the spread needs a feature dimension: give --dim D (D >= 2)")]
+    /// The spread was asked for without a dimension.
     DimNeeded,
     #[error("a {kind} classifier needs d >= {min}, got d = {dim}")]
+    /// The dimension asked for is below the polytope's minimum.
     DimTooSmall {
+        /// The polytope asked for.
         kind: PolytopeKind,
+        /// The dimension asked for.
         dim: usize,
+        /// The smallest dimension allowed.
         min: usize,
     },
     #[error("the spread of {classes} points in d = {dim} is too large to optimise here (K * K * d > 2^31); use --polytope hadamard")]
-    SpreadTooLarge { classes: usize, dim: usize },
-    #[error("the {dim}-dimensional {kind} for {classes} classes gives classes {first} and {second} the same vector (phi = 0): with K > d its truncated rows repeat; choose d >= K, or --polytope spread")]
-    Degenerate {
-        kind: PolytopeKind,
+    /// The spread optimisation would take too long.
+    SpreadTooLarge {
+        /// Number of classes K.
         classes: usize,
+        /// The dimension asked for.
         dim: usize,
+    },
+    #[error("the {dim}-dimensional {kind} for {classes} classes gives classes {first} and {second} the same vector (phi = 0): with K > d its truncated rows repeat; choose d >= K, or --polytope spread")]
+    /// Two classes would get the same vector.
+    Degenerate {
+        /// The polytope asked for.
+        kind: PolytopeKind,
+        /// Number of classes K.
+        classes: usize,
+        /// The dimension asked for.
+        dim: usize,
+        /// The first class of the pair.
         first: usize,
+        /// The second class of the pair.
         second: usize,
     },
 }
@@ -203,6 +230,7 @@ impl Polytope {
         })
     }
 
+    /// Which polytope this is.
     pub fn kind(&self) -> PolytopeKind {
         self.kind
     }
@@ -222,6 +250,7 @@ impl Polytope {
         &self.vertices
     }
 
+    /// Number of vertices (classes) K.
     pub fn num_vertices(&self) -> usize {
         self.vertices.len()
     }
@@ -241,6 +270,7 @@ impl Polytope {
         self.phi
     }
 
+    /// The angle phi between neighbouring vertices, in degrees.
     pub fn phi_degrees(&self) -> f64 {
         self.phi.to_degrees()
     }

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::angles::normalized;
 
-/// Iteration cap; in practice the step falls below [`MIN_STEP`] first for small K.
+/// Iteration cap; in practice the step falls below `MIN_STEP` (1e-7) first for small K.
 pub const MAX_ITERATIONS: usize = 3000;
 /// Total work cap, iterations * K^2 * d (about a minute on 2 cores): large K get fewer
 /// iterations, so their phi is what this budget reaches (still reported truthfully).
@@ -35,6 +35,7 @@ pub const MAX_WORK: usize = 1 << 31;
 /// The optimised vertices and the energy at each accepted iterate.
 #[derive(Debug, Clone)]
 pub struct SpreadRun {
+    /// The K unit vectors, one per class.
     pub vertices: Vec<Vec<f64>>,
     /// `ln E` after initialisation and after each accepted step: strictly decreasing.
     pub log_energy: Vec<f64>,

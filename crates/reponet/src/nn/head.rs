@@ -57,6 +57,7 @@ pub struct FixedHead {
 }
 
 impl FixedHead {
+    /// The head whose weights are `polytope`'s vertices, never trained.
     pub fn new(polytope: &Polytope, device: &Device) -> Self {
         Self::from_unit_vectors(polytope.vertices(), polytope.classes(), device)
     }
@@ -118,7 +119,9 @@ impl LearnableHead {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ClassifierHead {
+    /// The polytope's vertices as constant weights.
     Fixed(FixedHead),
+    /// Trained weights (the paper's baseline).
     Learnable(LearnableHead),
 }
 
@@ -136,6 +139,7 @@ impl ClassifierHead {
         }
     }
 
+    /// Fixed or learnable.
     pub fn kind(&self) -> HeadKind {
         match self {
             Self::Fixed(_) => HeadKind::Fixed,

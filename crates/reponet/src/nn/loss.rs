@@ -70,8 +70,11 @@ impl FromStr for LossKind {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PolytopeLoss {
+    /// Which of the three losses.
     pub kind: LossKind,
+    /// Scale s of the normalised logits (the cosine and margin losses).
     pub scale: f64,
+    /// Additive angular margin m, radians (the margin loss).
     pub margin: f64,
 }
 

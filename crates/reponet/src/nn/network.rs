@@ -10,7 +10,9 @@ use crate::geometry::Polytope;
 /// LeNet++ features followed by a cosine head: the network the paper trains.
 #[derive(Module, Debug)]
 pub struct Network {
+    /// LeNet++ from the image to the d-dimensional feature.
     pub backbone: LeNetPlusPlus,
+    /// The classifier on the feature.
     pub head: ClassifierHead,
 }
 

@@ -25,12 +25,15 @@ pub struct TrainingState {
     /// The epoch in progress (1-based) and the steps of it already taken; `step == 0` means
     /// the epoch has not started (the previous one is complete and in `history`).
     pub epoch: usize,
+    /// Steps of the epoch already taken.
     pub step: usize,
     /// Steps taken over the whole run (drives the margin warm-up).
     pub global_step: usize,
     /// Running sums of the epoch in progress.
     pub loss_sum: f64,
+    /// Correct predictions so far in the epoch.
     pub correct: usize,
+    /// Images seen so far in the epoch.
     pub seen: usize,
     /// Training seconds spent in the epoch in progress before the checkpoint.
     pub epoch_seconds: f64,
@@ -41,6 +44,7 @@ pub struct TrainingState {
 }
 
 impl TrainingState {
+    /// The state of a run before its first step.
     pub fn start() -> Self {
         Self {
             epoch: 1,
@@ -85,8 +89,11 @@ pub fn save_checkpoint(
 
 /// A checkpoint read back: the state, and records for a model and an optimizer.
 pub struct Checkpoint {
+    /// Where training is.
     pub state: TrainingState,
+    /// The network's weights.
     pub model: ModuleRecord,
+    /// Adam's moments.
     pub optimizer: OptimizerRecord,
 }
 

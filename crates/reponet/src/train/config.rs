@@ -20,6 +20,7 @@ pub const DEFAULT_WARMUP_EPOCHS_ABOVE_90: f64 = 1.0;
 pub enum MarginSetting {
     /// m = phi, the angle between neighbouring vertices (the paper's choice).
     Auto,
+    /// A margin in degrees.
     Degrees(f64),
 }
 
@@ -52,6 +53,7 @@ impl fmt::Display for MarginSetting {
 pub enum WarmupSetting {
     /// [`DEFAULT_WARMUP_EPOCHS_ABOVE_90`] if m > 90 degrees, else 0.
     Auto,
+    /// The margin reaches its value after this many epochs.
     Epochs(f64),
 }
 
@@ -161,21 +163,33 @@ pub struct TrainConfig {
     /// `NAME/`; `None`: `$REPONET_DATA`, then the cache directory (see `data::DataRoot`).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// The polytope: the fixed head's weights, and d and phi (the margin) for either head.
     pub polytope: PolytopeKind,
     /// Feature dimension for the classifiers that take one (hadamard, spread); `None`: the
     /// polytope's own (see `PolytopeKind::default_dim`).
     #[serde(default)]
     pub dim: Option<usize>,
+    /// Fixed or learnable classifier.
     pub head: HeadKind,
+    /// Softmax, cosine or margin loss.
     pub loss: LossKind,
+    /// Scale s of the normalised logits.
     pub scale: f64,
+    /// Additive angular margin.
     pub margin: MarginSetting,
+    /// Margin warm-up.
     pub margin_warmup: WarmupSetting,
+    /// Passes over the training set.
     pub epochs: usize,
+    /// Images per step.
     pub batch_size: usize,
+    /// Adam learning rate.
     pub lr: f64,
+    /// Seeds initialisation, shuffling and held-out class draws.
     pub seed: u64,
+    /// Train on the first N training images only.
     pub limit_train: Option<usize>,
+    /// Test on the first N test images only.
     pub limit_test: Option<usize>,
     /// Classes left out of training (evaluated as unseen classes); `None`: train on all.
     #[serde(default)]
@@ -290,14 +304,21 @@ impl TrainConfig {
 /// A validated configuration with every derived value spelled out; saved as `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResolvedConfig {
+    /// What was asked for.
     pub request: TrainConfig,
+    /// Classes trained on.
     pub classes: usize,
+    /// Feature dimension d.
     pub dim: usize,
+    /// Outputs of the head (= classes).
     pub num_outputs: usize,
+    /// Angle between neighbouring vertices, degrees.
     pub phi_degrees: f64,
     /// The margin used by the margin loss (ignored by the other losses).
     pub margin_degrees: f64,
+    /// Epochs of margin warm-up.
     pub warmup_epochs: f64,
+    /// Input normalisation.
     pub normalization: Normalization,
     /// Where the training data was read from.
     #[serde(default)]
@@ -324,6 +345,7 @@ impl ResolvedConfig {
             .collect()
     }
 
+    /// The polytope of this configuration.
     pub fn polytope(&self) -> Result<Polytope, TrainError> {
         Ok(Polytope::with_dim(
             self.request.polytope,

@@ -10,6 +10,7 @@ pub struct EpochMetrics {
     #[serde(default)]
     pub train_images: Option<usize>,
     #[serde(default)]
+    /// Test images evaluated (`None` in runs from before it was recorded).
     pub test_images: Option<usize>,
     /// Mean training loss over the epoch's steps.
     pub train_loss: f64,
@@ -62,13 +63,22 @@ pub fn class_mean_drift(before: &[Vec<f64>], after: &[Vec<f64>]) -> Vec<f64> {
 /// The outcome of a run; saved as `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSummary {
+    /// Epochs trained.
     pub epochs: usize,
+    /// Test accuracy after the last epoch (%).
     pub final_test_accuracy: f64,
+    /// Best test accuracy after any epoch (%).
     pub best_test_accuracy: f64,
+    /// Trainable parameters of the network.
     pub trainable_parameters: usize,
+    /// Of those, in the classifier head (0 for a fixed head).
     pub head_parameters: usize,
+    /// Training images.
     pub train_images: usize,
+    /// Test images.
     pub test_images: usize,
+    /// Wall seconds of the run, including evaluations.
     pub total_seconds: f64,
+    /// The reponet version that trained it.
     pub reponet_version: String,
 }

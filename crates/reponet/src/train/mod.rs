@@ -28,26 +28,50 @@ use crate::geometry::GeometryError;
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("invalid option: {0}")]
+    /// An impossible configuration.
     Config(String),
     #[error(transparent)]
+    /// The data could not be read.
     Data(#[from] DataError),
     #[error(transparent)]
+    /// The polytope could not be built.
     Geometry(#[from] GeometryError),
     #[error("{path}: {message}")]
-    Io { path: PathBuf, message: String },
+    /// A run file could not be read or written.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     #[error("{path}: not a usable run directory: {message}")]
-    Run { path: PathBuf, message: String },
+    /// A run folder is unusable (missing, not a run, or inconsistent).
+    Run {
+        /// The run folder or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     #[error("training diverged at epoch {epoch}, step {step}: the loss or a weight is {loss}; nothing was saved after it, and {last_good}. Try a lower --lr, or a margin warm-up")]
+    /// The loss became NaN or infinite.
     Diverged {
+        /// The epoch it happened in.
         epoch: usize,
+        /// The step it happened at.
         step: usize,
+        /// The loss value.
         loss: f64,
+        /// Where the last good checkpoint is.
         last_good: String,
     },
     #[error("interrupted at epoch {epoch} after step {step}; checkpoint saved in {checkpoint}")]
+    /// Training stopped on request, after writing a checkpoint.
     Interrupted {
+        /// The checkpoint to resume from.
         checkpoint: PathBuf,
+        /// The epoch it stopped in.
         epoch: usize,
+        /// The steps of that epoch taken.
         step: usize,
     },
 }

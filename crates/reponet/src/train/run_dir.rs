@@ -23,10 +23,15 @@ pub struct RunDir {
 }
 
 impl RunDir {
+    /// The resolved configuration.
     pub const CONFIG: &'static str = "config.json";
+    /// One line of metrics per finished epoch.
     pub const METRICS: &'static str = "metrics.jsonl";
+    /// The trained network.
     pub const MODEL: &'static str = "model.bpk";
+    /// Written when training finishes.
     pub const SUMMARY: &'static str = "summary.json";
+    /// Written by `reponet eval`.
     pub const EVAL: &'static str = "eval.json";
     /// Written after every epoch (and on interruption); removed when the run completes.
     pub const CHECKPOINT: &'static str = "checkpoint.bin";
@@ -86,26 +91,31 @@ impl RunDir {
         })
     }
 
+    /// The run folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The path of `name` inside the run folder.
     pub fn path(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
 
+    /// Write `value` as pretty JSON to `name`, atomically.
     pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), TrainError> {
         let mut text = serde_json::to_string_pretty(value).expect("serialisable");
         text.push('\n');
         write_atomic(&self.path(name), text.as_bytes())
     }
 
+    /// Read `name` as JSON.
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<T, TrainError> {
         let path = self.path(name);
         let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
         serde_json::from_str(&text).map_err(|e| TrainError::io(&path, format!("invalid JSON: {e}")))
     }
 
+    /// Read `config.json`.
     pub fn config(&self) -> Result<ResolvedConfig, TrainError> {
         self.read_json(Self::CONFIG)
     }
@@ -120,6 +130,7 @@ impl RunDir {
         write_atomic(&self.path(Self::METRICS), text.as_bytes())
     }
 
+    /// Read `metrics.jsonl`.
     pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>, TrainError> {
         let path = self.path(Self::METRICS);
         let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
@@ -134,6 +145,7 @@ impl RunDir {
             .collect()
     }
 
+    /// Write the network to `model.bpk`, atomically.
     pub fn save_model(&self, model: &Network) -> Result<(), TrainError> {
         let path = self.path(Self::MODEL);
         let bytes = model

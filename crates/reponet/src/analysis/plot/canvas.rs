@@ -11,7 +11,9 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 pub struct Rgb(pub u8, pub u8, pub u8);
 
 impl Rgb {
+    /// Black.
     pub const BLACK: Self = Self(0, 0, 0);
+    /// White.
     pub const WHITE: Self = Self(255, 255, 255);
 
     fn hex(self) -> String {
@@ -22,13 +24,17 @@ impl Rgb {
 /// Horizontal placement of text relative to its x.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {
+    /// The text starts at the anchor point.
     Start,
+    /// The text is centred on the anchor point.
     Middle,
+    /// The text ends at the anchor point.
     End,
 }
 
 /// What a figure is drawn on; `y` grows downwards, units are pixels.
 pub trait Canvas {
+    /// Fill the rectangle with top-left corner (x, y), width w and height h, with opacity `alpha`.
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, fill: Rgb, alpha: f32);
     /// A filled disc.
     fn dot(&mut self, x: f32, y: f32, r: f32, fill: Rgb, alpha: f32);
@@ -68,6 +74,7 @@ pub struct PngCanvas {
 }
 
 impl PngCanvas {
+    /// A `width` x `height` pixel image filled with `background`.
     pub fn new(width: usize, height: usize, background: Rgb) -> Self {
         let bg = [
             background.0 as f32,
@@ -167,6 +174,7 @@ pub struct SvgCanvas {
 }
 
 impl SvgCanvas {
+    /// A `width` x `height` drawing with a `background` rectangle.
     pub fn new(width: usize, height: usize, background: Rgb) -> Self {
         let mut body = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans, Verdana, sans-serif\">\n"

@@ -8,16 +8,22 @@ use crate::train::EpochMetrics;
 /// One line: a name for the legend and its (x, y) points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// Legend entry: the run's name.
     pub name: String,
+    /// (x, y) points, in drawing order.
     pub points: Vec<(f64, f64)>,
 }
 
 /// What to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineChart {
+    /// Title above the chart.
     pub title: String,
+    /// Label of the horizontal axis.
     pub x_label: String,
+    /// Label of the vertical axis.
     pub y_label: String,
+    /// The lines, one colour each.
     pub series: Vec<Series>,
 }
 

@@ -20,20 +20,25 @@ use crate::train::{RunDir, TrainError};
 /// What to draw.
 #[derive(Debug, Clone)]
 pub struct ScatterOptions {
+    /// How d-dimensional features are brought to the page.
     pub projection: Projection,
     /// Points drawn at most, taken evenly across classes.
     pub max_points: usize,
+    /// Title above the figure.
     pub title: String,
     /// Class directions to mark (unit vectors in feature space), e.g. a fixed head's
     /// vertices, drawn at `marker_radius` from the origin.
     pub markers: Option<Vec<Vec<f64>>>,
+    /// Marker radius in pixels.
     pub marker_radius: f64,
 }
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
+    /// A raster image (PNG).
     Png,
+    /// A vector drawing (SVG).
     Svg,
 }
 

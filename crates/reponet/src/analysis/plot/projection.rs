@@ -7,8 +7,9 @@ use crate::analysis::Embeddings;
 pub const MAX_PANELS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
+/// How d-dimensional features are drawn on a page.
 pub enum Projection {
-    /// Every coordinate (d <= [`MAX_PANELS`]).
+    /// Every coordinate (d <= `MAX_PANELS`, 10).
     All,
     /// These coordinates, in this order.
     Dims(Vec<usize>),
