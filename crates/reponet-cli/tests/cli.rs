@@ -306,6 +306,24 @@ fn train_then_eval_on_a_small_dataset() {
     assert!(!out.join("eval.json").exists());
     assert!(out.join("notes.txt").exists());
     assert!(reponet(&["eval", r]).status.success());
+
+    // Data moved since training: an error naming where it was looked for, then --data-dir.
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&data, &moved).unwrap();
+    let png = tmp.path().join("f.png");
+    let png = png.to_str().unwrap();
+    assert_fails_with(&reponet(&["plot", r, "--out", png]), d);
+    let m = moved.to_str().unwrap();
+    let o = reponet(&["plot", r, "--data-dir", m, "--out", png]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let npy = tmp.path().join("f.npy");
+    let o = reponet(&["embed", r, "--data-dir", m, "--out", npy.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("200 test features of dimension 9"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -19,15 +19,20 @@ pub struct Args {
     /// train or test.
     #[arg(long, default_value = "test")]
     split: DataSplit,
+    /// Folder holding the run's dataset, when it has moved since training [default: the
+    /// folder the run was trained from].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Scale every feature to unit length (the paper's Fig. 6).
     #[arg(long)]
     normalize: bool,
+    /// The file to write: .npy, .csv or .safetensors.
     #[arg(long)]
     out: PathBuf,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut emb = embed_run(&args.run_dir, args.split)?;
+    let mut emb = embed_run(&args.run_dir, args.split, args.data_dir.as_deref())?;
     if args.normalize {
         emb = emb.normalized();
     }

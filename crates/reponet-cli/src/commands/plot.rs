@@ -23,6 +23,10 @@ pub struct Args {
     /// train or test.
     #[arg(long, default_value = "test")]
     split: DataSplit,
+    /// Folder holding the run's dataset, when it has moved since training [default: the
+    /// folder the run was trained from].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Scale every feature to unit length first (the paper's Fig. 6).
     #[arg(long)]
     normalize: bool,
@@ -68,6 +72,7 @@ pub fn run(args: Args) -> Result<()> {
     let bytes = plot_run(
         &args.run_dir,
         args.split,
+        args.data_dir.as_deref(),
         args.normalize,
         projection,
         max_points,

@@ -66,6 +66,7 @@ pub fn load_runs(dirs: &[PathBuf], out: &Path) -> Result<Vec<ReportRun>> {
             let png = plot_run(
                 dir,
                 DataSplit::Test,
+                None,
                 false,
                 projection,
                 20_000,

@@ -130,7 +130,15 @@ pub fn run(args: Args) -> Result<()> {
                 continue;
             }
             for split in [DataSplit::Train, DataSplit::Test] {
-                let png = plot_run(dir, split, true, Projection::All, 20_000, ImageFormat::Png)?;
+                let png = plot_run(
+                    dir,
+                    split,
+                    None,
+                    true,
+                    Projection::All,
+                    20_000,
+                    ImageFormat::Png,
+                )?;
                 let name = format!("fig6-{}-{}.png", run.record.name, split.name());
                 write_atomic(&report_dir.join(&name), &png)?;
                 let caption = format!(

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::tensor::Device;
 
 use crate::data::{locate_dataset, DataSplit};
-use crate::train::{extract_features, RunDir, TrainError};
+use crate::train::{extract_features, ResolvedConfig, RunDir, TrainError};
 
 /// Features of one split, row-major, with their labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,25 +54,39 @@ pub(crate) fn normalize_rows(features: &mut [f32], dim: usize) {
     }
 }
 
-/// The features of `split` under the model of `run_dir` (on the run's own dataset and data
-/// folder, with the run's `--limit-*` applied).
-pub fn embed_run(run_dir: &Path, split: DataSplit) -> Result<Embeddings, TrainError> {
+/// The features of `split` under the model of `run_dir`, on the run's own dataset with the
+/// run's `--limit-*` applied, read from `data_dir` (default: the run's own data folder).
+pub fn embed_run(
+    run_dir: &Path,
+    split: DataSplit,
+    data_dir: Option<&Path>,
+) -> Result<Embeddings, TrainError> {
+    embed_run_with_config(run_dir, split, data_dir).map(|(_, emb)| emb)
+}
+
+/// [`embed_run`], with the run's configuration it read.
+pub(crate) fn embed_run_with_config(
+    run_dir: &Path,
+    split: DataSplit,
+    data_dir: Option<&Path>,
+) -> Result<(ResolvedConfig, Embeddings), TrainError> {
     let run = RunDir::open(run_dir)?;
     let device = Device::flex();
     let (config, model) = run.load_model(&device)?;
     let request = &config.request;
-    let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
+    let data = locate_dataset(&request.dataset, data_dir.or(request.data_dir.as_deref()))?;
     // A run trained without some classes: the classes it knows, relabelled as in training.
     let set = data
         .load(split)?
         .limited(request.limit(split))
         .without_classes(&config.held_out);
-    Ok(Embeddings {
+    let emb = Embeddings {
         dim: config.dim,
         features: extract_features(&model, &set, config.normalization, &device),
         labels: set.labels,
         class_names: config.trained_class_names(data.info.class_names),
-    })
+    };
+    Ok((config, emb))
 }
 
 /// Write `emb` to `path`, in the format its extension names, atomically:

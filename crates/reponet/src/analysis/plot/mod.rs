@@ -12,10 +12,11 @@ pub use projection::{principal_axes, Projection};
 
 use std::path::Path;
 
-use super::{embed_run, Embeddings};
+use super::embeddings::embed_run_with_config;
+use super::Embeddings;
 use crate::data::DataSplit;
 use crate::nn::HeadKind;
-use crate::train::{RunDir, TrainError};
+use crate::train::TrainError;
 
 /// What to draw.
 #[derive(Debug, Clone)]
@@ -260,19 +261,19 @@ fn histogram(
     }
 }
 
-/// The scatter-plot matrix of a run's features of `split`, titled with the run's setting; a
-/// fixed head's class vertices are marked at the features' median length (1 when
-/// `normalize`d).
+/// The scatter-plot matrix of a run's features of `split` (data read from `data_dir`,
+/// default the run's own), titled with the run's setting; a fixed head's class vertices are
+/// marked at the features' median length (1 when `normalize`d).
 pub fn plot_run(
     run_dir: &Path,
     split: DataSplit,
+    data_dir: Option<&Path>,
     normalize: bool,
     projection: Projection,
     max_points: usize,
     format: ImageFormat,
 ) -> Result<Vec<u8>, TrainError> {
-    let config = RunDir::open(run_dir)?.config()?;
-    let mut emb = embed_run(run_dir, split)?;
+    let (config, mut emb) = embed_run_with_config(run_dir, split, data_dir)?;
     let mut norms: Vec<f64> = (0..emb.len())
         .map(|i| {
             emb.row(i)
