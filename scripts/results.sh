@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# RESULTS.md from the paper's grid as reponet ran it: `reponet reproduce` trains what is not
-# finished yet (finished runs of the same setting are kept), writes its report, and this
-# script puts that report, its figures (docs/results/) and the prose of
-# docs/results-intro.md together. Every number in RESULTS.md's tables comes from the report.
+# RESULTS.md from runs, never from typed-in numbers: `reponet reproduce` trains what is not
+# finished yet of the paper's grid (finished runs of the same setting are kept) and writes
+# its report; the studies beyond the grid are included when their reports exist
+# (scripts/epoch-study.sh, scripts/stationarity.sh, scripts/unseen.sh write them). Each part
+# is its prose from docs/results-*.md followed by tables and figures copied from a report
+# (figures into docs/results/).
 #
 #   scripts/results.sh [EPOCHS]                 default 3; full MNIST from ../shared/data
-#   DATA=~/data OUT=runs/paper scripts/results.sh 10
+#   DATA=~/data OUT=runs/paper EXPERIMENTS=fig2,fig4,fig5,fig6 scripts/results.sh 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-3}
@@ -19,17 +21,47 @@ fi
     --data-dir "$data" --out "$out"
 python3 - "$out/report" <<'PY'
 import os, re, shutil, sys
-report = sys.argv[1]
+
+def sections(report_md):
+    """The report's '## ' sections as (title, body) pairs, in order."""
+    parts = re.split(r"^## (.+)$", open(report_md).read(), flags=re.M)
+    return list(zip(parts[1::2], parts[2::2]))
+
+def figures(body, report_dir, prefix):
+    """Copy the PNGs body links to into docs/results/ (names prefixed) and relink them."""
+    def relink(m):
+        name = prefix + m.group(1)
+        shutil.copy(os.path.join(report_dir, m.group(1)), os.path.join("docs/results", name))
+        return f"](docs/results/{name})"
+    return re.sub(r"\]\(([^)/]+\.png)\)", relink, body)
+
 os.makedirs("docs/results", exist_ok=True)
-for name in os.listdir(report):
-    if name.endswith(".png"):
-        shutil.copy(os.path.join(report, name), os.path.join("docs/results", name))
-body = open(os.path.join(report, "report.md")).read()
-body = body.replace("# reponet report\n", "", 1)
-body = re.sub(r"\]\(([^)/]+\.png)\)", r"](docs/results/\1)", body)
-intro = open("docs/results-intro.md").read()
+grid = sys.argv[1]
+page = [open("docs/results-intro.md").read().rstrip() + "\n"]
+# (report folder, prose, title prefixes of the sections to take, figure name prefix)
+studies = [
+    ("runs/epoch-study/report", "docs/results-epochs.md",
+     ("Accuracy", "Test accuracy after each epoch", "Class-mean drift"), "epochs-"),
+    ("runs/stationarity/report", "docs/results-stationarity.md",
+     ("Accuracy", "Feature geometry", "Class-mean drift", "Test accuracy after each epoch"),
+     "stationarity-"),
+    ("runs/unseen/report", "docs/results-unseen.md", ("Settings", "Unseen classes over seeds"),
+     "unseen-"),
+]
+for report, prose, wanted, prefix in studies:
+    md = os.path.join(report, "report.md")
+    if not (os.path.exists(md) and os.path.exists(prose)):
+        print(f"leaving out {prose}: no {md} (run its script first)")
+        continue
+    page.append(open(prose).read().rstrip() + "\n")
+    for title, body in sections(md):
+        if title.startswith(wanted):
+            page.append(f"### {title}\n" + figures(body, report, prefix).rstrip() + "\n")
+body = open(os.path.join(grid, "report.md")).read().replace("# reponet report\n", "", 1)
+body = re.sub(r"^(#+) ", r"#\1 ", body, flags=re.M)
+page.append("## The paper's grid: `reponet reproduce`'s report\n" + figures(body, grid, ""))
 tmp = "RESULTS.md.tmp"
-open(tmp, "w").write(intro.rstrip() + "\n\n" + body.lstrip())
+open(tmp, "w").write("\n".join(page))
 os.replace(tmp, "RESULTS.md")
 PY
 echo "wrote RESULTS.md and docs/results/"

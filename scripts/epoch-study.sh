@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The epoch study (issue 7): the paper does not say how long it trained, so train its MNIST
+# margin run (fixed simplex, the paper's recipe) for EPOCHS epochs, testing after each, and
+# let `reponet report` draw the curve (runs/epoch-study/report), which RESULTS.md includes.
+# An interrupted study continues from its last checkpoint when run again.
+#
+#   scripts/epoch-study.sh            10 epochs, full MNIST from ../shared/data/mnist (~90 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reponet=${REPONET:-target/release/reponet}
+if [ "$reponet" = target/release/reponet ]; then
+    cargo build --release -p reponet-cli
+fi
+run=${RUN:-runs/epoch-study-simplex-fixed}
+if [ -f "$run/summary.json" ]; then
+    :
+elif [ -f "$run/checkpoint.bin" ]; then
+    "$reponet" train --resume "$run"
+else
+    "$reponet" train --data-dir "${MNIST_DIR:-../shared/data/mnist}" --epochs "${EPOCHS:-10}" \
+        --out "$run"
+fi
+"$reponet" report "$run" --out runs/epoch-study/report
