@@ -45,7 +45,7 @@ studies = [
     ("runs/stationarity/report", "docs/results-stationarity.md",
      ("Accuracy", "Feature geometry", "Class-mean drift", "Test accuracy after each epoch"),
      "stationarity-"),
-    ("runs/unseen/report", "docs/results-unseen.md", ("Settings", "Unseen classes over seeds"),
+    ("runs/unseen/report", "docs/results-unseen.md", ("Unseen classes over seeds",),
      "unseen-"),
 ]
 for report, prose, wanted, prefix in studies:

@@ -13,6 +13,28 @@ fn reponet(args: &[&str]) -> Output {
         .expect("run reponet")
 }
 
+/// `reponet train` of one epoch, batch 32, on the first `train` / `test` images of the
+/// built-in sample, into `out`, with `extra` options.
+fn train_on_sample(out: &Path, train: &str, test: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "mnist-sample",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--limit-train",
+        train,
+        "--limit-test",
+        test,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    reponet(&args)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -897,21 +919,7 @@ fn corrupt_model_files_are_errors_not_panics() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let r = out.to_str().unwrap();
-    let o = reponet(&[
-        "train",
-        "--dataset",
-        "mnist-sample",
-        "--out",
-        r,
-        "--epochs",
-        "1",
-        "--limit-train",
-        "64",
-        "--limit-test",
-        "32",
-        "--batch-size",
-        "32",
-    ]);
+    let o = train_on_sample(&out, "64", "32", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let model = out.join("model.bpk");
     let bytes = std::fs::read(&model).unwrap();
@@ -1027,25 +1035,12 @@ fn reproduce_quick_runs_the_grid_and_continues_where_it_stopped() {
 fn holdout_classes_are_evaluated_as_unseen() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let o = reponet(&[
-        "train",
-        "--dataset",
-        "mnist-sample",
-        "--polytope",
-        "orthoplex",
-        "--holdout-classes",
-        "2,5,9",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--limit-train",
+    let o = train_on_sample(
+        &run,
         "300",
-        "--limit-test",
         "200",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+        &["--polytope", "orthoplex", "--holdout-classes", "2,5,9"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("held out of training: classes 2, 5, 9"));
     let config = json(&run.join("config.json"));
@@ -1078,27 +1073,15 @@ fn holdout_classes_are_evaluated_as_unseen() {
 
     // A second seed draws its own 3 classes; the report averages the two runs.
     let run2 = tmp.path().join("run2");
-    let o = reponet(&[
-        "train",
-        "--dataset",
-        "mnist-sample",
+    let extra = [
         "--polytope",
         "orthoplex",
         "--holdout-classes",
         "3",
         "--seed",
         "4",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--limit-train",
-        "300",
-        "--limit-test",
-        "200",
-        "--out",
-        run2.to_str().unwrap(),
-    ]);
+    ];
+    let o = train_on_sample(&run2, "300", "200", &extra);
     assert!(o.status.success(), "{}", stderr(&o));
     let held2: Vec<String> = json(&run2.join("config.json"))["held_out"]
         .as_array()
