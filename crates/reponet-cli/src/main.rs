@@ -28,6 +28,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "reponet", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
+    /// Where to compute: cpu (Burn's flex backend, every build) or wgpu (a GPU through
+    /// Vulkan, Metal or DirectX; builds with `--features wgpu`)
+    #[arg(long, global = true, default_value = "cpu", value_name = "cpu|wgpu")]
+    device: reponet::device::ComputeDevice,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +58,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    if let Err(err) = reponet::device::select(cli.device) {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Polytope(args) => commands::polytope::run(args),
         Command::Train(args) => commands::train::run(args),

@@ -379,6 +379,10 @@ fn impossible_options_are_refused_before_any_work() {
             &["--dataset", "cifar10"],
             "unknown dataset 'cifar10': known datasets are mnist",
         ),
+        (&["--device", "tpu"], "expected cpu or wgpu"),
+        (&["--device", "cuda"], "use --device wgpu"),
+        #[cfg(not(feature = "wgpu"))]
+        (&["--device", "wgpu"], "--features wgpu"),
     ];
     for (extra, expected) in cases {
         let mut args = vec!["train", "--data-dir", d, "--out", r];

@@ -98,7 +98,7 @@ fn timed(warmup: usize, steps: usize, mut step: impl FnMut()) -> Vec<f64> {
 /// Throughput of LeNet++ (fixed simplex head, margin loss) in `phase` at `batch`.
 pub fn model_phase(phase: Phase, batch: usize, warmup: usize, steps: usize) -> PhaseResult {
     let polytope = Polytope::new(PolytopeKind::Simplex, 10).expect("the 9-simplex");
-    let device = Device::flex();
+    let device = crate::device::current();
     let train_device = device.clone().autodiff();
     let images = |device: &Device| {
         Tensor::<4>::random([batch, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device)
@@ -189,7 +189,7 @@ pub fn head_phase(
     warmup: usize,
     steps: usize,
 ) -> HeadResult {
-    let device = Device::flex().autodiff();
+    let device = crate::device::current().autodiff();
     reset_peak_rss();
     let (classifier, vertices) = match head {
         HeadKind::Learnable => (

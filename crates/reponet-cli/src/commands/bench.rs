@@ -85,7 +85,7 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or(threads);
     let mut report = json!({
         "reponet_version": env!("CARGO_PKG_VERSION"),
-        "backend": "burn 0.22.1 flex (CPU)",
+        "backend": reponet::device::selected().describe(),
         "threads": threads,
     });
     if args.heads {

@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use burn::tensor::Device;
-
 use crate::data::{locate_dataset, DataSplit};
 use crate::train::{extract_features, ResolvedConfig, RunDir, TrainError};
 
@@ -71,7 +69,7 @@ pub(crate) fn embed_run_with_config(
     data_dir: Option<&Path>,
 ) -> Result<(ResolvedConfig, Embeddings), TrainError> {
     let run = RunDir::open(run_dir)?;
-    let device = Device::flex();
+    let device = crate::device::current();
     let (config, model) = run.load_model(&device)?;
     let request = &config.request;
     let data = locate_dataset(&request.dataset, data_dir.or(request.data_dir.as_deref()))?;

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
@@ -63,7 +63,7 @@ pub fn evaluate_run(
     data_dir: Option<&Path>,
 ) -> Result<Evaluation, TrainError> {
     let run = RunDir::open(run_dir)?;
-    let device = Device::flex();
+    let device = crate::device::current();
     let (config, model) = run.load_model(&device)?;
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
     let dataset = dataset.unwrap_or(&config.request.dataset);

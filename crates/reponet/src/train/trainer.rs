@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -31,7 +31,7 @@ pub fn train(
     let data = TrainingData::load(&mut resolved, true)?;
     let run = RunDir::create(out, force)?;
     run.write_json(RunDir::CONFIG, &resolved)?;
-    let device = Device::flex().autodiff();
+    let device = crate::device::current().autodiff();
     let model = Network::seeded(&resolved.polytope()?, config.head, &device, config.seed);
     let optimizer = adam();
     run_epochs(
@@ -68,7 +68,7 @@ pub fn resume(
     let mut resolved = run.config()?;
     let checkpoint = load_checkpoint(&checkpoint_path)?;
     let data = TrainingData::load(&mut resolved, false)?;
-    let device = Device::flex().autodiff();
+    let device = crate::device::current().autodiff();
     let model = Network::new(&resolved.polytope()?, resolved.request.head, &device)
         .try_load_record(checkpoint.model)
         .map_err(|e| TrainError::Run {
@@ -162,7 +162,7 @@ fn run_epochs(
 ) -> Result<TrainSummary, TrainError> {
     let config = &resolved.request;
     let (train_set, test_set) = (&data.train, &data.test);
-    let device = Device::flex();
+    let device = crate::device::current();
     let train_device = device.clone().autodiff();
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     let run_start = Instant::now();
