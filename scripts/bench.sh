@@ -9,17 +9,12 @@
 # Needs python3 with torch and numpy for the peer (pip install torch numpy); without them
 # only reponet's figures are written. Both use the same threads (THREADS, default: all
 # cores), the same model, loss, batch sizes and random inputs. Run it on an idle machine.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 runs=${1:-3}
 threads=${THREADS:-$(nproc)}
-reponet=${REPONET:-target/release/reponet}
 peer=${PEER:-../shared/peer/torch_margin_reponet.py}
 out=results/bench
 mkdir -p "$out"
-if [ "$reponet" = target/release/reponet ]; then
-    cargo build --release -p reponet-cli
-fi
 phases=train:512,train:128,infer:512,infer:128
 for i in $(seq 1 "$runs"); do
     echo "== run $i/$runs: reponet"

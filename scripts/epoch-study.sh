@@ -5,12 +5,7 @@
 # An interrupted study continues from its last checkpoint when run again.
 #
 #   scripts/epoch-study.sh            10 epochs, full MNIST from ../shared/data/mnist (~90 min)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-reponet=${REPONET:-target/release/reponet}
-if [ "$reponet" = target/release/reponet ]; then
-    cargo build --release -p reponet-cli
-fi
+source "$(dirname "$0")/common.sh"
 run=${RUN:-runs/epoch-study-simplex-fixed}
 if [ -f "$run/summary.json" ]; then
     :

@@ -5,13 +5,8 @@
 # time, so they hold even on a busy machine; the step time it prints does not.
 #
 #   scripts/profile.sh [PHASE:BATCH]            default train:512; needs perf (linux-perf)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 phase=${1:-train:512}
-reponet=${REPONET:-target/release/reponet}
-if [ "$reponet" = target/release/reponet ]; then
-    cargo build --release -p reponet-cli
-fi
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
 perf record -q -F 499 -o "$data/perf.data" "$reponet" bench --phases "$phase" --steps 5 --warmup 1

@@ -8,15 +8,10 @@
 #
 #   scripts/results.sh [EPOCHS]                 default 3; full MNIST from ../shared/data
 #   DATA=~/data OUT=runs/paper EXPERIMENTS=fig2,fig4,fig5,fig6 scripts/results.sh 10
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 epochs=${1:-3}
 data=${DATA:-../shared/data}
 out=${OUT:-runs/reproduce}
-reponet=${REPONET:-target/release/reponet}
-if [ "$reponet" = target/release/reponet ]; then
-    cargo build --release -p reponet-cli
-fi
 "$reponet" reproduce --experiments "${EXPERIMENTS:-fig2,fig4}" --epochs "$epochs" \
     --data-dir "$data" --out "$out"
 python3 - "$out/report" <<'PY'

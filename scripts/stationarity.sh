@@ -7,12 +7,7 @@
 #
 #   scripts/stationarity.sh                     first 10,000 images, 5 epochs (~15 min)
 #   LIMIT=60000 EPOCHS=10 scripts/stationarity.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-reponet=${REPONET:-target/release/reponet}
-if [ "$reponet" = target/release/reponet ]; then
-    cargo build --release -p reponet-cli
-fi
+source "$(dirname "$0")/common.sh"
 out=${OUT:-runs/stationarity}
 runs=()
 for polytope in ${POLYTOPES:-simplex}; do

@@ -10,12 +10,7 @@
 # The default is small (the first 4,000 training and 3,000 test images, 2 epochs: about 35
 # minutes on 2 cores) so that the whole grid fits a session; the paper's full setting:
 #   SEEDS="0 1 2 3 4" LIMIT=60000 LIMIT_TEST=10000 EPOCHS=3 scripts/unseen.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-reponet=${REPONET:-target/release/reponet}
-if [ "$reponet" = target/release/reponet ]; then
-    cargo build --release -p reponet-cli
-fi
+source "$(dirname "$0")/common.sh"
 out=${OUT:-runs/unseen}
 limit=${LIMIT:-4000}
 limit_test=${LIMIT_TEST:-3000}
