@@ -52,6 +52,7 @@ impl ComputeDevice {
     }
 }
 
+#[cfg(not(feature = "wgpu"))]
 const NO_WGPU: &str = "this reponet was built without the GPU backend: build it with \
      `cargo build --release -p reponet-cli --features wgpu` (README.md, \"GPU\")";
 
