@@ -24,7 +24,7 @@ if [ "${1:-}" = "--full" ]; then
   fi
   "$BIN" data verify mnist "${DATA[@]}"
   OUT=runs/quickstart
-  "$BIN" train --dataset mnist "${DATA[@]}" --out "$OUT" --force
+  "$BIN" train --dataset mnist "${DATA[@]}" --epochs 3 --out "$OUT" --force
   "$BIN" eval "$OUT"
   "$BIN" plot "$OUT" --out "$OUT/features.png"
   echo "open $OUT/features.png: the test features, one colour per class, on the simplex's vertices"

@@ -15,9 +15,7 @@ use crate::geometry::PolytopeKind;
 use crate::nn::{HeadKind, LossKind};
 use crate::train::{TrainConfig, WarmupSetting};
 
-/// Epochs per run unless `--epochs` says otherwise. The paper does not state its count;
-/// 3 is what every run measured so far used (see RESULTS.md), not a converged setting.
-pub const DEFAULT_EPOCHS: usize = 3;
+pub use crate::train::DEFAULT_EPOCHS;
 /// `--quick`: the built-in MNIST sample, cut to this many training and test images.
 pub const QUICK_TRAIN: usize = 2000;
 /// Test images of each `--quick` run.

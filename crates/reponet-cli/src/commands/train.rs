@@ -69,7 +69,8 @@ pub struct Args {
     /// Epochs over which the margin rises linearly from 0, step by step: auto or a number.
     #[arg(long, default_value = "auto")]
     margin_warmup: WarmupSetting,
-    #[arg(long, default_value_t = 3)]
+    /// Passes over the training set (6: where the epoch study in RESULTS.md levels off).
+    #[arg(long, default_value_t = reponet::train::DEFAULT_EPOCHS)]
     epochs: usize,
     #[arg(long, default_value_t = 512)]
     batch_size: usize,

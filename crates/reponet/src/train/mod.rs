@@ -10,7 +10,7 @@ mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState};
 pub use config::{
-    HoldoutSetting, MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting,
+    HoldoutSetting, MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_EPOCHS,
     DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
 pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_BATCH};
