@@ -8,12 +8,16 @@
 #
 #   scripts/results.sh [EPOCHS]                 default 3; full MNIST from ../shared/data
 #   DATA=~/data OUT=runs/paper EXPERIMENTS=fig2,fig4,fig5,fig6 scripts/results.sh 10
+#   ASSEMBLE_ONLY=1 scripts/results.sh          the page again, from the existing reports
 source "$(dirname "$0")/common.sh"
 epochs=${1:-3}
 data=${DATA:-../shared/data}
 out=${OUT:-runs/reproduce}
-"$reponet" reproduce --experiments "${EXPERIMENTS:-fig2,fig4}" --epochs "$epochs" \
-    --data-dir "$data" --out "$out"
+# ASSEMBLE_ONLY=1: only put the page together again from the reports already written.
+if [ -z "${ASSEMBLE_ONLY:-}" ]; then
+    "$reponet" reproduce --experiments "${EXPERIMENTS:-fig2,fig4}" --epochs "$epochs" \
+        --data-dir "$data" --out "$out"
+fi
 python3 - "$out/report" <<'PY'
 import os, re, shutil, sys
 
@@ -51,7 +55,7 @@ for report, prose, wanted, prefix in studies:
     page.append(open(prose).read().rstrip() + "\n")
     for title, body in sections(md):
         if title.startswith(wanted):
-            page.append(f"### {title}\n" + figures(body, report, prefix).rstrip() + "\n")
+            page.append(f"### {title}\n\n" + figures(body, report, prefix).strip() + "\n")
 
 
 def whole(report_dir, heading, prefix, level):
