@@ -82,9 +82,9 @@ impl DataRoot {
             dirs.push(self.path.clone());
         }
         dirs.push(self.dataset_dir(info));
-        if self.origin != RootOrigin::Flag {
-            dirs.extend(info.system_dirs.iter().map(PathBuf::from));
-        }
+        // A system package's copy (Debian's Fashion-MNIST) is found whatever the root, last,
+        // so that one --data-dir serves a grid whose datasets live in different places.
+        dirs.extend(info.system_dirs.iter().map(PathBuf::from));
         dirs
     }
 
