@@ -53,10 +53,9 @@ pub fn run(args: Args) -> Result<()> {
         print_retrieval("", r);
     }
     if let Some(r) = &eval.held_out_retrieval {
-        let classes: Vec<String> = eval.held_out_classes.iter().map(usize::to_string).collect();
         println!(
             "unseen classes {} (held out of training), among their own test images:",
-            classes.join(", ")
+            reponet::train::class_list(&eval.held_out_classes, ", ")
         );
         print_retrieval("  ", r);
     }

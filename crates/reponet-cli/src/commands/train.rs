@@ -170,10 +170,9 @@ fn config_of(args: Args) -> Result<TrainConfig> {
     };
     let resolved = config.resolve()?;
     if !resolved.held_out.is_empty() {
-        let list: Vec<String> = resolved.held_out.iter().map(usize::to_string).collect();
         println!(
             "held out of training: classes {} (evaluated as unseen classes by `reponet eval`)",
-            list.join(", ")
+            reponet::train::class_list(&resolved.held_out, ", ")
         );
     }
     println!(

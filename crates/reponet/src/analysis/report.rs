@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{evaluate_run, Evaluation, RetrievalMetrics, RunRecord};
 use crate::nn::{HeadKind, LossKind};
-use crate::train::{RunDir, TrainError, TrainSummary};
+use crate::train::{class_list, RunDir, TrainError, TrainSummary};
 
 /// One run as the report shows it.
 #[derive(Debug, Clone)]
@@ -328,16 +328,7 @@ fn unseen_over_seeds(runs: &[ReportRun]) -> Vec<Vec<String>> {
                 .collect();
             let held_out: Vec<String> = members
                 .iter()
-                .map(|r| {
-                    let list: Vec<String> = r
-                        .record
-                        .config
-                        .held_out
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect();
-                    list.join(",")
-                })
+                .map(|r| class_list(&r.record.config.held_out, ","))
                 .collect();
             vec![
                 first.request.dataset.clone(),

@@ -109,14 +109,20 @@ impl FromStr for HoldoutSetting {
     }
 }
 
+/// Class indices joined by `sep`, e.g. "2, 5, 9", for messages and tables.
+pub fn class_list(classes: &[usize], sep: &str) -> String {
+    classes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 impl fmt::Display for HoldoutSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Count(n) => write!(f, "{n}"),
-            Self::Classes(c) => {
-                let list: Vec<String> = c.iter().map(usize::to_string).collect();
-                write!(f, "{},", list.join(","))
-            }
+            Self::Classes(c) => write!(f, "{},", class_list(c, ",")),
         }
     }
 }

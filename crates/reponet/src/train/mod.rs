@@ -10,8 +10,8 @@ mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState};
 pub use config::{
-    HoldoutSetting, MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_EPOCHS,
-    DEFAULT_WARMUP_EPOCHS_ABOVE_90,
+    class_list, HoldoutSetting, MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting,
+    DEFAULT_EPOCHS, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
 pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_BATCH};
 pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
