@@ -1,0 +1,194 @@
+//! Convolutions on the CPU through reponet's own kernels.
+//!
+//! Burn's flex backend trains LeNet++ at about a quarter of PyTorch's speed, and its
+//! backward convolutions are most of the gap (BENCHMARKS.md, "Where the time goes").
+//! [`conv2d`] runs a Burn [`Conv2d`] module through [`ConvBackend`], a Burn backend
+//! extension whose flex implementation is [`kernels`] (im2col + GEMM forward, one-pass
+//! backward) and whose autodiff implementation registers their backward. Everything else
+//! in the graph stays Burn's, and the module, its parameters and its records are Burn's
+//! `Conv2d` unchanged.
+//!
+//! Where the extension does not apply (another backend, float16, strides, dilation,
+//! groups, asymmetric padding) or Burn's kernels are chosen ([`set_conv_kernels`], or
+//! `REPONET_CONV=burn` in the environment), [`conv2d`] is `Conv2d::forward`.
+
+mod extension;
+pub mod kernels;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::backend::{Dispatch, DispatchDevice};
+use burn::nn::conv::Conv2d;
+use burn::nn::PaddingConfig2d;
+use burn::tensor::{DType, Tensor};
+
+pub use extension::ConvBackend;
+
+/// Whose convolution kernels run on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvKernels {
+    /// reponet's ([`kernels`]): the default.
+    Reponet,
+    /// Burn's own flex kernels, for comparison.
+    Burn,
+}
+
+const UNSET: u8 = 0;
+static CHOICE: AtomicU8 = AtomicU8::new(UNSET);
+
+impl ConvKernels {
+    fn code(self) -> u8 {
+        match self {
+            Self::Reponet => 1,
+            Self::Burn => 2,
+        }
+    }
+
+    /// The environment's choice: `REPONET_CONV=burn` picks Burn's kernels.
+    fn from_env() -> Self {
+        match std::env::var("REPONET_CONV") {
+            Ok(v) if v.eq_ignore_ascii_case("burn") => Self::Burn,
+            _ => Self::Reponet,
+        }
+    }
+}
+
+/// Choose whose convolution kernels the CPU runs from now on (the process's choice; the
+/// benchmark switches it to measure both).
+pub fn set_conv_kernels(kernels: ConvKernels) {
+    CHOICE.store(kernels.code(), Ordering::Relaxed);
+}
+
+/// The kernels in use: those of [`set_conv_kernels`], else `REPONET_CONV`, else reponet's.
+pub fn conv_kernels() -> ConvKernels {
+    match CHOICE.load(Ordering::Relaxed) {
+        UNSET => {
+            let chosen = ConvKernels::from_env();
+            set_conv_kernels(chosen);
+            chosen
+        }
+        code if code == ConvKernels::Burn.code() => ConvKernels::Burn,
+        _ => ConvKernels::Reponet,
+    }
+}
+
+/// `conv.forward(x)`, through reponet's kernels where they apply (see the module docs).
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let Some((ph, pw)) = extension_padding(conv, &x) else {
+        return conv.forward(x);
+    };
+    let bias = match &conv.bias {
+        Some(bias) => bias.val(),
+        None => Tensor::zeros([conv.weight.dims()[0]], &x.device()),
+    };
+    let out = <Dispatch as ConvBackend>::reponet_conv2d(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+        ph,
+        pw,
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// The (rows, columns) padding if the extension computes this convolution, else `None`.
+fn extension_padding(conv: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
+    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    let float32 = x.dtype() == DType::F32 && conv.weight.val().dtype() == DType::F32;
+    let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
+    if conv_kernels() != ConvKernels::Reponet || !on_flex || !float32 || !plain {
+        return None;
+    }
+    let [kh, kw] = conv.kernel_size;
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => (0, 0),
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            (top, left)
+        }
+        PaddingConfig2d::Same if kh % 2 == 1 && kw % 2 == 1 => ((kh - 1) / 2, (kw - 1) / 2),
+        _ => return None,
+    };
+    // Shapes Burn would refuse go to Burn, for its error message.
+    let [_, c, h, w] = x.dims();
+    let fits = h + 2 * padding.0 >= kh && w + 2 * padding.1 >= kw;
+    (fits && conv.weight.dims()[1] == c).then_some(padding)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The extension against Burn's own convolution, through autodiff: same output, same
+    //! gradients for the input, weight and bias. Both are float32 sums taken in different
+    //! orders, so within 1e-5 relative or 1e-6 absolute (entries near zero); the float64
+    //! checks of the kernels themselves are in `kernels`.
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::{Device, Distribution, Tolerance};
+
+    #[test]
+    fn extension_matches_burn_through_autodiff() {
+        let device = Device::flex().autodiff();
+        for (padding, channels, size) in [
+            (PaddingConfig2d::Explicit(2, 2, 2, 2), [3, 4], 9),
+            (PaddingConfig2d::Valid, [2, 3], 7),
+            (PaddingConfig2d::Same, [1, 2], 6),
+        ] {
+            let mut conv = Conv2dConfig::new(channels, [5, 5])
+                .with_padding(padding.clone())
+                .init(&device);
+            let bias = Tensor::random([channels[1]], Distribution::Default, &device);
+            conv.bias = Some(Param::from_tensor(bias));
+            let x =
+                Tensor::<4>::random([5, channels[0], size, size], Distribution::Default, &device)
+                    .require_grad();
+            assert!(
+                extension_padding(&conv, &x).is_some(),
+                "{padding:?} takes the extension"
+            );
+            // Weight the outputs so every gradient entry differs.
+            let [_, o, oh, ow] = conv.forward(x.clone()).dims();
+            let weights = Tensor::<4>::random([5, o, oh, ow], Distribution::Default, &device);
+            let run = |fast: bool| {
+                let out = if fast {
+                    conv2d(&conv, x.clone())
+                } else {
+                    conv.forward(x.clone())
+                };
+                let grads = (out.clone() * weights.clone()).sum().backward();
+                let weight = conv.weight.val();
+                let bias = conv.bias.as_ref().unwrap().val();
+                [
+                    out.inner().into_data(),
+                    x.grad(&grads).unwrap().into_data(),
+                    weight.grad(&grads).unwrap().into_data(),
+                    bias.grad(&grads).unwrap().into_data(),
+                ]
+            };
+            for (ours, burns) in run(true).iter().zip(run(false)) {
+                ours.assert_approx_eq::<f32>(&burns, Tolerance::rel_abs(1e-5, 1e-6));
+            }
+        }
+    }
+
+    #[test]
+    fn falls_back_where_it_does_not_apply() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([1, 2, 8, 8], &device);
+        let strided = Conv2dConfig::new([2, 2], [3, 3])
+            .with_stride([2, 2])
+            .init(&device);
+        let asymmetric = Conv2dConfig::new([2, 2], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1))
+            .init(&device);
+        let even_same = Conv2dConfig::new([2, 2], [2, 2])
+            .with_padding(PaddingConfig2d::Same)
+            .init(&device);
+        for conv in [strided, asymmetric, even_same] {
+            assert_eq!(extension_padding(&conv, &x), None);
+            assert_eq!(
+                conv2d(&conv, x.clone()).dims(),
+                conv.forward(x.clone()).dims()
+            );
+        }
+    }
+}
