@@ -57,6 +57,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    keep_freed_memory();
     let cli = Cli::parse();
     if let Err(err) = reponet::device::select(cli.device) {
         eprintln!("error: {err}");
@@ -87,3 +88,19 @@ fn main() -> ExitCode {
 // system time (page faults) of glibc malloc here, +7 % training img/s.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Tell mimalloc never to purge (decommit) freed memory: a training step frees and
+/// reallocates the same large activation buffers every step, and each purge made the
+/// kernel zero those pages again on the next step (`clear_page_erms`, 10 % of a step).
+/// Costs nothing in peak memory, which the same buffers set. `MIMALLOC_PURGE_DELAY` in the
+/// environment does the same but is read before `main`, so users would have to know it.
+fn keep_freed_memory() {
+    extern "C" {
+        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+    // `mi_option_purge_delay` in mimalloc's v2 and v3 headers (libmimalloc-sys 0.1.49
+    // exports the function but not this option's name).
+    const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+    // SAFETY: mimalloc is linked (the global allocator above); options may be set at any time.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}

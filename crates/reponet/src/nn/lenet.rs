@@ -50,7 +50,7 @@ impl LeNetPlusPlus {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for (i, (conv, act)) in self.convs.iter().zip(&self.activations).enumerate() {
-            x = act.forward(super::conv::conv2d(conv, x));
+            x = super::conv::conv2d_prelu(conv, act, x);
             if i % 2 == 1 {
                 x = self.pool.forward(x);
             }

@@ -12,7 +12,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
 use burn::tensor::TensorData;
 
-use super::kernels::{conv2d_backward, conv2d_forward, ConvShape, Wanted};
+use super::kernels::{
+    conv2d_backward, conv2d_forward, prelu_backward, prelu_forward, ConvShape, Wanted,
+};
 
 /// A float32 2-D convolution with stride 1, no dilation and one group: input
 /// `[n, c, h, w]`, weight `[o, c, kh, kw]`, bias `[o]`, zero padding `padding_h` rows and
@@ -24,6 +26,17 @@ pub trait ConvBackend: Backend {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        padding_h: usize,
+        padding_w: usize,
+    ) -> FloatTensor<Self>;
+
+    /// The same convolution followed by PReLU with slopes `alpha` (`[1]` or `[o]`), as one
+    /// operation: one backward node instead of Burn's PReLU graph (masks, selects, sums).
+    fn reponet_conv2d_prelu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
         padding_h: usize,
         padding_w: usize,
     ) -> FloatTensor<Self>;
@@ -75,6 +88,25 @@ impl ConvBackend for Flex {
         let out = conv2d_forward(&s, values(&x), values(&weight), Some(values(&bias)));
         flex_tensor(out, [s.n, s.o, s.oh(), s.ow()])
     }
+
+    fn reponet_conv2d_prelu(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        alpha: FlexTensor,
+        padding_h: usize,
+        padding_w: usize,
+    ) -> FlexTensor {
+        let z = Self::reponet_conv2d(x, weight, bias, padding_h, padding_w);
+        prelu(z, &contiguous(alpha))
+    }
+}
+
+/// PReLU of a convolution's output `z`, in place where `z` is not shared (inference).
+fn prelu(mut z: FlexTensor, alpha: &FlexTensor) -> FlexTensor {
+    let shape = z.shape();
+    prelu_forward(z.storage_mut::<f32>(), values(alpha), shape[2] * shape[3]);
+    z
 }
 
 /// The backward node: the input and weight are kept (checkpointed) for it; the bias's
@@ -91,27 +123,79 @@ impl Backward<Flex, 3> for ConvBackward {
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight, ph, pw) = ops.state;
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
+        conv_backward(parents, grads, checkpointer, (x, weight), grad, (ph, pw));
+    }
+}
+
+/// Registers the gradients of a convolution's parents (their node ids, `None` where no
+/// gradient is wanted): input, weight, bias, from the
+/// gradient `grad` of its output.
+fn conv_backward(
+    [node_x, node_weight, node_bias]: [Option<NodeId>; 3],
+    grads: &mut Gradients,
+    checkpointer: &mut Checkpointer,
+    (x_id, weight_id): (NodeId, NodeId),
+    grad: FlexTensor,
+    (ph, pw): (usize, usize),
+) {
+    let grad = contiguous(grad);
+    let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(x_id));
+    let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(weight_id));
+    let s = conv_shape(&x, &weight, ph, pw);
+    let wanted = Wanted {
+        x: node_x.is_some(),
+        weight: node_weight.is_some(),
+        bias: node_bias.is_some(),
+    };
+    let g = conv2d_backward(&s, values(&x), values(&weight), values(&grad), wanted);
+    if let (Some(node), Some(gx)) = (node_x, g.x) {
+        grads.register::<Flex>(node, flex_tensor(gx, [s.n, s.c, s.h, s.w]));
+    }
+    if let (Some(node), Some(gw)) = (node_weight, g.weight) {
+        grads.register::<Flex>(node, flex_tensor(gw, [s.o, s.c, s.kh, s.kw]));
+    }
+    if let (Some(node), Some(gb)) = (node_bias, g.bias) {
+        grads.register::<Flex>(node, FlexTensor::from_data(TensorData::new(gb, [s.o])));
+    }
+}
+
+/// The backward node of convolution + PReLU: keeps the input and weight (checkpointed),
+/// the pre-activation and the slopes.
+#[derive(Debug)]
+struct ConvPreluBackward;
+
+impl Backward<Flex, 4> for ConvPreluBackward {
+    type State = (NodeId, NodeId, FlexTensor, FlexTensor, usize, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias, node_alpha] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let (x_id, weight_id, ph, pw) = ops.state;
-        let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(x_id));
-        let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(weight_id));
-        let s = conv_shape(&x, &weight, ph, pw);
-        let wanted = Wanted {
-            x: node_x.is_some(),
-            weight: node_weight.is_some(),
-            bias: node_bias.is_some(),
-        };
-        let g = conv2d_backward(&s, values(&x), values(&weight), values(&grad), wanted);
-        if let (Some(node), Some(gx)) = (node_x, g.x) {
-            grads.register::<Flex>(node.id, flex_tensor(gx, [s.n, s.c, s.h, s.w]));
+        let (x, weight, z, alpha, ph, pw) = ops.state;
+        let shape = z.shape();
+        let (gz, galpha) = prelu_backward(
+            values(&z),
+            values(&alpha),
+            values(&grad),
+            shape[2] * shape[3],
+        );
+        if let Some(node) = node_alpha {
+            let len = galpha.len();
+            grads.register::<Flex>(
+                node.id,
+                FlexTensor::from_data(TensorData::new(galpha, [len])),
+            );
         }
-        if let (Some(node), Some(gw)) = (node_weight, g.weight) {
-            grads.register::<Flex>(node.id, flex_tensor(gw, [s.o, s.c, s.kh, s.kw]));
-        }
-        if let (Some(node), Some(gb)) = (node_bias, g.bias) {
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(gb, [s.o])));
-        }
+        let gz = flex_tensor(gz, [shape[0], shape[1], shape[2], shape[3]]);
+        let parents = [node_x, node_weight, node_bias].map(|node| node.map(|node| node.id));
+        conv_backward(parents, grads, checkpointer, (x, weight), gz, (ph, pw));
     }
 }
 
@@ -148,6 +232,43 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
                 x.into_primitive(),
                 weight.into_primitive(),
                 bias.into_primitive(),
+                padding_h,
+                padding_w,
+            )),
+        }
+    }
+
+    fn reponet_conv2d_prelu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        padding_h: usize,
+        padding_w: usize,
+    ) -> FloatTensor<Self> {
+        let prep = ConvPreluBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node(), alpha.node()])
+            .compute_bound()
+            .stateful();
+        match prep {
+            OpsKind::Tracked(mut prep) => {
+                let (x_id, weight_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                let alpha = contiguous(alpha.into_primitive());
+                let z = Flex::reponet_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    padding_h,
+                    padding_w,
+                );
+                let y = prelu(z.clone(), &alpha);
+                prep.finish((x_id, weight_id, z, alpha, padding_h, padding_w), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::reponet_conv2d_prelu(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                alpha.into_primitive(),
                 padding_h,
                 padding_w,
             )),

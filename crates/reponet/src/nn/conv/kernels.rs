@@ -73,6 +73,16 @@ impl ConvShape {
         let tasks = 4 * rayon::current_num_threads();
         self.n.div_ceil(tasks).max(1)
     }
+
+    /// Images per GEMM: small feature maps (LeNet++'s 7x7 and 14x14) are grouped side by
+    /// side so each GEMM has at least `MIN_GEMM_COLUMNS` columns; one 49-column GEMM per
+    /// image spent more time packing than multiplying.
+    fn images_per_gemm(&self) -> usize {
+        const MIN_GEMM_COLUMNS: usize = 512;
+        MIN_GEMM_COLUMNS
+            .div_ceil(self.pixels())
+            .clamp(1, self.images_per_task())
+    }
 }
 
 /// For kernel offset `k` and padding `p`, the output positions `lo..hi` whose input
@@ -83,18 +93,20 @@ fn valid_range(k: usize, p: usize, size: usize, out: usize) -> (usize, usize) {
     (lo, hi)
 }
 
-/// Unfold one image `[c, h, w]` into `col` `[c*kh*kw, oh*ow]` (zeros where the kernel
-/// overhangs the padding).
-fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32]) {
+/// Unfold one image `[c, h, w]` into the first `oh*ow` columns of `col`, a
+/// `[c*kh*kw, stride]` matrix (zeros where the kernel overhangs the padding). A group of
+/// images shares one matrix, side by side: the caller offsets `col` by the image's columns.
+fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32], stride: usize) {
     let (oh, ow) = (s.oh(), s.ow());
-    let mut rows = col.chunks_exact_mut(oh * ow);
+    let mut r = 0;
     for c in 0..s.c {
         let plane = &image[c * s.h * s.w..][..s.h * s.w];
         for ki in 0..s.kh {
             let (y0, y1) = valid_range(ki, s.ph, s.h, oh);
             for kj in 0..s.kw {
                 let (x0, x1) = valid_range(kj, s.pw, s.w, ow);
-                let row = rows.next().expect("col has c*kh*kw rows");
+                let row = &mut col[r * stride..][..oh * ow];
+                r += 1;
                 row[..y0 * ow].fill(0.0);
                 row[y1 * ow..].fill(0.0);
                 for y in y0..y1 {
@@ -109,18 +121,19 @@ fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32]) {
     }
 }
 
-/// Fold `col` `[c*kh*kw, oh*ow]` back onto one image `[c, h, w]`, adding (the adjoint of
-/// [`im2col`]). `image` must start at zero.
-fn col2im_add(s: &ConvShape, col: &[f32], image: &mut [f32]) {
+/// Fold the first `oh*ow` columns of `col` `[c*kh*kw, stride]` back onto one image
+/// `[c, h, w]`, adding (the adjoint of [`im2col`]). `image` must start at zero.
+fn col2im_add(s: &ConvShape, col: &[f32], stride: usize, image: &mut [f32]) {
     let (oh, ow) = (s.oh(), s.ow());
-    let mut rows = col.chunks_exact(oh * ow);
+    let mut r = 0;
     for c in 0..s.c {
         let plane = &mut image[c * s.h * s.w..][..s.h * s.w];
         for ki in 0..s.kh {
             let (y0, y1) = valid_range(ki, s.ph, s.h, oh);
             for kj in 0..s.kw {
                 let (x0, x1) = valid_range(kj, s.pw, s.w, ow);
-                let row = rows.next().expect("col has c*kh*kw rows");
+                let row = &col[r * stride..][..oh * ow];
+                r += 1;
                 for y in y0..y1 {
                     let src = &row[y * ow + x0..y * ow + x1];
                     let dst = &mut plane[(y + ki - s.ph) * s.w + x0 + kj - s.pw..][..x1 - x0];
@@ -208,34 +221,77 @@ fn check_lengths(s: &ConvShape, x: &[f32], weight: &[f32]) {
 pub fn conv2d_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     check_lengths(s, x, weight);
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
+    let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
     let mut out = vec![0.0f32; s.n * out_image];
-    let per_task = s.images_per_task();
     out.par_chunks_mut(per_task * out_image)
         .zip(x.par_chunks(per_task * s.image()))
         .for_each(|(out, x)| {
-            let mut col = vec![0.0f32; patch * pixels];
-            for (out, image) in out
-                .chunks_exact_mut(out_image)
-                .zip(x.chunks_exact(s.image()))
+            let mut col = vec![0.0f32; patch * per_gemm * pixels];
+            let mut grouped = vec![
+                0.0f32;
+                if per_gemm > 1 {
+                    out_image * per_gemm
+                } else {
+                    0
+                }
+            ];
+            for (out, x) in out
+                .chunks_mut(per_gemm * out_image)
+                .zip(x.chunks(per_gemm * s.image()))
             {
+                let stride = x.len() / s.image() * pixels;
+                for (j, image) in x.chunks_exact(s.image()).enumerate() {
+                    im2col(s, image, &mut col[j * pixels..], stride);
+                }
+                // One image: the GEMM writes the output in place; several: `[o, images *
+                // pixels]`, then each image's columns are copied to its place.
+                let dst = if stride == pixels {
+                    &mut *out
+                } else {
+                    &mut grouped[..s.o * stride]
+                };
                 if let Some(bias) = bias {
-                    for (plane, b) in out.chunks_exact_mut(pixels).zip(bias) {
-                        plane.fill(*b);
+                    for (row, b) in dst.chunks_exact_mut(stride).zip(bias) {
+                        row.fill(*b);
                     }
                 }
-                im2col(s, image, &mut col);
+                let cols = View::rows(&col, stride);
                 matmul(
-                    out,
+                    dst,
                     s.o,
-                    pixels,
+                    stride,
                     patch,
                     View::rows(weight, patch),
-                    View::rows(&col, pixels),
+                    cols,
                     bias.is_some(),
                 );
+                if stride != pixels {
+                    ungroup(&grouped[..s.o * stride], s.o, pixels, out);
+                }
             }
         });
     out
+}
+
+/// `[o, images * pixels]` (images side by side, as the grouped GEMM writes them) to
+/// `[images, o, pixels]`.
+fn ungroup(grouped: &[f32], o: usize, pixels: usize, images: &mut [f32]) {
+    let stride = grouped.len() / o;
+    for (j, image) in images.chunks_exact_mut(o * pixels).enumerate() {
+        for (c, plane) in image.chunks_exact_mut(pixels).enumerate() {
+            plane.copy_from_slice(&grouped[c * stride + j * pixels..][..pixels]);
+        }
+    }
+}
+
+/// `[images, o, pixels]` to `[o, images * pixels]`: the inverse of [`ungroup`].
+fn group(images: &[f32], o: usize, pixels: usize, grouped: &mut [f32]) {
+    let stride = grouped.len() / o;
+    for (j, image) in images.chunks_exact(o * pixels).enumerate() {
+        for (c, plane) in image.chunks_exact(pixels).enumerate() {
+            grouped[c * stride + j * pixels..][..pixels].copy_from_slice(plane);
+        }
+    }
 }
 
 /// Gradients of a convolution, each computed only when asked for.
@@ -283,7 +339,7 @@ pub fn conv2d_backward(
         s.n * out_image,
         "conv2d: output gradient length for {s:?}"
     );
-    let per_task = s.images_per_task();
+    let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
     let tasks = s.n.div_ceil(per_task);
     let mut gx = wanted.x.then(|| vec![0.0f32; s.n * s.image()]);
     // Each task sums its images' weight and bias gradients; the partial sums are added
@@ -298,30 +354,41 @@ pub fn conv2d_backward(
             .zip(x.par_chunks(per_task * s.image()))
             .zip(grad.par_chunks(per_task * out_image))
             .map(|((mut gx, x), grad)| {
-                let mut col = vec![0.0f32; patch * pixels];
+                let mut col = vec![0.0f32; patch * per_gemm * pixels];
+                let mut grouped = vec![
+                    0.0f32;
+                    if per_gemm > 1 {
+                        out_image * per_gemm
+                    } else {
+                        0
+                    }
+                ];
                 let mut gw = vec![0.0f32; if wanted.weight { s.o * patch } else { 0 }];
                 let mut gb = vec![0.0f32; if wanted.bias { s.o } else { 0 }];
-                for (i, (image, g)) in x
-                    .chunks_exact(s.image())
-                    .zip(grad.chunks_exact(out_image))
-                    .enumerate()
-                {
+                let groups = x
+                    .chunks(per_gemm * s.image())
+                    .zip(grad.chunks(per_gemm * out_image));
+                for (first, (x, g)) in groups.enumerate() {
+                    let images = x.len() / s.image();
+                    let stride = images * pixels;
+                    // The group's output gradient as `[o, images * pixels]`.
+                    let g = if images == 1 {
+                        g
+                    } else {
+                        group(g, s.o, pixels, &mut grouped[..s.o * stride]);
+                        &grouped[..s.o * stride]
+                    };
                     if wanted.weight {
-                        im2col(s, image, &mut col);
-                        let cols = View::transposed(&col, pixels);
-                        matmul(
-                            &mut gw,
-                            s.o,
-                            patch,
-                            pixels,
-                            View::rows(g, pixels),
-                            cols,
-                            i > 0,
-                        );
+                        for (j, image) in x.chunks_exact(s.image()).enumerate() {
+                            im2col(s, image, &mut col[j * pixels..], stride);
+                        }
+                        let cols = View::transposed(&col, stride);
+                        let g = View::rows(g, stride);
+                        matmul(&mut gw, s.o, patch, stride, g, cols, first > 0);
                     }
                     if wanted.bias {
-                        for (b, plane) in gb.iter_mut().zip(g.chunks_exact(pixels)) {
-                            *b += plane.iter().sum::<f32>();
+                        for (b, row) in gb.iter_mut().zip(g.chunks_exact(stride)) {
+                            *b += row.iter().sum::<f32>();
                         }
                     }
                     if let Some(gx) = gx.as_deref_mut() {
@@ -329,13 +396,16 @@ pub fn conv2d_backward(
                         matmul(
                             &mut col,
                             patch,
-                            pixels,
+                            stride,
                             s.o,
                             w_t,
-                            View::rows(g, pixels),
+                            View::rows(g, stride),
                             false,
                         );
-                        col2im_add(s, &col, &mut gx[i * s.image()..][..s.image()]);
+                        let gx = &mut gx[first * per_gemm * s.image()..][..images * s.image()];
+                        for (j, image) in gx.chunks_exact_mut(s.image()).enumerate() {
+                            col2im_add(s, &col[j * pixels..], stride, image);
+                        }
                     }
                 }
                 (gw, gb)
@@ -352,6 +422,53 @@ pub fn conv2d_backward(
         weight: wanted.weight.then_some(gw),
         bias: wanted.bias.then_some(gb),
     }
+}
+
+/// PReLU on a convolution's output `z` `[n, o, pixels]`, in place: `z` where positive,
+/// else `alpha · z`, with one slope (`alpha.len() == 1`) or one per channel.
+pub fn prelu_forward(z: &mut [f32], alpha: &[f32], pixels: usize) {
+    z.par_chunks_mut(pixels).enumerate().for_each(|(plane, z)| {
+        let a = alpha[plane % alpha.len()];
+        for z in z {
+            if *z <= 0.0 {
+                *z *= a;
+            }
+        }
+    });
+}
+
+/// PReLU's backward from the output gradient `grad`: the gradient w.r.t. `z` and, per
+/// slope, Σ grad · z over the non-positive entries.
+pub fn prelu_backward(
+    z: &[f32],
+    alpha: &[f32],
+    grad: &[f32],
+    pixels: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut gz = vec![0.0f32; z.len()];
+    let per_plane: Vec<f32> = gz
+        .par_chunks_mut(pixels)
+        .zip(z.par_chunks(pixels).zip(grad.par_chunks(pixels)))
+        .enumerate()
+        .map(|(plane, (gz, (z, g)))| {
+            let a = alpha[plane % alpha.len()];
+            let mut slope_grad = 0.0f32;
+            for ((gz, z), g) in gz.iter_mut().zip(z).zip(g) {
+                if *z > 0.0 {
+                    *gz = *g;
+                } else {
+                    *gz = a * g;
+                    slope_grad += g * z;
+                }
+            }
+            slope_grad
+        })
+        .collect();
+    let mut galpha = vec![0.0f32; alpha.len()];
+    for (plane, v) in per_plane.iter().enumerate() {
+        galpha[plane % alpha.len()] += v;
+    }
+    (gz, galpha)
 }
 
 #[cfg(test)]
@@ -515,6 +632,70 @@ mod tests {
                 pw: 2,
             };
             check(s, &mut rng);
+        }
+    }
+
+    #[test]
+    fn grouped_gemms_match_float64() {
+        // Small maps put several images side by side in one GEMM; batches that do not
+        // divide into tasks or groups leave short last ones. Pinned to 2 threads (CI's)
+        // so the grouping is the same on every machine.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut rng = StdRng::seed_from_u64(5);
+        pool.install(|| {
+            for (n, c, o, size) in [(37, 8, 16, 7), (64, 3, 4, 5), (29, 2, 3, 14)] {
+                let s = ConvShape {
+                    n,
+                    c,
+                    h: size,
+                    w: size,
+                    o,
+                    kh: 5,
+                    kw: 5,
+                    ph: 2,
+                    pw: 2,
+                };
+                assert!(s.images_per_gemm() > 1, "{s:?} is grouped");
+                check(s, &mut rng);
+            }
+        });
+    }
+
+    #[test]
+    fn prelu_matches_float64() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let (n, o, pixels) = (3, 4, 10);
+        let z = random(&mut rng, n * o * pixels);
+        let g = random(&mut rng, z.len());
+        for alpha in [vec![0.25f32], random(&mut rng, o)] {
+            let slope = |i: usize| alpha[(i / pixels) % o % alpha.len()] as f64;
+            let mut y = z.clone();
+            prelu_forward(&mut y, &alpha, pixels);
+            let (gz, galpha) = prelu_backward(&z, &alpha, &g, pixels);
+            let mut want_galpha = vec![0.0f64; alpha.len()];
+            for (i, (&zi, &gi)) in z.iter().zip(&g).enumerate() {
+                let (zi, gi) = (zi as f64, gi as f64);
+                let (want_y, want_gz) = if zi > 0.0 {
+                    (zi, gi)
+                } else {
+                    (slope(i) * zi, slope(i) * gi)
+                };
+                assert!(
+                    (y[i] as f64 - want_y).abs() <= 1e-7 * want_y.abs(),
+                    "y[{i}]"
+                );
+                assert!(
+                    (gz[i] as f64 - want_gz).abs() <= 1e-7 * want_gz.abs(),
+                    "gz[{i}]"
+                );
+                if zi <= 0.0 {
+                    want_galpha[(i / pixels) % o % alpha.len()] += gi * zi;
+                }
+            }
+            assert!(rel_err(&galpha, &want_galpha) < TOLERANCE, "alpha gradient");
         }
     }
 

@@ -2,15 +2,17 @@
 //!
 //! Burn's flex backend trains LeNet++ at about a quarter of PyTorch's speed, and its
 //! backward convolutions are most of the gap (BENCHMARKS.md, "Where the time goes").
-//! [`conv2d`] runs a Burn [`Conv2d`] module through [`ConvBackend`], a Burn backend
+//! [`conv2d`] runs a Burn [`Conv2d`] module (and [`conv2d_prelu`] one followed by a
+//! [`PRelu`]) through [`ConvBackend`], a Burn backend
 //! extension whose flex implementation is [`kernels`] (im2col + GEMM forward, one-pass
 //! backward) and whose autodiff implementation registers their backward. Everything else
 //! in the graph stays Burn's, and the module, its parameters and its records are Burn's
-//! `Conv2d` unchanged.
+//! `Conv2d` and `PRelu` unchanged.
 //!
 //! Where the extension does not apply (another backend, float16, strides, dilation,
 //! groups, asymmetric padding) or Burn's kernels are chosen ([`set_conv_kernels`], or
-//! `REPONET_CONV=burn` in the environment), [`conv2d`] is `Conv2d::forward`.
+//! `REPONET_CONV=burn` in the environment), [`conv2d`] is `Conv2d::forward` and
+//! [`conv2d_prelu`] Burn's convolution then Burn's PReLU.
 
 mod extension;
 pub mod kernels;
@@ -19,7 +21,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::nn::conv::Conv2d;
-use burn::nn::PaddingConfig2d;
+use burn::nn::{PRelu, PaddingConfig2d};
 use burn::tensor::{DType, Tensor};
 
 pub use extension::ConvBackend;
@@ -77,10 +79,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let Some((ph, pw)) = extension_padding(conv, &x) else {
         return conv.forward(x);
     };
-    let bias = match &conv.bias {
-        Some(bias) => bias.val(),
-        None => Tensor::zeros([conv.weight.dims()[0]], &x.device()),
-    };
+    let bias = bias(conv, &x);
     let out = <Dispatch as ConvBackend>::reponet_conv2d(
         x.into_dispatch(),
         conv.weight.val().into_dispatch(),
@@ -89,6 +88,32 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         pw,
     );
     Tensor::from_dispatch(out)
+}
+
+/// `act.forward(conv.forward(x))` as one operation through reponet's kernels where they
+/// apply (see the module docs): LeNet++'s convolution + PReLU pairs.
+pub fn conv2d_prelu(conv: &Conv2d, act: &PRelu, x: Tensor<4>) -> Tensor<4> {
+    let Some((ph, pw)) = extension_padding(conv, &x) else {
+        return act.forward(conv.forward(x));
+    };
+    let bias = bias(conv, &x);
+    let out = <Dispatch as ConvBackend>::reponet_conv2d_prelu(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+        act.alpha.val().into_dispatch(),
+        ph,
+        pw,
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// The convolution's bias, zeros (a constant) if it has none.
+fn bias(conv: &Conv2d, x: &Tensor<4>) -> Tensor<1> {
+    match &conv.bias {
+        Some(bias) => bias.val(),
+        None => Tensor::zeros([conv.weight.dims()[0]], &x.device()),
+    }
 }
 
 /// The (rows, columns) padding if the extension computes this convolution, else `None`.
@@ -123,6 +148,7 @@ mod tests {
     use super::*;
     use burn::module::Param;
     use burn::nn::conv::Conv2dConfig;
+    use burn::nn::PReluConfig;
     use burn::tensor::{Device, Distribution, Tolerance};
 
     #[test]
@@ -162,6 +188,41 @@ mod tests {
                     x.grad(&grads).unwrap().into_data(),
                     weight.grad(&grads).unwrap().into_data(),
                     bias.grad(&grads).unwrap().into_data(),
+                ]
+            };
+            for (ours, burns) in run(true).iter().zip(run(false)) {
+                ours.assert_approx_eq::<f32>(&burns, Tolerance::rel_abs(1e-5, 1e-6));
+            }
+        }
+    }
+
+    #[test]
+    fn conv_prelu_matches_burn_through_autodiff() {
+        let device = Device::flex().autodiff();
+        for slopes in [1, 3] {
+            let conv = Conv2dConfig::new([2, 3], [5, 5])
+                .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                .init(&device);
+            let mut act = PReluConfig::new().with_num_parameters(slopes).init(&device);
+            act.alpha =
+                Param::from_tensor(Tensor::random([slopes], Distribution::Default, &device));
+            let x =
+                Tensor::<4>::random([4, 2, 8, 8], Distribution::Default, &device).require_grad();
+            let weights = Tensor::<4>::random([4, 3, 8, 8], Distribution::Default, &device);
+            let run = |fast: bool| {
+                let out = if fast {
+                    conv2d_prelu(&conv, &act, x.clone())
+                } else {
+                    act.forward(conv.forward(x.clone()))
+                };
+                let grads = (out.clone() * weights.clone()).sum().backward();
+                let bias = conv.bias.as_ref().unwrap().val();
+                [
+                    out.inner().into_data(),
+                    x.grad(&grads).unwrap().into_data(),
+                    conv.weight.val().grad(&grads).unwrap().into_data(),
+                    bias.grad(&grads).unwrap().into_data(),
+                    act.alpha.val().grad(&grads).unwrap().into_data(),
                 ]
             };
             for (ours, burns) in run(true).iter().zip(run(false)) {
