@@ -12,9 +12,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
 use burn::tensor::TensorData;
 
-use super::kernels::{
-    conv2d_backward, conv2d_forward, prelu_backward, prelu_forward, ConvShape, Wanted,
-};
+use super::kernels::{conv2d_backward, conv2d_forward, ConvShape, PreluState, Wanted};
 
 /// A float32 2-D convolution with stride 1, no dilation and one group: input
 /// `[n, c, h, w]`, weight `[o, c, kh, kw]`, bias `[o]`, zero padding `padding_h` rows and
@@ -75,6 +73,31 @@ fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
+/// The forward on flex tensors: the output, and the pre-activation when `keep` (PReLU).
+fn forward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    alpha: Option<FlexTensor>,
+    (ph, pw): (usize, usize),
+    keep: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
+    let s = conv_shape(&x, &weight, ph, pw);
+    let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+    let alpha = alpha.map(contiguous);
+    let f = conv2d_forward(
+        &s,
+        values(&x),
+        values(&weight),
+        Some(values(&bias)),
+        alpha.as_ref().map(values),
+        keep,
+    );
+    let shape = [s.n, s.o, s.oh(), s.ow()];
+    let pre = f.pre_activation.map(|pre| flex_tensor(pre, shape));
+    (flex_tensor(f.out, shape), pre)
+}
+
 impl ConvBackend for Flex {
     fn reponet_conv2d(
         x: FlexTensor,
@@ -83,10 +106,7 @@ impl ConvBackend for Flex {
         padding_h: usize,
         padding_w: usize,
     ) -> FlexTensor {
-        let s = conv_shape(&x, &weight, padding_h, padding_w);
-        let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
-        let out = conv2d_forward(&s, values(&x), values(&weight), Some(values(&bias)));
-        flex_tensor(out, [s.n, s.o, s.oh(), s.ow()])
+        forward(x, weight, bias, None, (padding_h, padding_w), false).0
     }
 
     fn reponet_conv2d_prelu(
@@ -97,20 +117,12 @@ impl ConvBackend for Flex {
         padding_h: usize,
         padding_w: usize,
     ) -> FlexTensor {
-        let z = Self::reponet_conv2d(x, weight, bias, padding_h, padding_w);
-        prelu(z, &contiguous(alpha))
+        forward(x, weight, bias, Some(alpha), (padding_h, padding_w), false).0
     }
 }
 
-/// PReLU of a convolution's output `z`, in place where `z` is not shared (inference).
-fn prelu(mut z: FlexTensor, alpha: &FlexTensor) -> FlexTensor {
-    let shape = z.shape();
-    prelu_forward(z.storage_mut::<f32>(), values(alpha), shape[2] * shape[3]);
-    z
-}
-
-/// The backward node: the input and weight are kept (checkpointed) for it; the bias's
-/// gradient needs only the output gradient.
+/// The backward node of a convolution: the input and weight are kept (checkpointed) for
+/// it; the bias's gradient needs only the output gradient.
 #[derive(Debug)]
 struct ConvBackward;
 
@@ -125,40 +137,10 @@ impl Backward<Flex, 3> for ConvBackward {
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, weight, ph, pw) = ops.state;
-        let parents = ops.parents.map(|node| node.map(|node| node.id));
-        conv_backward(parents, grads, checkpointer, (x, weight), grad, (ph, pw));
-    }
-}
-
-/// Registers the gradients of a convolution's parents (their node ids, `None` where no
-/// gradient is wanted): input, weight, bias, from the
-/// gradient `grad` of its output.
-fn conv_backward(
-    [node_x, node_weight, node_bias]: [Option<NodeId>; 3],
-    grads: &mut Gradients,
-    checkpointer: &mut Checkpointer,
-    (x_id, weight_id): (NodeId, NodeId),
-    grad: FlexTensor,
-    (ph, pw): (usize, usize),
-) {
-    let grad = contiguous(grad);
-    let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(x_id));
-    let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(weight_id));
-    let s = conv_shape(&x, &weight, ph, pw);
-    let wanted = Wanted {
-        x: node_x.is_some(),
-        weight: node_weight.is_some(),
-        bias: node_bias.is_some(),
-    };
-    let g = conv2d_backward(&s, values(&x), values(&weight), values(&grad), wanted);
-    if let (Some(node), Some(gx)) = (node_x, g.x) {
-        grads.register::<Flex>(node, flex_tensor(gx, [s.n, s.c, s.h, s.w]));
-    }
-    if let (Some(node), Some(gw)) = (node_weight, g.weight) {
-        grads.register::<Flex>(node, flex_tensor(gw, [s.o, s.c, s.kh, s.kw]));
-    }
-    if let (Some(node), Some(gb)) = (node_bias, g.bias) {
-        grads.register::<Flex>(node, FlexTensor::from_data(TensorData::new(gb, [s.o])));
+        let [node_x, node_weight, node_bias] = ops.parents.map(|node| node.map(|node| node.id));
+        let parents = [node_x, node_weight, node_bias, None];
+        let inputs = (x, weight, None);
+        backward(parents, grads, checkpointer, inputs, grad, (ph, pw));
     }
 }
 
@@ -176,26 +158,65 @@ impl Backward<Flex, 4> for ConvPreluBackward {
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_weight, node_bias, node_alpha] = ops.parents;
-        let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let (x, weight, z, alpha, ph, pw) = ops.state;
-        let shape = z.shape();
-        let (gz, galpha) = prelu_backward(
-            values(&z),
-            values(&alpha),
-            values(&grad),
-            shape[2] * shape[3],
-        );
-        if let Some(node) = node_alpha {
-            let len = galpha.len();
-            grads.register::<Flex>(
-                node.id,
-                FlexTensor::from_data(TensorData::new(galpha, [len])),
-            );
-        }
-        let gz = flex_tensor(gz, [shape[0], shape[1], shape[2], shape[3]]);
-        let parents = [node_x, node_weight, node_bias].map(|node| node.map(|node| node.id));
-        conv_backward(parents, grads, checkpointer, (x, weight), gz, (ph, pw));
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight, pre, alpha, ph, pw) = ops.state;
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
+        let inputs = (x, weight, Some((pre, alpha)));
+        backward(parents, grads, checkpointer, inputs, grad, (ph, pw));
+    }
+}
+
+/// The pieces a backward node keeps: the input's and weight's checkpoints, and for PReLU
+/// the pre-activation and the slopes.
+type Kept = (NodeId, NodeId, Option<(FlexTensor, FlexTensor)>);
+
+/// Registers the gradients of the parents (their node ids, `None` where no gradient is
+/// wanted: input, weight, bias, PReLU slopes) from the gradient `grad` of the output.
+fn backward(
+    [node_x, node_weight, node_bias, node_alpha]: [Option<NodeId>; 4],
+    grads: &mut Gradients,
+    checkpointer: &mut Checkpointer,
+    (x_id, weight_id, prelu): Kept,
+    grad: FlexTensor,
+    (ph, pw): (usize, usize),
+) {
+    let grad = contiguous(grad);
+    let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(x_id));
+    let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(weight_id));
+    let s = conv_shape(&x, &weight, ph, pw);
+    let wanted = Wanted {
+        x: node_x.is_some(),
+        weight: node_weight.is_some(),
+        bias: node_bias.is_some(),
+        alpha: node_alpha.is_some(),
+    };
+    let prelu = prelu.as_ref().map(|(pre, alpha)| PreluState {
+        pre_activation: values(pre),
+        alpha: values(alpha),
+    });
+    let g = conv2d_backward(
+        &s,
+        values(&x),
+        values(&weight),
+        values(&grad),
+        prelu,
+        wanted,
+    );
+    let as_tensor = |v: Vec<f32>| {
+        let len = v.len();
+        FlexTensor::from_data(TensorData::new(v, [len]))
+    };
+    if let (Some(node), Some(gx)) = (node_x, g.x) {
+        grads.register::<Flex>(node, flex_tensor(gx, [s.n, s.c, s.h, s.w]));
+    }
+    if let (Some(node), Some(gw)) = (node_weight, g.weight) {
+        grads.register::<Flex>(node, flex_tensor(gw, [s.o, s.c, s.kh, s.kw]));
+    }
+    if let (Some(node), Some(gb)) = (node_bias, g.bias) {
+        grads.register::<Flex>(node, as_tensor(gb));
+    }
+    if let (Some(node), Some(ga)) = (node_alpha, g.alpha) {
+        grads.register::<Flex>(node, as_tensor(ga));
     }
 }
 
@@ -211,6 +232,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), weight.node(), bias.node()])
             .compute_bound()
             .stateful();
+        let padding = (padding_h, padding_w);
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let state = (
@@ -219,22 +241,21 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
                     padding_h,
                     padding_w,
                 );
-                let out = Flex::reponet_conv2d(
+                let (x, weight, bias) = (
                     x.into_primitive(),
                     weight.into_primitive(),
                     bias.into_primitive(),
-                    padding_h,
-                    padding_w,
                 );
-                prep.finish(state, out)
+                prep.finish(state, forward(x, weight, bias, None, padding, false).0)
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::reponet_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                bias.into_primitive(),
-                padding_h,
-                padding_w,
-            )),
+            OpsKind::UnTracked(prep) => {
+                let (x, weight, bias) = (
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                );
+                prep.finish(forward(x, weight, bias, None, padding, false).0)
+            }
         }
     }
 
@@ -250,28 +271,29 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), weight.node(), bias.node(), alpha.node()])
             .compute_bound()
             .stateful();
+        let padding = (padding_h, padding_w);
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let (x_id, weight_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));
                 let alpha = contiguous(alpha.into_primitive());
-                let z = Flex::reponet_conv2d(
+                let (x, weight, bias) = (
                     x.into_primitive(),
                     weight.into_primitive(),
                     bias.into_primitive(),
-                    padding_h,
-                    padding_w,
                 );
-                let y = prelu(z.clone(), &alpha);
-                prep.finish((x_id, weight_id, z, alpha, padding_h, padding_w), y)
+                let (out, pre) = forward(x, weight, bias, Some(alpha.clone()), padding, true);
+                let pre = pre.expect("kept when asked for");
+                prep.finish((x_id, weight_id, pre, alpha, padding_h, padding_w), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::reponet_conv2d_prelu(
-                x.into_primitive(),
-                weight.into_primitive(),
-                bias.into_primitive(),
-                alpha.into_primitive(),
-                padding_h,
-                padding_w,
-            )),
+            OpsKind::UnTracked(prep) => {
+                let (x, weight, bias) = (
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                );
+                let alpha = alpha.into_primitive();
+                prep.finish(forward(x, weight, bias, Some(alpha), padding, false).0)
+            }
         }
     }
 }

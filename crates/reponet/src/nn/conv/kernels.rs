@@ -8,6 +8,9 @@
 //! buffer, computed in a single pass over the batch, with one scratch buffer per task
 //! instead of fresh tensors per image.
 
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 /// Shapes of one convolution: input `[n, c, h, w]`, weight `[o, c, kh, kw]`, padding
@@ -216,85 +219,171 @@ fn check_lengths(s: &ConvShape, x: &[f32], weight: &[f32]) {
     );
 }
 
-/// Forward convolution: `[n, o, oh, ow]` from `x` `[n, c, h, w]`, `weight`
-/// `[o, c, kh, kw]` and `bias` `[o]`.
-pub fn conv2d_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+thread_local! {
+    /// Each thread's im2col and GEMM buffers, kept between calls: a training step runs
+    /// a dozen convolutions, and fresh buffers cost a memset or page faults each time.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with this thread's scratch buffer split into `lens.0` and `lens.1` floats. The
+/// contents are whatever the last user left (never uninitialised); callers write before
+/// they read. `f` must not call back into this module (it never does: GEMMs run on
+/// the calling thread).
+fn with_scratch<R>(lens: (usize, usize), f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < lens.0 + lens.1 {
+            buf.resize(lens.0 + lens.1, 0.0);
+        }
+        let (a, b) = buf.split_at_mut(lens.0);
+        f(a, &mut b[..lens.1])
+    })
+}
+
+/// A vector of `len` floats that `fill` writes completely before anyone reads it,
+/// without zeroing it first (a memset of every activation, 6-8 % of a step, before).
+fn filled_vec(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: every caller's `fill` writes each of the `len` elements (the chunks it
+    // hands out cover the slice, and each chunk is written in full).
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// The slice once every element has been written.
+///
+/// # Safety
+/// Every element of `s` must have been initialised.
+unsafe fn assume_init(s: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    // SAFETY: MaybeUninit<f32> has f32's layout; the caller guarantees initialisation.
+    unsafe { &mut *(s as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// The PReLU slope of channel `c` (one shared slope, or one per channel).
+fn slope(alpha: &[f32], c: usize) -> f32 {
+    alpha[c % alpha.len()]
+}
+
+/// A forward convolution's output: after the activation, and before it when asked for
+/// (the backward of PReLU needs it).
+#[derive(Debug)]
+pub struct Forward {
+    /// `[n, o, oh, ow]`: the convolution plus bias, then PReLU if it was given.
+    pub out: Vec<f32>,
+    /// The convolution plus bias, before PReLU (only with `keep_pre_activation`).
+    pub pre_activation: Option<Vec<f32>>,
+}
+
+/// Forward convolution of `x` `[n, c, h, w]` with `weight` `[o, c, kh, kw]`, plus `bias`
+/// `[o]`, then PReLU with slopes `prelu` (`[1]` or `[o]`) if given. Bias and PReLU are
+/// applied while each group's GEMM result is still in cache, as it is copied out.
+pub fn conv2d_forward(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    prelu: Option<&[f32]>,
+    keep_pre_activation: bool,
+) -> Forward {
     check_lengths(s, x, weight);
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
     let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
-    let mut out = vec![0.0f32; s.n * out_image];
-    out.par_chunks_mut(per_task * out_image)
-        .zip(x.par_chunks(per_task * s.image()))
-        .for_each(|(out, x)| {
-            let mut col = vec![0.0f32; patch * per_gemm * pixels];
-            let mut grouped = vec![
-                0.0f32;
-                if per_gemm > 1 {
-                    out_image * per_gemm
-                } else {
-                    0
-                }
-            ];
-            for (out, x) in out
-                .chunks_mut(per_gemm * out_image)
-                .zip(x.chunks(per_gemm * s.image()))
-            {
-                let stride = x.len() / s.image() * pixels;
-                for (j, image) in x.chunks_exact(s.image()).enumerate() {
-                    im2col(s, image, &mut col[j * pixels..], stride);
-                }
-                // One image: the GEMM writes the output in place; several: `[o, images *
-                // pixels]`, then each image's columns are copied to its place.
-                let dst = if stride == pixels {
-                    &mut *out
-                } else {
-                    &mut grouped[..s.o * stride]
-                };
-                if let Some(bias) = bias {
-                    for (row, b) in dst.chunks_exact_mut(stride).zip(bias) {
-                        row.fill(*b);
+    let len = s.n * out_image;
+    let keep = keep_pre_activation && prelu.is_some();
+    let mut pre = keep.then(|| Vec::<f32>::with_capacity(len));
+    let out = filled_vec(len, |out| {
+        let pre_chunks: Vec<Option<&mut [MaybeUninit<f32>]>> = match pre.as_mut() {
+            Some(pre) => pre.spare_capacity_mut()[..len]
+                .chunks_mut(per_task * out_image)
+                .map(Some)
+                .collect(),
+            None => (0..s.n.div_ceil(per_task)).map(|_| None).collect(),
+        };
+        out.par_chunks_mut(per_task * out_image)
+            .zip(pre_chunks)
+            .zip(x.par_chunks(per_task * s.image()))
+            .for_each(|((out, mut pre), x)| {
+                let lens = (patch * per_gemm * pixels, s.o * per_gemm * pixels);
+                with_scratch(lens, |col, res| {
+                    let groups = out
+                        .chunks_mut(per_gemm * out_image)
+                        .zip(x.chunks(per_gemm * s.image()))
+                        .enumerate();
+                    for (gi, (out, x)) in groups {
+                        let stride = x.len() / s.image() * pixels;
+                        for (j, image) in x.chunks_exact(s.image()).enumerate() {
+                            im2col(s, image, &mut col[j * pixels..], stride);
+                        }
+                        let res = &mut res[..s.o * stride];
+                        let cols = View::rows(col, stride);
+                        matmul(
+                            res,
+                            s.o,
+                            stride,
+                            patch,
+                            View::rows(weight, patch),
+                            cols,
+                            false,
+                        );
+                        let pre = pre
+                            .as_deref_mut()
+                            .map(|p| &mut p[gi * per_gemm * out_image..][..out.len()]);
+                        epilogue(s, res, bias, prelu, out, pre);
+                    }
+                })
+            });
+    });
+    let pre_activation = pre.map(|mut pre| {
+        // SAFETY: the epilogue wrote every pre-activation (one chunk per output chunk).
+        unsafe { pre.set_len(len) };
+        pre
+    });
+    Forward {
+        out,
+        pre_activation,
+    }
+}
+
+/// Copy a group's GEMM result `res` `[o, images * pixels]` to `out` `[images, o, pixels]`,
+/// adding the bias and applying PReLU; the values before PReLU go to `pre` if given.
+fn epilogue(
+    s: &ConvShape,
+    res: &[f32],
+    bias: Option<&[f32]>,
+    prelu: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+    mut pre: Option<&mut [MaybeUninit<f32>]>,
+) {
+    let pixels = s.pixels();
+    let stride = res.len() / s.o;
+    for (j, image) in out.chunks_exact_mut(s.out_image()).enumerate() {
+        for (c, plane) in image.chunks_exact_mut(pixels).enumerate() {
+            let src = &res[c * stride + j * pixels..][..pixels];
+            let b = bias.map_or(0.0, |b| b[c]);
+            let at = (j * s.o + c) * pixels;
+            match (prelu, pre.as_deref_mut()) {
+                (Some(alpha), mut pre) => {
+                    let a = slope(alpha, c);
+                    for (p, (o, v)) in plane.iter_mut().zip(src).enumerate() {
+                        let v = v + b;
+                        o.write(if v > 0.0 { v } else { a * v });
+                        if let Some(pre) = pre.as_deref_mut() {
+                            pre[at + p].write(v);
+                        }
                     }
                 }
-                let cols = View::rows(&col, stride);
-                matmul(
-                    dst,
-                    s.o,
-                    stride,
-                    patch,
-                    View::rows(weight, patch),
-                    cols,
-                    bias.is_some(),
-                );
-                if stride != pixels {
-                    ungroup(&grouped[..s.o * stride], s.o, pixels, out);
+                (None, _) => {
+                    for (o, v) in plane.iter_mut().zip(src) {
+                        o.write(v + b);
+                    }
                 }
             }
-        });
-    out
-}
-
-/// `[o, images * pixels]` (images side by side, as the grouped GEMM writes them) to
-/// `[images, o, pixels]`.
-fn ungroup(grouped: &[f32], o: usize, pixels: usize, images: &mut [f32]) {
-    let stride = grouped.len() / o;
-    for (j, image) in images.chunks_exact_mut(o * pixels).enumerate() {
-        for (c, plane) in image.chunks_exact_mut(pixels).enumerate() {
-            plane.copy_from_slice(&grouped[c * stride + j * pixels..][..pixels]);
         }
     }
 }
 
-/// `[images, o, pixels]` to `[o, images * pixels]`: the inverse of [`ungroup`].
-fn group(images: &[f32], o: usize, pixels: usize, grouped: &mut [f32]) {
-    let stride = grouped.len() / o;
-    for (j, image) in images.chunks_exact(o * pixels).enumerate() {
-        for (c, plane) in image.chunks_exact(pixels).enumerate() {
-            grouped[c * stride + j * pixels..][..pixels].copy_from_slice(plane);
-        }
-    }
-}
-
-/// Gradients of a convolution, each computed only when asked for.
+/// Gradients of a convolution (and its PReLU), each computed only when asked for.
 #[derive(Debug, Default)]
 pub struct ConvGrads {
     /// W.r.t. the input, `[n, c, h, w]`.
@@ -303,6 +392,8 @@ pub struct ConvGrads {
     pub weight: Option<Vec<f32>>,
     /// W.r.t. the bias, `[o]`.
     pub bias: Option<Vec<f32>>,
+    /// W.r.t. the PReLU slopes, `[1]` or `[o]` (when the forward had PReLU).
+    pub alpha: Option<Vec<f32>>,
 }
 
 /// Which gradients [`conv2d_backward`] computes.
@@ -314,6 +405,18 @@ pub struct Wanted {
     pub weight: bool,
     /// The bias's.
     pub bias: bool,
+    /// The PReLU slopes'.
+    pub alpha: bool,
+}
+
+/// The PReLU that followed the convolution, for its backward: the values before it
+/// (`[n, o, oh, ow]`) and its slopes.
+#[derive(Debug, Clone, Copy)]
+pub struct PreluState<'a> {
+    /// [`Forward::pre_activation`].
+    pub pre_activation: &'a [f32],
+    /// The slopes, `[1]` or `[o]`.
+    pub alpha: &'a [f32],
 }
 
 fn add_assign(total: &mut [f32], values: &[f32]) {
@@ -322,14 +425,16 @@ fn add_assign(total: &mut [f32], values: &[f32]) {
     }
 }
 
-/// Backward convolution from the output gradient `grad` `[n, o, oh, ow]`: the input's
-/// gradient (`weight`ᵀ · grad per image, folded by col2im), the weight's
-/// (Σ grad · im2col(x)ᵀ) and the bias's (Σ grad over images and pixels), in one pass.
+/// Backward convolution from the output gradient `grad` `[n, o, oh, ow]` (through PReLU
+/// first, if `prelu` is given): the input's gradient (`weight`ᵀ · grad per group of
+/// images, folded by col2im), the weight's (Σ grad · im2col(x)ᵀ), the bias's and the
+/// slopes' (sums), all in one pass over the batch.
 pub fn conv2d_backward(
     s: &ConvShape,
     x: &[f32],
     weight: &[f32],
     grad: &[f32],
+    prelu: Option<PreluState>,
     wanted: Wanted,
 ) -> ConvGrads {
     check_lengths(s, x, weight);
@@ -339,136 +444,149 @@ pub fn conv2d_backward(
         s.n * out_image,
         "conv2d: output gradient length for {s:?}"
     );
+    if let Some(p) = prelu {
+        assert_eq!(
+            p.pre_activation.len(),
+            grad.len(),
+            "conv2d: pre-activation length"
+        );
+    }
     let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
     let tasks = s.n.div_ceil(per_task);
-    let mut gx = wanted.x.then(|| vec![0.0f32; s.n * s.image()]);
-    // Each task sums its images' weight and bias gradients; the partial sums are added
-    // after (a few per thread, each the size of the weight).
-    let (gw, gb) = {
-        let gx_chunks: Vec<Option<&mut [f32]>> = match gx.as_mut() {
-            Some(gx) => gx.chunks_mut(per_task * s.image()).map(Some).collect(),
-            None => (0..tasks).map(|_| None).collect(),
-        };
-        gx_chunks
-            .into_par_iter()
-            .zip(x.par_chunks(per_task * s.image()))
-            .zip(grad.par_chunks(per_task * out_image))
-            .map(|((mut gx, x), grad)| {
-                let mut col = vec![0.0f32; patch * per_gemm * pixels];
-                let mut grouped = vec![
-                    0.0f32;
-                    if per_gemm > 1 {
-                        out_image * per_gemm
-                    } else {
-                        0
+    let alphas = prelu.map_or(0, |p| p.alpha.len());
+    let task = |gx: Option<&mut [MaybeUninit<f32>]>, first_image: usize| {
+        let x = &x[first_image * s.image()..][..(s.n - first_image).min(per_task) * s.image()];
+        let mut gw = vec![0.0f32; if wanted.weight { s.o * patch } else { 0 }];
+        let mut gb = vec![0.0f32; if wanted.bias { s.o } else { 0 }];
+        let mut ga = vec![0.0f32; alphas];
+        let mut gx = gx;
+        let lens = (patch * per_gemm * pixels, s.o * per_gemm * pixels);
+        with_scratch(lens, |col, grouped| {
+            for (gi, x) in x.chunks(per_gemm * s.image()).enumerate() {
+                let images = x.len() / s.image();
+                let stride = images * pixels;
+                let start = (first_image + gi * per_gemm) * out_image;
+                let g = &mut grouped[..s.o * stride];
+                gather_grad(
+                    s,
+                    &grad[start..][..images * out_image],
+                    prelu,
+                    start,
+                    g,
+                    &mut ga,
+                );
+                let g = &*g;
+                if wanted.weight {
+                    for (j, image) in x.chunks_exact(s.image()).enumerate() {
+                        im2col(s, image, &mut col[j * pixels..], stride);
                     }
-                ];
-                let mut gw = vec![0.0f32; if wanted.weight { s.o * patch } else { 0 }];
-                let mut gb = vec![0.0f32; if wanted.bias { s.o } else { 0 }];
-                let groups = x
-                    .chunks(per_gemm * s.image())
-                    .zip(grad.chunks(per_gemm * out_image));
-                for (first, (x, g)) in groups.enumerate() {
-                    let images = x.len() / s.image();
-                    let stride = images * pixels;
-                    // The group's output gradient as `[o, images * pixels]`.
-                    let g = if images == 1 {
-                        g
-                    } else {
-                        group(g, s.o, pixels, &mut grouped[..s.o * stride]);
-                        &grouped[..s.o * stride]
-                    };
-                    if wanted.weight {
-                        for (j, image) in x.chunks_exact(s.image()).enumerate() {
-                            im2col(s, image, &mut col[j * pixels..], stride);
-                        }
-                        let cols = View::transposed(&col, stride);
-                        let g = View::rows(g, stride);
-                        matmul(&mut gw, s.o, patch, stride, g, cols, first > 0);
-                    }
-                    if wanted.bias {
-                        for (b, row) in gb.iter_mut().zip(g.chunks_exact(stride)) {
-                            *b += row.iter().sum::<f32>();
-                        }
-                    }
-                    if let Some(gx) = gx.as_deref_mut() {
-                        let w_t = View::transposed(weight, patch);
-                        matmul(
-                            &mut col,
-                            patch,
-                            stride,
-                            s.o,
-                            w_t,
-                            View::rows(g, stride),
-                            false,
-                        );
-                        let gx = &mut gx[first * per_gemm * s.image()..][..images * s.image()];
-                        for (j, image) in gx.chunks_exact_mut(s.image()).enumerate() {
-                            col2im_add(s, &col[j * pixels..], stride, image);
-                        }
+                    let cols = View::transposed(col, stride);
+                    matmul(
+                        &mut gw,
+                        s.o,
+                        patch,
+                        stride,
+                        View::rows(g, stride),
+                        cols,
+                        gi > 0,
+                    );
+                }
+                if wanted.bias {
+                    for (b, row) in gb.iter_mut().zip(g.chunks_exact(stride)) {
+                        *b += row.iter().sum::<f32>();
                     }
                 }
-                (gw, gb)
-            })
-            .reduce_with(|(mut gw, mut gb), (w, b)| {
-                add_assign(&mut gw, &w);
-                add_assign(&mut gb, &b);
-                (gw, gb)
-            })
-            .expect("a batch has at least one task")
+                if let Some(gx) = gx.as_deref_mut() {
+                    let w_t = View::transposed(weight, patch);
+                    matmul(col, patch, stride, s.o, w_t, View::rows(g, stride), false);
+                    let gx = &mut gx[gi * per_gemm * s.image()..][..images * s.image()];
+                    for (j, image) in gx.chunks_exact_mut(s.image()).enumerate() {
+                        // Zeroed here, in cache, rather than the whole gradient up front.
+                        image.iter_mut().for_each(|v| {
+                            v.write(0.0);
+                        });
+                        // SAFETY: just written.
+                        let image = unsafe { assume_init(image) };
+                        col2im_add(s, &col[j * pixels..], stride, image);
+                    }
+                }
+            }
+        });
+        (gw, gb, ga)
+    };
+    // Each task sums its images' weight, bias and slope gradients; the partial sums are
+    // added after (a few per thread, each the size of the weight).
+    let mut partial = None;
+    let gx = wanted.x.then(|| {
+        filled_vec(s.n * s.image(), |gx| {
+            partial = gx
+                .par_chunks_mut(per_task * s.image())
+                .enumerate()
+                .map(|(t, gx)| task(Some(gx), t * per_task))
+                .reduce_with(sum_partials);
+        })
+    });
+    let (gw, gb, ga) = match partial {
+        Some(p) => p,
+        None => (0..tasks)
+            .into_par_iter()
+            .map(|t| task(None, t * per_task))
+            .reduce_with(sum_partials)
+            .expect("a batch has at least one task"),
     };
     ConvGrads {
         x: gx,
         weight: wanted.weight.then_some(gw),
         bias: wanted.bias.then_some(gb),
+        alpha: (wanted.alpha && prelu.is_some()).then_some(ga),
     }
 }
 
-/// PReLU on a convolution's output `z` `[n, o, pixels]`, in place: `z` where positive,
-/// else `alpha · z`, with one slope (`alpha.len() == 1`) or one per channel.
-pub fn prelu_forward(z: &mut [f32], alpha: &[f32], pixels: usize) {
-    z.par_chunks_mut(pixels).enumerate().for_each(|(plane, z)| {
-        let a = alpha[plane % alpha.len()];
-        for z in z {
-            if *z <= 0.0 {
-                *z *= a;
-            }
-        }
-    });
+type Partials = (Vec<f32>, Vec<f32>, Vec<f32>);
+
+fn sum_partials(mut a: Partials, b: Partials) -> Partials {
+    add_assign(&mut a.0, &b.0);
+    add_assign(&mut a.1, &b.1);
+    add_assign(&mut a.2, &b.2);
+    a
 }
 
-/// PReLU's backward from the output gradient `grad`: the gradient w.r.t. `z` and, per
-/// slope, Σ grad · z over the non-positive entries.
-pub fn prelu_backward(
-    z: &[f32],
-    alpha: &[f32],
+/// A group's output gradient `[images, o, pixels]` into `g` `[o, images * pixels]`,
+/// through PReLU's backward when there was one (`grad` where the pre-activation was
+/// positive, else slope · grad; the slopes' gradient Σ grad · pre-activation there goes
+/// to `ga`). `start` is the group's offset in the batch's outputs.
+fn gather_grad(
+    s: &ConvShape,
     grad: &[f32],
-    pixels: usize,
-) -> (Vec<f32>, Vec<f32>) {
-    let mut gz = vec![0.0f32; z.len()];
-    let per_plane: Vec<f32> = gz
-        .par_chunks_mut(pixels)
-        .zip(z.par_chunks(pixels).zip(grad.par_chunks(pixels)))
-        .enumerate()
-        .map(|(plane, (gz, (z, g)))| {
-            let a = alpha[plane % alpha.len()];
-            let mut slope_grad = 0.0f32;
-            for ((gz, z), g) in gz.iter_mut().zip(z).zip(g) {
-                if *z > 0.0 {
-                    *gz = *g;
-                } else {
-                    *gz = a * g;
-                    slope_grad += g * z;
+    prelu: Option<PreluState>,
+    start: usize,
+    g: &mut [f32],
+    ga: &mut [f32],
+) {
+    let pixels = s.pixels();
+    let stride = g.len() / s.o;
+    for (j, image) in grad.chunks_exact(s.out_image()).enumerate() {
+        for (c, plane) in image.chunks_exact(pixels).enumerate() {
+            let dst = &mut g[c * stride + j * pixels..][..pixels];
+            match prelu {
+                None => dst.copy_from_slice(plane),
+                Some(p) => {
+                    let a = slope(p.alpha, c);
+                    let pre = &p.pre_activation[start + (j * s.o + c) * pixels..][..pixels];
+                    let mut slope_grad = 0.0f32;
+                    for ((d, g), z) in dst.iter_mut().zip(plane).zip(pre) {
+                        if *z > 0.0 {
+                            *d = *g;
+                        } else {
+                            *d = a * g;
+                            slope_grad += g * z;
+                        }
+                    }
+                    ga[c % ga.len()] += slope_grad;
                 }
             }
-            slope_grad
-        })
-        .collect();
-    let mut galpha = vec![0.0f32; alpha.len()];
-    for (plane, v) in per_plane.iter().enumerate() {
-        galpha[plane % alpha.len()] += v;
+        }
     }
-    (gz, galpha)
 }
 
 #[cfg(test)]
@@ -480,45 +598,80 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
-    /// Float64 reference: forward and the three gradients, straight from the sums.
-    fn reference(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32], g: &[f32]) -> [Vec<f64>; 4] {
+    /// Float64 reference, straight from the sums: the convolution plus bias `z`, then
+    /// PReLU with `alpha` if given (`y`); from the output gradient `g`, the gradients of
+    /// the input, weight, bias and slopes.
+    fn reference(s: &ConvShape, [x, w, b, g]: [&[f32]; 4], alpha: Option<&[f32]>) -> [Vec<f64>; 6] {
         let (oh, ow) = (s.oh(), s.ow());
         let xi = |n, c, i, j| ((n * s.c + c) * s.h + i) * s.w + j;
         let wi = |o, c, ki, kj| ((o * s.c + c) * s.kh + ki) * s.kw + kj;
         let oi = |n, o, y, x| ((n * s.o + o) * oh + y) * ow + x;
-        let mut out = vec![0.0f64; s.n * s.o * oh * ow];
-        let mut gx = vec![0.0f64; x.len()];
-        let mut gw = vec![0.0f64; w.len()];
-        let mut gb = vec![0.0f64; s.o];
-        for n in 0..s.n {
-            for o in 0..s.o {
-                for y in 0..oh {
-                    for xo in 0..ow {
-                        let go = g[oi(n, o, y, xo)] as f64;
-                        let mut acc = b[o] as f64;
-                        gb[o] += go;
-                        for c in 0..s.c {
-                            for ki in 0..s.kh {
-                                for kj in 0..s.kw {
-                                    let (i, j) = (y + ki, xo + kj);
-                                    if i < s.ph || j < s.pw || i - s.ph >= s.h || j - s.pw >= s.w {
-                                        continue;
-                                    }
-                                    let (i, j) = (i - s.ph, j - s.pw);
-                                    let xv = x[xi(n, c, i, j)] as f64;
-                                    let wv = w[wi(o, c, ki, kj)] as f64;
-                                    acc += xv * wv;
-                                    gx[xi(n, c, i, j)] += go * wv;
-                                    gw[wi(o, c, ki, kj)] += go * xv;
-                                }
-                            }
+        // The kernel's tap (ki, kj) at output (y, xo): the input pixel, if inside.
+        let tap = |y: usize, xo: usize, ki: usize, kj: usize| {
+            let (i, j) = (y + ki, xo + kj);
+            (i >= s.ph && j >= s.pw && i - s.ph < s.h && j - s.pw < s.w)
+                .then(|| (i - s.ph, j - s.pw))
+        };
+        let mut z = vec![0.0f64; s.n * s.o * oh * ow];
+        for (n, o, y, xo) in itertools(s.n, s.o, oh, ow) {
+            let mut acc = b[o] as f64;
+            for c in 0..s.c {
+                for ki in 0..s.kh {
+                    for kj in 0..s.kw {
+                        if let Some((i, j)) = tap(y, xo, ki, kj) {
+                            acc += x[xi(n, c, i, j)] as f64 * w[wi(o, c, ki, kj)] as f64;
                         }
-                        out[oi(n, o, y, xo)] = acc;
+                    }
+                }
+            }
+            z[oi(n, o, y, xo)] = acc;
+        }
+        let slope = |o: usize| alpha.map_or(1.0, |a| a[o % a.len()] as f64);
+        let mut out = z.clone();
+        let mut gz: Vec<f64> = g.iter().map(|v| *v as f64).collect();
+        let mut ga = vec![0.0f64; alpha.map_or(0, |a| a.len())];
+        if let Some(a) = alpha {
+            for (n, o, y, xo) in itertools(s.n, s.o, oh, ow) {
+                let k = oi(n, o, y, xo);
+                if z[k] <= 0.0 {
+                    out[k] = slope(o) * z[k];
+                    ga[o % a.len()] += gz[k] * z[k];
+                    gz[k] *= slope(o);
+                }
+            }
+        }
+        let (mut gx, mut gw, mut gb) = (
+            vec![0.0f64; x.len()],
+            vec![0.0f64; w.len()],
+            vec![0.0f64; s.o],
+        );
+        for (n, o, y, xo) in itertools(s.n, s.o, oh, ow) {
+            let go = gz[oi(n, o, y, xo)];
+            gb[o] += go;
+            for c in 0..s.c {
+                for ki in 0..s.kh {
+                    for kj in 0..s.kw {
+                        if let Some((i, j)) = tap(y, xo, ki, kj) {
+                            gx[xi(n, c, i, j)] += go * w[wi(o, c, ki, kj)] as f64;
+                            gw[wi(o, c, ki, kj)] += go * x[xi(n, c, i, j)] as f64;
+                        }
                     }
                 }
             }
         }
-        [out, gx, gw, gb]
+        [z, out, gx, gw, gb, ga]
+    }
+
+    /// Every (n, o, y, x) of an output.
+    fn itertools(
+        n: usize,
+        o: usize,
+        oh: usize,
+        ow: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+        (0..n).flat_map(move |n| {
+            (0..o).flat_map(move |o| (0..oh).flat_map(move |y| (0..ow).map(move |x| (n, o, y, x))))
+        })
     }
 
     /// Normwise relative error max|got - want| / max|want|.
@@ -540,58 +693,74 @@ mod tests {
     /// (weight gradient) products; measured errors are about 1e-7 to 1e-6.
     const TOLERANCE: f64 = 1e-4;
 
+    const ALL: Wanted = Wanted {
+        x: true,
+        weight: true,
+        bias: true,
+        alpha: true,
+    };
+
+    /// Forward and backward of `s`, without an activation, with one PReLU slope and with
+    /// one per channel, against [`reference`].
     fn check(s: ConvShape, rng: &mut StdRng) {
         let x = random(rng, s.n * s.c * s.h * s.w);
         let w = random(rng, s.o * s.c * s.kh * s.kw);
         let b = random(rng, s.o);
         let g = random(rng, s.n * s.o * s.oh() * s.ow());
-        let [out, gx, gw, gb] = reference(&s, &x, &w, &b, &g);
-        let all = Wanted {
-            x: true,
-            weight: true,
-            bias: true,
-        };
-        let grads = conv2d_backward(&s, &x, &w, &g, all);
-        let errors = [
-            (
-                "forward",
-                rel_err(&conv2d_forward(&s, &x, &w, Some(&b)), &out),
-            ),
-            ("x-gradient", rel_err(grads.x.as_ref().unwrap(), &gx)),
-            (
-                "weight gradient",
-                rel_err(grads.weight.as_ref().unwrap(), &gw),
-            ),
-            ("bias gradient", rel_err(grads.bias.as_ref().unwrap(), &gb)),
-        ];
-        for (what, err) in errors {
-            assert!(err < TOLERANCE, "{what} of {s:?}: relative error {err:e}");
-        }
-        // Without a bias the forward is the biased one minus the bias.
-        let unbiased = conv2d_forward(&s, &x, &w, None);
-        let shifted: Vec<f64> = out
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v - b[(i / (s.oh() * s.ow())) % s.o] as f64)
-            .collect();
-        assert!(
-            rel_err(&unbiased, &shifted) < TOLERANCE,
-            "no-bias forward of {s:?}"
-        );
-        // Asking for fewer gradients gives the same ones and leaves the others out.
-        let some = conv2d_backward(
-            &s,
-            &x,
-            &w,
-            &g,
-            Wanted {
+        for alpha in [None, Some(random(rng, 1)), Some(random(rng, s.o))] {
+            let alpha = alpha.as_deref();
+            let [z, out, gx, gw, gb, ga] = reference(&s, [&x, &w, &b, &g], alpha);
+            let f = conv2d_forward(&s, &x, &w, Some(&b), alpha, true);
+            let prelu = alpha.map(|alpha| PreluState {
+                pre_activation: f.pre_activation.as_deref().unwrap(),
+                alpha,
+            });
+            let grads = conv2d_backward(&s, &x, &w, &g, prelu, ALL);
+            let mut errors = vec![
+                ("forward", rel_err(&f.out, &out)),
+                ("x-gradient", rel_err(grads.x.as_ref().unwrap(), &gx)),
+                (
+                    "weight gradient",
+                    rel_err(grads.weight.as_ref().unwrap(), &gw),
+                ),
+                ("bias gradient", rel_err(grads.bias.as_ref().unwrap(), &gb)),
+            ];
+            if alpha.is_some() {
+                errors.push((
+                    "pre-activation",
+                    rel_err(f.pre_activation.as_ref().unwrap(), &z),
+                ));
+                errors.push((
+                    "slope gradient",
+                    rel_err(grads.alpha.as_ref().unwrap(), &ga),
+                ));
+            } else {
+                assert!(f.pre_activation.is_none() && grads.alpha.is_none());
+            }
+            for (what, err) in errors {
+                assert!(
+                    err < TOLERANCE,
+                    "{what} of {s:?}, slopes {alpha:?}: relative error {err:e}"
+                );
+            }
+            // Asking for fewer gradients gives the same ones and leaves the others out.
+            let only_weight = Wanted {
                 x: false,
                 weight: true,
                 bias: false,
-            },
+                alpha: false,
+            };
+            let some = conv2d_backward(&s, &x, &w, &g, prelu, only_weight);
+            assert!(some.x.is_none() && some.bias.is_none() && some.alpha.is_none());
+            assert_eq!(some.weight, grads.weight);
+        }
+        // Without a bias the forward is the biased one minus the bias.
+        let unbiased = conv2d_forward(&s, &x, &w, None, None, false).out;
+        let [z, ..] = reference(&s, [&x, &w, &vec![0.0; s.o], &g], None);
+        assert!(
+            rel_err(&unbiased, &z) < TOLERANCE,
+            "no-bias forward of {s:?}"
         );
-        assert!(some.x.is_none() && some.bias.is_none());
-        assert_eq!(some.weight, grads.weight);
     }
 
     #[test]
@@ -621,7 +790,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(11);
         for (c, o, size) in [(1, 32, 28), (32, 32, 28), (32, 64, 14), (64, 128, 7)] {
             let s = ConvShape {
-                n: 3,
+                n: 2,
                 c,
                 h: size,
                 w: size,
@@ -662,41 +831,6 @@ mod tests {
                 check(s, &mut rng);
             }
         });
-    }
-
-    #[test]
-    fn prelu_matches_float64() {
-        let mut rng = StdRng::seed_from_u64(3);
-        let (n, o, pixels) = (3, 4, 10);
-        let z = random(&mut rng, n * o * pixels);
-        let g = random(&mut rng, z.len());
-        for alpha in [vec![0.25f32], random(&mut rng, o)] {
-            let slope = |i: usize| alpha[(i / pixels) % o % alpha.len()] as f64;
-            let mut y = z.clone();
-            prelu_forward(&mut y, &alpha, pixels);
-            let (gz, galpha) = prelu_backward(&z, &alpha, &g, pixels);
-            let mut want_galpha = vec![0.0f64; alpha.len()];
-            for (i, (&zi, &gi)) in z.iter().zip(&g).enumerate() {
-                let (zi, gi) = (zi as f64, gi as f64);
-                let (want_y, want_gz) = if zi > 0.0 {
-                    (zi, gi)
-                } else {
-                    (slope(i) * zi, slope(i) * gi)
-                };
-                assert!(
-                    (y[i] as f64 - want_y).abs() <= 1e-7 * want_y.abs(),
-                    "y[{i}]"
-                );
-                assert!(
-                    (gz[i] as f64 - want_gz).abs() <= 1e-7 * want_gz.abs(),
-                    "gz[{i}]"
-                );
-                if zi <= 0.0 {
-                    want_galpha[(i / pixels) % o % alpha.len()] += gi * zi;
-                }
-            }
-            assert!(rel_err(&galpha, &want_galpha) < TOLERANCE, "alpha gradient");
-        }
     }
 
     #[test]
