@@ -13,6 +13,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::winograd;
+
 /// Shapes of one convolution: input `[n, c, h, w]`, weight `[o, c, kh, kw]`, padding
 /// `(ph, pw)` on both sides, stride 1. Output `[n, o, oh, ow]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +84,84 @@ impl ConvShape {
     /// image spent more time packing than multiplying.
     fn images_per_gemm(&self) -> usize {
         const MIN_GEMM_COLUMNS: usize = 512;
-        MIN_GEMM_COLUMNS
-            .div_ceil(self.pixels())
-            .clamp(1, self.images_per_task())
+        // Winograd's GEMMs have a column per 4x4 tile: group for at least this many.
+        const MIN_WINOGRAD_TILES: usize = 256;
+        let per_image = if winograd::applies(self) {
+            let (th, tw) = winograd::tiles(self);
+            MIN_GEMM_COLUMNS
+                .div_ceil(self.pixels())
+                .max(MIN_WINOGRAD_TILES.div_ceil(th * tw))
+        } else {
+            MIN_GEMM_COLUMNS.div_ceil(self.pixels())
+        };
+        per_image.clamp(1, self.images_per_task())
     }
+
+    /// The convolution whose output is the gradient w.r.t. this one's input: the output
+    /// gradient convolved with the flipped, transposed kernel, padded by k - 1 - p (stride
+    /// 1). `None` if the padding exceeds k - 1 (then the gradient is not such a convolution).
+    pub fn transposed(&self) -> Option<ConvShape> {
+        (self.ph < self.kh && self.pw < self.kw).then(|| ConvShape {
+            n: self.n,
+            c: self.o,
+            h: self.oh(),
+            w: self.ow(),
+            o: self.c,
+            kh: self.kh,
+            kw: self.kw,
+            ph: self.kh - 1 - self.ph,
+            pw: self.kw - 1 - self.pw,
+        })
+    }
+}
+
+/// The kernel of [`ConvShape::transposed`]: `[c, o, kh, kw]`, each flipped.
+fn flip_transpose(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
+    let kk = s.kh * s.kw;
+    let mut out = vec![0.0f32; weight.len()];
+    for o in 0..s.o {
+        for c in 0..s.c {
+            let src = &weight[(o * s.c + c) * kk..][..kk];
+            let dst = &mut out[(c * s.o + o) * kk..][..kk];
+            for (d, v) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = *v;
+            }
+        }
+    }
+    out
+}
+
+/// A convolution of a group of `images` planes (`plane(j, c)`: image j's channel c) by
+/// Winograd F(4x4, 5x5) into `res` `[o, images * oh * ow]`, with `u` the transformed
+/// kernel and `v`, `m` scratch.
+fn winograd_group<'a>(
+    s: &ConvShape,
+    images: usize,
+    plane: impl Fn(usize, usize) -> &'a [f32],
+    u: &[f32],
+    [v, m]: [&mut [f32]; 2],
+    res: &mut [f32],
+) {
+    let (th, tw) = winograd::tiles(s);
+    let tiles = images * th * tw;
+    winograd::transform_input(s, images, plane, v);
+    for p in 0..winograd::POSITIONS {
+        let m = &mut m[p * s.o * tiles..][..s.o * tiles];
+        let u = View::rows(&u[p * s.o * s.c..], s.c);
+        let v = View::rows(&v[p * s.c * tiles..], tiles);
+        matmul(m, s.o, tiles, s.c, u, v, false);
+    }
+    winograd::transform_output(s, images, m, res);
+}
+
+/// Scratch lengths for [`winograd_group`] of up to `images` images.
+fn winograd_scratch(s: &ConvShape, images: usize) -> [usize; 2] {
+    let (th, tw) = winograd::tiles(s);
+    let tiles = images * th * tw;
+    [
+        winograd::POSITIONS * s.c * tiles,
+        winograd::POSITIONS * s.o * tiles,
+    ]
 }
 
 /// For kernel offset `k` and padding `p`, the output positions `lo..hi` whose input
@@ -225,18 +301,23 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Run `f` with this thread's scratch buffer split into `lens.0` and `lens.1` floats. The
+/// Run `f` with this thread's scratch buffer split into slices of `lens` floats. The
 /// contents are whatever the last user left (never uninitialised); callers write before
 /// they read. `f` must not call back into this module (it never does: GEMMs run on
 /// the calling thread).
-fn with_scratch<R>(lens: (usize, usize), f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+fn with_scratch<const K: usize, R>(lens: [usize; K], f: impl FnOnce([&mut [f32]; K]) -> R) -> R {
     SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
-        if buf.len() < lens.0 + lens.1 {
-            buf.resize(lens.0 + lens.1, 0.0);
+        let total = lens.iter().sum();
+        if buf.len() < total {
+            buf.resize(total, 0.0);
         }
-        let (a, b) = buf.split_at_mut(lens.0);
-        f(a, &mut b[..lens.1])
+        let mut rest = &mut buf[..total];
+        f(lens.map(|len| {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            head
+        }))
     })
 }
 
@@ -291,6 +372,7 @@ pub fn conv2d_forward(
     let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
     let len = s.n * out_image;
     let keep = keep_pre_activation && prelu.is_some();
+    let u = winograd::applies(s).then(|| winograd::transform_weights(s, weight));
     let mut pre = keep.then(|| Vec::<f32>::with_capacity(len));
     let out = filled_vec(len, |out| {
         let pre_chunks: Vec<Option<&mut [MaybeUninit<f32>]>> = match pre.as_mut() {
@@ -304,28 +386,34 @@ pub fn conv2d_forward(
             .zip(pre_chunks)
             .zip(x.par_chunks(per_task * s.image()))
             .for_each(|((out, mut pre), x)| {
-                let lens = (patch * per_gemm * pixels, s.o * per_gemm * pixels);
-                with_scratch(lens, |col, res| {
+                let [v_len, m_len] = winograd_scratch(s, per_gemm);
+                let col_len = if u.is_some() {
+                    0
+                } else {
+                    patch * per_gemm * pixels
+                };
+                let lens = [col_len, s.o * per_gemm * pixels, v_len, m_len];
+                with_scratch(lens, |[col, res, v, m]| {
                     let groups = out
                         .chunks_mut(per_gemm * out_image)
                         .zip(x.chunks(per_gemm * s.image()))
                         .enumerate();
                     for (gi, (out, x)) in groups {
-                        let stride = x.len() / s.image() * pixels;
-                        for (j, image) in x.chunks_exact(s.image()).enumerate() {
-                            im2col(s, image, &mut col[j * pixels..], stride);
-                        }
+                        let images = x.len() / s.image();
+                        let stride = images * pixels;
                         let res = &mut res[..s.o * stride];
-                        let cols = View::rows(col, stride);
-                        matmul(
-                            res,
-                            s.o,
-                            stride,
-                            patch,
-                            View::rows(weight, patch),
-                            cols,
-                            false,
-                        );
+                        if let Some(u) = &u {
+                            let plane =
+                                |j: usize, c: usize| &x[(j * s.c + c) * s.h * s.w..][..s.h * s.w];
+                            winograd_group(s, images, plane, u, [&mut *v, &mut *m], res);
+                        } else {
+                            for (j, image) in x.chunks_exact(s.image()).enumerate() {
+                                im2col(s, image, &mut col[j * pixels..], stride);
+                            }
+                            let cols = View::rows(col, stride);
+                            let w = View::rows(weight, patch);
+                            matmul(res, s.o, stride, patch, w, cols, false);
+                        }
                         let pre = pre
                             .as_deref_mut()
                             .map(|p| &mut p[gi * per_gemm * out_image..][..out.len()]);
@@ -454,14 +542,29 @@ pub fn conv2d_backward(
     let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
     let tasks = s.n.div_ceil(per_task);
     let alphas = prelu.map_or(0, |p| p.alpha.len());
+    // The input's gradient by Winograd where the transposed convolution allows it.
+    let transposed = s.transposed().filter(|t| wanted.x && winograd::applies(t));
+    let u_t = transposed.map(|t| winograd::transform_weights(&t, &flip_transpose(s, weight)));
+    let [v_len, m_len] = transposed.map_or([0, 0], |t| winograd_scratch(&t, per_gemm));
     let task = |gx: Option<&mut [MaybeUninit<f32>]>, first_image: usize| {
         let x = &x[first_image * s.image()..][..(s.n - first_image).min(per_task) * s.image()];
         let mut gw = vec![0.0f32; if wanted.weight { s.o * patch } else { 0 }];
         let mut gb = vec![0.0f32; if wanted.bias { s.o } else { 0 }];
         let mut ga = vec![0.0f32; alphas];
         let mut gx = gx;
-        let lens = (patch * per_gemm * pixels, s.o * per_gemm * pixels);
-        with_scratch(lens, |col, grouped| {
+        let res_len = if transposed.is_some() {
+            per_gemm * s.image()
+        } else {
+            0
+        };
+        let lens = [
+            patch * per_gemm * pixels,
+            s.o * per_gemm * pixels,
+            v_len,
+            m_len,
+            res_len,
+        ];
+        with_scratch(lens, |[col, grouped, v, m, res]| {
             for (gi, x) in x.chunks(per_gemm * s.image()).enumerate() {
                 let images = x.len() / s.image();
                 let stride = images * pixels;
@@ -496,7 +599,13 @@ pub fn conv2d_backward(
                         *b += row.iter().sum::<f32>();
                     }
                 }
-                if let Some(gx) = gx.as_deref_mut() {
+                if let (Some(gx), Some(t), Some(u_t)) = (gx.as_deref_mut(), &transposed, &u_t) {
+                    let gx = &mut gx[gi * per_gemm * s.image()..][..images * s.image()];
+                    let res = &mut res[..images * s.image()];
+                    let plane = |j: usize, c: usize| &g[c * stride + j * pixels..][..pixels];
+                    winograd_group(t, images, plane, u_t, [&mut *v, &mut *m], res);
+                    epilogue(t, res, None, None, gx, None);
+                } else if let Some(gx) = gx.as_deref_mut() {
                     let w_t = View::transposed(weight, patch);
                     matmul(col, patch, stride, s.o, w_t, View::rows(g, stride), false);
                     let gx = &mut gx[gi * per_gemm * s.image()..][..images * s.image()];

@@ -16,6 +16,7 @@
 
 mod extension;
 pub mod kernels;
+pub mod winograd;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
