@@ -131,20 +131,20 @@ fn flip_transpose(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
     out
 }
 
-/// A convolution of a group of `images` planes (`plane(j, c)`: image j's channel c) by
+/// A convolution of a group of `images` images (`planes`) by
 /// Winograd F(4x4, 5x5) into `res` `[o, images * oh * ow]`, with `u` the transformed
 /// kernel and `v`, `m` scratch.
-fn winograd_group<'a>(
+fn winograd_group(
     s: &ConvShape,
     images: usize,
-    plane: impl Fn(usize, usize) -> &'a [f32],
+    planes: winograd::Planes,
     u: &[f32],
     [v, m]: [&mut [f32]; 2],
     res: &mut [f32],
 ) {
     let (th, tw) = winograd::tiles(s);
     let tiles = images * th * tw;
-    winograd::transform_input(s, images, plane, v);
+    winograd::transform_input(s, images, planes, v);
     for p in 0..winograd::POSITIONS {
         let m = &mut m[p * s.o * tiles..][..s.o * tiles];
         let u = View::rows(&u[p * s.o * s.c..], s.c);
@@ -403,9 +403,12 @@ pub fn conv2d_forward(
                         let stride = images * pixels;
                         let res = &mut res[..s.o * stride];
                         if let Some(u) = &u {
-                            let plane =
-                                |j: usize, c: usize| &x[(j * s.c + c) * s.h * s.w..][..s.h * s.w];
-                            winograd_group(s, images, plane, u, [&mut *v, &mut *m], res);
+                            let planes = winograd::Planes {
+                                data: x,
+                                image: s.image(),
+                                channel: s.h * s.w,
+                            };
+                            winograd_group(s, images, planes, u, [&mut *v, &mut *m], res);
                         } else {
                             for (j, image) in x.chunks_exact(s.image()).enumerate() {
                                 im2col(s, image, &mut col[j * pixels..], stride);
@@ -602,8 +605,12 @@ pub fn conv2d_backward(
                 if let (Some(gx), Some(t), Some(u_t)) = (gx.as_deref_mut(), &transposed, &u_t) {
                     let gx = &mut gx[gi * per_gemm * s.image()..][..images * s.image()];
                     let res = &mut res[..images * s.image()];
-                    let plane = |j: usize, c: usize| &g[c * stride + j * pixels..][..pixels];
-                    winograd_group(t, images, plane, u_t, [&mut *v, &mut *m], res);
+                    let planes = winograd::Planes {
+                        data: g,
+                        image: pixels,
+                        channel: stride,
+                    };
+                    winograd_group(t, images, planes, u_t, [&mut *v, &mut *m], res);
                     epilogue(t, res, None, None, gx, None);
                 } else if let Some(gx) = gx.as_deref_mut() {
                     let w_t = View::transposed(weight, patch);
