@@ -4,12 +4,11 @@
 //! CVPR 2016). The 64 element-wise products over channels are 64 GEMMs, one per position
 //! in the 8x8 transformed tile.
 //!
-//! The transforms are built in float64 from the interpolation points 0, ±1, ±2, ±1/2 and
-//! infinity (Toom-Cook): for correlation y = Aᵀ[(G g) ⊙ (Bᵀ d)], G and A are the
-//! Vandermonde matrices of the points for 5 and 4 coefficients and Bᵀ is the transposed
-//! inverse of the 8x8 one (the `tests` check this against direct correlation).
-
-use std::sync::OnceLock;
+//! The transforms are the Toom-Cook matrices of the interpolation points 0, ±1, ±2, ±1/2
+//! and infinity: for correlation y = Aᵀ[(G g) ⊙ (Bᵀ d)], G and A are the Vandermonde
+//! matrices of the points for 5 and 4 coefficients and Bᵀ is the transposed inverse of the
+//! 8x8 one. They are float32 constants here; the `tests` rebuild them in float64 from the
+//! points and check them against direct correlation.
 
 use super::kernels::ConvShape;
 
@@ -22,10 +21,10 @@ pub const T: usize = M + R - 1;
 /// Positions in a transformed tile: one GEMM each.
 pub const POSITIONS: usize = T * T;
 
-/// The finite interpolation points; the last of the T points is infinity.
-const POINTS: [f64; T - 1] = [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5];
-
-/// The three transforms, as float32.
+/// The three transforms (float32 constants, so the compiler drops the zero terms and the
+/// multiplications by one). They are the Toom-Cook matrices of the interpolation points
+/// 0, 1, -1, 2, -2, 1/2, -1/2 and infinity; `tests::constants_are_the_toom_cook_matrices`
+/// rebuilds them in float64 from the points (Vandermonde matrices and an inverse).
 pub struct Transforms {
     /// Aᵀ, `[M][T]`: transformed products to outputs.
     pub at: [[f32; T]; M],
@@ -35,78 +34,76 @@ pub struct Transforms {
     pub bt: [[f32; T]; T],
 }
 
-/// The points' Vandermonde matrix for polynomials of `n` coefficients: row j is
-/// `[1, p_j, p_j², ...]`, and the row of infinity picks the leading coefficient.
-fn vandermonde(n: usize) -> Vec<Vec<f64>> {
-    let mut rows: Vec<Vec<f64>> = POINTS
-        .iter()
-        .map(|p| (0..n).map(|k| p.powi(k as i32)).collect())
-        .collect();
-    let mut infinity = vec![0.0; n];
-    infinity[n - 1] = 1.0;
-    rows.push(infinity);
-    rows
-}
+const AT: [[f32; T]; M] = [
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+    [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 0.0],
+    [0.0, 1.0, 1.0, 4.0, 4.0, 0.25, 0.25, 0.0],
+    [0.0, 1.0, -1.0, 8.0, -8.0, 0.125, -0.125, 1.0],
+];
 
-/// Inverse of a square matrix by Gauss-Jordan elimination with partial pivoting (float64;
-/// the 8x8 Vandermonde here is well enough conditioned).
-fn inverse(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let n = m.len();
-    let mut a: Vec<Vec<f64>> = m
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let mut r = row.clone();
-            r.extend((0..n).map(|j| if i == j { 1.0 } else { 0.0 }));
-            r
-        })
-        .collect();
-    for col in 0..n {
-        let pivot = (col..n)
-            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-            .expect("non-empty");
-        a.swap(col, pivot);
-        let p = a[col][col];
-        assert!(p.abs() > 1e-12, "singular Vandermonde matrix");
-        a[col].iter_mut().for_each(|v| *v /= p);
-        for i in 0..n {
-            if i != col {
-                let f = a[i][col];
-                let pivot_row = a[col].clone();
-                a[i].iter_mut()
-                    .zip(&pivot_row)
-                    .for_each(|(v, p)| *v -= f * p);
-            }
+const G: [[f32; R]; T] = [
+    [1.0, 0.0, 0.0, 0.0, 0.0],
+    [1.0, 1.0, 1.0, 1.0, 1.0],
+    [1.0, -1.0, 1.0, -1.0, 1.0],
+    [1.0, 2.0, 4.0, 8.0, 16.0],
+    [1.0, -2.0, 4.0, -8.0, 16.0],
+    [1.0, 0.5, 0.25, 0.125, 0.0625],
+    [1.0, -0.5, 0.25, -0.125, 0.0625],
+    [0.0, 0.0, 0.0, 0.0, 1.0],
+];
+
+#[rustfmt::skip]
+const BT: [[f32; T]; T] = [
+    [1.0, 0.0, -21.0 / 4.0, 0.0, 21.0 / 4.0, 0.0, -1.0, 0.0],
+    [0.0, -2.0 / 9.0, -2.0 / 9.0, 17.0 / 18.0, 17.0 / 18.0, -2.0 / 9.0, -2.0 / 9.0, 0.0],
+    [0.0, 2.0 / 9.0, -2.0 / 9.0, -17.0 / 18.0, 17.0 / 18.0, 2.0 / 9.0, -2.0 / 9.0, 0.0],
+    [0.0, 1.0 / 180.0, 1.0 / 360.0, -1.0 / 36.0, -1.0 / 72.0, 1.0 / 45.0, 1.0 / 90.0, 0.0],
+    [0.0, -1.0 / 180.0, 1.0 / 360.0, 1.0 / 36.0, -1.0 / 72.0, -1.0 / 45.0, 1.0 / 90.0, 0.0],
+    [0.0, 64.0 / 45.0, 128.0 / 45.0, -16.0 / 9.0, -32.0 / 9.0, 16.0 / 45.0, 32.0 / 45.0, 0.0],
+    [0.0, -64.0 / 45.0, 128.0 / 45.0, 16.0 / 9.0, -32.0 / 9.0, -16.0 / 45.0, 32.0 / 45.0, 0.0],
+    [0.0, -1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0],
+];
+
+/// B, the transpose of Bᵀ (the second factor of Bᵀ d B).
+const B: [[f32; T]; T] = transpose(&BT);
+
+const fn transpose(m: &[[f32; T]; T]) -> [[f32; T]; T] {
+    let mut t = [[0.0f32; T]; T];
+    let mut i = 0;
+    while i < T {
+        let mut j = 0;
+        while j < T {
+            t[j][i] = m[i][j];
+            j += 1;
         }
+        i += 1;
     }
-    a.into_iter().map(|r| r[n..].to_vec()).collect()
+    t
 }
 
-/// The transforms, built once.
-pub fn transforms() -> &'static Transforms {
-    static CELL: OnceLock<Transforms> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let (va, vr, vt) = (vandermonde(M), vandermonde(R), vandermonde(T));
-        let vt_inv = inverse(&vt);
-        let mut t = Transforms {
-            at: [[0.0; T]; M],
-            g: [[0.0; R]; T],
-            bt: [[0.0; T]; T],
-        };
-        for (i, ((a, g), inv)) in va.iter().zip(&vr).zip(&vt_inv).enumerate() {
-            for (k, v) in a.iter().enumerate() {
-                t.at[k][i] = *v as f32;
-            }
-            for (k, v) in g.iter().enumerate() {
-                t.g[i][k] = *v as f32;
-            }
-            // Bᵀ = (V⁻¹)ᵀ: row i of V⁻¹ is column i of Bᵀ.
-            for (j, v) in inv.iter().enumerate() {
-                t.bt[j][i] = *v as f32;
-            }
+/// A, the transpose of Aᵀ (the second factor of Aᵀ m A).
+const A: [[f32; M]; T] = {
+    let mut a = [[0.0f32; M]; T];
+    let mut k = 0;
+    while k < T {
+        let mut q = 0;
+        while q < M {
+            a[k][q] = AT[q][k];
+            q += 1;
         }
-        t
-    })
+        k += 1;
+    }
+    a
+};
+
+/// The transforms.
+pub fn transforms() -> &'static Transforms {
+    const ALL: Transforms = Transforms {
+        at: AT,
+        g: G,
+        bt: BT,
+    };
+    &ALL
 }
 
 /// Whether F(4x4, 5x5) computes this convolution (5x5 kernels; enough input channels
@@ -189,8 +186,6 @@ const BLOCK: usize = 16;
 
 #[inline(always)]
 fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
-    let tr = transforms();
-    let b = transpose(&tr.bt);
     let (th, tw) = tiles(s);
     let total = images * th * tw;
     let mut local = [[0.0f32; BLOCK]; POSITIONS];
@@ -201,7 +196,7 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
                 let tile = start + k;
                 let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
                 let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
-                let out = sandwich(&tr.bt, &input_block(s, src, ty, tx), &b);
+                let out = sandwich(&BT, &input_block(s, src, ty, tx), &B);
                 for (row, value) in local.iter_mut().zip(out.iter().flatten()) {
                     row[k] = *value;
                 }
@@ -252,16 +247,6 @@ fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [[f32; T]; T
     d
 }
 
-fn transpose(m: &[[f32; T]; T]) -> [[f32; T]; T] {
-    let mut t = [[0.0f32; T]; T];
-    for (i, row) in m.iter().enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            t[j][i] = *v;
-        }
-    }
-    t
-}
-
 /// `l x lᵀ` for an 8x8 `x`, given `lt` = lᵀ; both products as rows of 8 (vectorised).
 #[inline(always)]
 fn sandwich(l: &[[f32; T]; T], x: &[[f32; T]; T], lt: &[[f32; T]; T]) -> [[f32; T]; T] {
@@ -294,13 +279,6 @@ pub fn transform_output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]
 
 #[inline(always)]
 fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
-    let tr = transforms();
-    let mut a = [[0.0f32; M]; T];
-    for (k, row) in a.iter_mut().enumerate() {
-        for (q, v) in row.iter_mut().enumerate() {
-            *v = tr.at[q][k];
-        }
-    }
     let (th, tw) = tiles(s);
     let (oh, ow) = (s.oh(), s.ow());
     let total = images * th * tw;
@@ -321,7 +299,7 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
                 }
                 // t = Aᵀ x: [M][T]; y = t A: [M][M]
                 let mut t = [[0.0f32; T]; M];
-                for (ti, ai) in t.iter_mut().zip(&tr.at) {
+                for (ti, ai) in t.iter_mut().zip(&AT) {
                     for (c, xk) in ai.iter().zip(&x) {
                         for (v, xv) in ti.iter_mut().zip(xk) {
                             *v += c * xv;
@@ -330,7 +308,7 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
                 }
                 let mut y = [[0.0f32; M]; M];
                 for (yi, ti) in y.iter_mut().zip(&t) {
-                    for (c, ak) in ti.iter().zip(&a) {
+                    for (c, ak) in ti.iter().zip(&A) {
                         for (v, av) in yi.iter_mut().zip(ak) {
                             *v += c * av;
                         }
@@ -350,6 +328,79 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The finite interpolation points; the last of the T points is infinity.
+    const POINTS: [f64; T - 1] = [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5];
+
+    /// The points' Vandermonde matrix for polynomials of `n` coefficients: row j is
+    /// `[1, p_j, p_j², ...]`, and the row of infinity picks the leading coefficient.
+    fn vandermonde(n: usize) -> Vec<Vec<f64>> {
+        let mut rows: Vec<Vec<f64>> = POINTS
+            .iter()
+            .map(|p| (0..n).map(|k| p.powi(k as i32)).collect())
+            .collect();
+        let mut infinity = vec![0.0; n];
+        infinity[n - 1] = 1.0;
+        rows.push(infinity);
+        rows
+    }
+
+    /// Inverse by Gauss-Jordan elimination with partial pivoting (float64).
+    fn inverse(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let n = m.len();
+        let mut a: Vec<Vec<f64>> = m
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let mut r = row.clone();
+                r.extend((0..n).map(|j| if i == j { 1.0 } else { 0.0 }));
+                r
+            })
+            .collect();
+        for col in 0..n {
+            let pivot = (col..n)
+                .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+                .unwrap();
+            a.swap(col, pivot);
+            let p = a[col][col];
+            a[col].iter_mut().for_each(|v| *v /= p);
+            let pivot_row = a[col].clone();
+            for (i, row) in a.iter_mut().enumerate() {
+                if i != col {
+                    let f = row[col];
+                    row.iter_mut()
+                        .zip(&pivot_row)
+                        .for_each(|(v, p)| *v -= f * p);
+                }
+            }
+        }
+        a.into_iter().map(|r| r[n..].to_vec()).collect()
+    }
+
+    /// For correlation y = Aᵀ[(G g) ⊙ (Bᵀ d)] (the transpose of Toom-Cook polynomial
+    /// multiplication): A and G are the Vandermonde matrices for 4 and 5 coefficients,
+    /// Bᵀ the transposed inverse of the 8x8 one. The constants match to float32 rounding.
+    #[test]
+    fn constants_are_the_toom_cook_matrices() {
+        let (va, vr, inv) = (vandermonde(M), vandermonde(R), inverse(&vandermonde(T)));
+        let close = |c: f32, v: f64| (c as f64 - v).abs() <= 1e-7 * v.abs().max(1.0);
+        for i in 0..T {
+            for k in 0..M {
+                assert!(close(AT[k][i], va[i][k]), "Aᵀ[{k}][{i}]");
+            }
+            for k in 0..R {
+                assert!(close(G[i][k], vr[i][k]), "G[{i}][{k}]");
+            }
+            for j in 0..T {
+                assert!(
+                    close(BT[j][i], inv[i][j]),
+                    "Bᵀ[{j}][{i}] = {} vs {}",
+                    BT[j][i],
+                    inv[i][j]
+                );
+            }
+        }
+    }
 
     /// 1-D check in float64 terms: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation Σ_k d[i+k] g[k].
     #[test]
