@@ -50,10 +50,8 @@ impl LeNetPlusPlus {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for (i, (conv, act)) in self.convs.iter().zip(&self.activations).enumerate() {
-            x = super::conv::conv2d_prelu(conv, act, x);
-            if i % 2 == 1 {
-                x = self.pool.forward(x);
-            }
+            let pool = (i % 2 == 1).then_some(&self.pool);
+            x = super::conv::conv2d_prelu(conv, act, pool, x);
         }
         self.embed.forward(x.flatten(1, 3))
     }

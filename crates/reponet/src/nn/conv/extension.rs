@@ -12,7 +12,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
 use burn::tensor::TensorData;
 
-use super::kernels::{conv2d_backward, conv2d_forward, ConvShape, PreluState, Wanted};
+use super::kernels::{conv2d_backward, conv2d_forward, After, ConvShape, Wanted};
 
 /// A float32 2-D convolution with stride 1, no dilation and one group: input
 /// `[n, c, h, w]`, weight `[o, c, kh, kw]`, bias `[o]`, zero padding `padding_h` rows and
@@ -28,8 +28,9 @@ pub trait ConvBackend: Backend {
         padding_w: usize,
     ) -> FloatTensor<Self>;
 
-    /// The same convolution followed by PReLU with slopes `alpha` (`[1]` or `[o]`), as one
-    /// operation: one backward node instead of Burn's PReLU graph (masks, selects, sums).
+    /// The same convolution followed by PReLU with slopes `alpha` (`[1]` or `[o]`) and, if
+    /// `pool`, 2x2 max pooling with stride 2, as one operation: one backward node instead
+    /// of Burn's PReLU and pooling graphs (masks, selects, indices, scatters).
     fn reponet_conv2d_prelu(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -37,6 +38,7 @@ pub trait ConvBackend: Backend {
         alpha: FloatTensor<Self>,
         padding_h: usize,
         padding_w: usize,
+        pool: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -75,27 +77,25 @@ fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
 
 /// The forward on flex tensors: the output, and the pre-activation when `keep` (PReLU).
 fn forward(
-    x: FlexTensor,
-    weight: FlexTensor,
-    bias: FlexTensor,
+    [x, weight, bias]: [FlexTensor; 3],
     alpha: Option<FlexTensor>,
-    (ph, pw): (usize, usize),
+    (ph, pw, pool): (usize, usize, bool),
     keep: bool,
 ) -> (FlexTensor, Option<FlexTensor>) {
     let s = conv_shape(&x, &weight, ph, pw);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let alpha = alpha.map(contiguous);
-    let f = conv2d_forward(
-        &s,
-        values(&x),
-        values(&weight),
-        Some(values(&bias)),
-        alpha.as_ref().map(values),
-        keep,
-    );
-    let shape = [s.n, s.o, s.oh(), s.ow()];
-    let pre = f.pre_activation.map(|pre| flex_tensor(pre, shape));
-    (flex_tensor(f.out, shape), pre)
+    let after = After {
+        bias: Some(values(&bias)),
+        prelu: alpha.as_ref().map(values),
+        pool,
+    };
+    let f = conv2d_forward(&s, values(&x), values(&weight), after, keep);
+    let (oh, ow) = s.out_size(pool);
+    let pre = f
+        .pre_activation
+        .map(|pre| flex_tensor(pre, [s.n, s.o, s.oh(), s.ow()]));
+    (flex_tensor(f.out, [s.n, s.o, oh, ow]), pre)
 }
 
 impl ConvBackend for Flex {
@@ -106,7 +106,13 @@ impl ConvBackend for Flex {
         padding_h: usize,
         padding_w: usize,
     ) -> FlexTensor {
-        forward(x, weight, bias, None, (padding_h, padding_w), false).0
+        forward(
+            [x, weight, bias],
+            None,
+            (padding_h, padding_w, false),
+            false,
+        )
+        .0
     }
 
     fn reponet_conv2d_prelu(
@@ -116,8 +122,10 @@ impl ConvBackend for Flex {
         alpha: FlexTensor,
         padding_h: usize,
         padding_w: usize,
+        pool: bool,
     ) -> FlexTensor {
-        forward(x, weight, bias, Some(alpha), (padding_h, padding_w), false).0
+        let options = (padding_h, padding_w, pool);
+        forward([x, weight, bias], Some(alpha), options, false).0
     }
 }
 
@@ -139,18 +147,22 @@ impl Backward<Flex, 3> for ConvBackward {
         let (x, weight, ph, pw) = ops.state;
         let [node_x, node_weight, node_bias] = ops.parents.map(|node| node.map(|node| node.id));
         let parents = [node_x, node_weight, node_bias, None];
-        let inputs = (x, weight, None);
-        backward(parents, grads, checkpointer, inputs, grad, (ph, pw));
+        let kept = Kept {
+            x,
+            weight,
+            prelu: None,
+        };
+        backward(parents, grads, checkpointer, kept, grad, (ph, pw, false));
     }
 }
 
-/// The backward node of convolution + PReLU: keeps the input and weight (checkpointed),
-/// the pre-activation and the slopes.
+/// The backward node of convolution + PReLU (+ pooling): keeps the input and weight
+/// (checkpointed), the pre-activation and the slopes.
 #[derive(Debug)]
 struct ConvPreluBackward;
 
 impl Backward<Flex, 4> for ConvPreluBackward {
-    type State = (NodeId, NodeId, FlexTensor, FlexTensor, usize, usize);
+    type State = (Kept, (usize, usize, bool));
 
     fn backward(
         self,
@@ -159,16 +171,20 @@ impl Backward<Flex, 4> for ConvPreluBackward {
         checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x, weight, pre, alpha, ph, pw) = ops.state;
+        let (kept, options) = ops.state;
         let parents = ops.parents.map(|node| node.map(|node| node.id));
-        let inputs = (x, weight, Some((pre, alpha)));
-        backward(parents, grads, checkpointer, inputs, grad, (ph, pw));
+        backward(parents, grads, checkpointer, kept, grad, options);
     }
 }
 
-/// The pieces a backward node keeps: the input's and weight's checkpoints, and for PReLU
-/// the pre-activation and the slopes.
-type Kept = (NodeId, NodeId, Option<(FlexTensor, FlexTensor)>);
+/// What a backward node keeps: the input's and weight's checkpoints, and for PReLU the
+/// pre-activation and the slopes.
+#[derive(Debug, Clone)]
+struct Kept {
+    x: NodeId,
+    weight: NodeId,
+    prelu: Option<(FlexTensor, FlexTensor)>,
+}
 
 /// Registers the gradients of the parents (their node ids, `None` where no gradient is
 /// wanted: input, weight, bias, PReLU slopes) from the gradient `grad` of the output.
@@ -176,13 +192,13 @@ fn backward(
     [node_x, node_weight, node_bias, node_alpha]: [Option<NodeId>; 4],
     grads: &mut Gradients,
     checkpointer: &mut Checkpointer,
-    (x_id, weight_id, prelu): Kept,
+    kept: Kept,
     grad: FlexTensor,
-    (ph, pw): (usize, usize),
+    (ph, pw, pool): (usize, usize, bool),
 ) {
     let grad = contiguous(grad);
-    let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(x_id));
-    let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(weight_id));
+    let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(kept.x));
+    let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(kept.weight));
     let s = conv_shape(&x, &weight, ph, pw);
     let wanted = Wanted {
         x: node_x.is_some(),
@@ -190,18 +206,14 @@ fn backward(
         bias: node_bias.is_some(),
         alpha: node_alpha.is_some(),
     };
-    let prelu = prelu.as_ref().map(|(pre, alpha)| PreluState {
-        pre_activation: values(pre),
-        alpha: values(alpha),
-    });
-    let g = conv2d_backward(
-        &s,
-        values(&x),
-        values(&weight),
-        values(&grad),
-        prelu,
-        wanted,
-    );
+    let after = After {
+        bias: None,
+        prelu: kept.prelu.as_ref().map(|(_, alpha)| values(alpha)),
+        pool,
+    };
+    let pre = kept.prelu.as_ref().map(|(pre, _)| values(pre));
+    let (x, weight, grad) = (values(&x), values(&weight), values(&grad));
+    let g = conv2d_backward(&s, x, weight, grad, (after, pre), wanted);
     let as_tensor = |v: Vec<f32>| {
         let len = v.len();
         FlexTensor::from_data(TensorData::new(v, [len]))
@@ -232,7 +244,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), weight.node(), bias.node()])
             .compute_bound()
             .stateful();
-        let padding = (padding_h, padding_w);
+        let options = (padding_h, padding_w, false);
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let state = (
@@ -241,20 +253,12 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
                     padding_h,
                     padding_w,
                 );
-                let (x, weight, bias) = (
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                );
-                prep.finish(state, forward(x, weight, bias, None, padding, false).0)
+                let inputs = [x, weight, bias].map(|t| t.into_primitive());
+                prep.finish(state, forward(inputs, None, options, false).0)
             }
             OpsKind::UnTracked(prep) => {
-                let (x, weight, bias) = (
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                );
-                prep.finish(forward(x, weight, bias, None, padding, false).0)
+                let inputs = [x, weight, bias].map(|t| t.into_primitive());
+                prep.finish(forward(inputs, None, options, false).0)
             }
         }
     }
@@ -266,33 +270,31 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
         alpha: FloatTensor<Self>,
         padding_h: usize,
         padding_w: usize,
+        pool: bool,
     ) -> FloatTensor<Self> {
         let prep = ConvPreluBackward
             .prepare::<C>([x.node(), weight.node(), bias.node(), alpha.node()])
             .compute_bound()
             .stateful();
-        let padding = (padding_h, padding_w);
+        let options = (padding_h, padding_w, pool);
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let (x_id, weight_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));
                 let alpha = contiguous(alpha.into_primitive());
-                let (x, weight, bias) = (
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                );
-                let (out, pre) = forward(x, weight, bias, Some(alpha.clone()), padding, true);
-                let pre = pre.expect("kept when asked for");
-                prep.finish((x_id, weight_id, pre, alpha, padding_h, padding_w), out)
+                let inputs = [x, weight, bias].map(|t| t.into_primitive());
+                let (out, pre) = forward(inputs, Some(alpha.clone()), options, true);
+                let pre = pre.expect("PReLU keeps its pre-activation when asked");
+                let kept = Kept {
+                    x: x_id,
+                    weight: weight_id,
+                    prelu: Some((pre, alpha)),
+                };
+                prep.finish((kept, options), out)
             }
             OpsKind::UnTracked(prep) => {
-                let (x, weight, bias) = (
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                );
-                let alpha = alpha.into_primitive();
-                prep.finish(forward(x, weight, bias, Some(alpha), padding, false).0)
+                let inputs = [x, weight, bias].map(|t| t.into_primitive());
+                let alpha = Some(alpha.into_primitive());
+                prep.finish(forward(inputs, alpha, options, false).0)
             }
         }
     }

@@ -346,43 +346,84 @@ fn slope(alpha: &[f32], c: usize) -> f32 {
     alpha[c % alpha.len()]
 }
 
+/// What follows the convolution, fused into its epilogue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct After<'a> {
+    /// Added per output channel, `[o]`.
+    pub bias: Option<&'a [f32]>,
+    /// PReLU slopes, `[1]` or `[o]`.
+    pub prelu: Option<&'a [f32]>,
+    /// Then 2x2 max pooling with stride 2 (odd last rows and columns dropped).
+    pub pool: bool,
+}
+
+impl After<'_> {
+    /// The activation of one pre-activation value of channel `c`.
+    #[inline(always)]
+    fn act(&self, v: f32, c: usize) -> f32 {
+        match self.prelu {
+            Some(alpha) if v <= 0.0 => slope(alpha, c) * v,
+            _ => v,
+        }
+    }
+
+    /// Whether the backward needs the pre-activation (PReLU's slopes, pooling's argmax).
+    fn needs_pre_activation(&self) -> bool {
+        self.prelu.is_some() || self.pool
+    }
+}
+
+impl ConvShape {
+    /// The output size after [`After::pool`] (if set): `(oh, ow)` or their halves.
+    pub fn out_size(&self, pool: bool) -> (usize, usize) {
+        if pool {
+            (self.oh() / 2, self.ow() / 2)
+        } else {
+            (self.oh(), self.ow())
+        }
+    }
+}
+
 /// A forward convolution's output: after the activation, and before it when asked for
 /// (the backward of PReLU needs it).
 #[derive(Debug)]
 pub struct Forward {
-    /// `[n, o, oh, ow]`: the convolution plus bias, then PReLU if it was given.
+    /// `[n, o, oh, ow]` (halved by pooling): the convolution plus bias, then PReLU and
+    /// pooling if they were asked for.
     pub out: Vec<f32>,
-    /// The convolution plus bias, before PReLU (only with `keep_pre_activation`).
+    /// `[n, o, oh, ow]`: the convolution plus bias, before PReLU and pooling (only with
+    /// `keep_pre_activation`, and when there is PReLU or pooling).
     pub pre_activation: Option<Vec<f32>>,
 }
 
-/// Forward convolution of `x` `[n, c, h, w]` with `weight` `[o, c, kh, kw]`, plus `bias`
-/// `[o]`, then PReLU with slopes `prelu` (`[1]` or `[o]`) if given. Bias and PReLU are
-/// applied while each group's GEMM result is still in cache, as it is copied out.
+/// Forward convolution of `x` `[n, c, h, w]` with `weight` `[o, c, kh, kw]`, then what
+/// `after` asks for (bias, PReLU, 2x2 max pooling), applied while each group's GEMM
+/// result is still in cache, as it is copied out.
 pub fn conv2d_forward(
     s: &ConvShape,
     x: &[f32],
     weight: &[f32],
-    bias: Option<&[f32]>,
-    prelu: Option<&[f32]>,
+    after: After,
     keep_pre_activation: bool,
 ) -> Forward {
     check_lengths(s, x, weight);
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
+    let (ph, pw) = s.out_size(after.pool);
+    let final_image = s.o * ph * pw;
     let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
-    let len = s.n * out_image;
-    let keep = keep_pre_activation && prelu.is_some();
+    let pre_len = s.n * out_image;
+    let keep = keep_pre_activation && after.needs_pre_activation();
     let u = winograd::applies(s).then(|| winograd::transform_weights(s, weight));
-    let mut pre = keep.then(|| Vec::<f32>::with_capacity(len));
-    let out = filled_vec(len, |out| {
+    let mut pre = keep.then(|| Vec::<f32>::with_capacity(pre_len));
+    let out = filled_vec(s.n * final_image, |out| {
         let pre_chunks: Vec<Option<&mut [MaybeUninit<f32>]>> = match pre.as_mut() {
-            Some(pre) => pre.spare_capacity_mut()[..len]
+            Some(pre) => pre.spare_capacity_mut()[..pre_len]
                 .chunks_mut(per_task * out_image)
                 .map(Some)
                 .collect(),
             None => (0..s.n.div_ceil(per_task)).map(|_| None).collect(),
         };
-        out.par_chunks_mut(per_task * out_image)
+        out.par_chunks_mut(per_task * final_image)
             .zip(pre_chunks)
             .zip(x.par_chunks(per_task * s.image()))
             .for_each(|((out, mut pre), x)| {
@@ -395,7 +436,7 @@ pub fn conv2d_forward(
                 let lens = [col_len, s.o * per_gemm * pixels, v_len, m_len];
                 with_scratch(lens, |[col, res, v, m]| {
                     let groups = out
-                        .chunks_mut(per_gemm * out_image)
+                        .chunks_mut(per_gemm * final_image)
                         .zip(x.chunks(per_gemm * s.image()))
                         .enumerate();
                     for (gi, (out, x)) in groups {
@@ -419,15 +460,15 @@ pub fn conv2d_forward(
                         }
                         let pre = pre
                             .as_deref_mut()
-                            .map(|p| &mut p[gi * per_gemm * out_image..][..out.len()]);
-                        epilogue(s, res, bias, prelu, out, pre);
+                            .map(|p| &mut p[gi * per_gemm * out_image..][..images * out_image]);
+                        epilogue(s, res, after, out, pre);
                     }
                 })
             });
     });
     let pre_activation = pre.map(|mut pre| {
         // SAFETY: the epilogue wrote every pre-activation (one chunk per output chunk).
-        unsafe { pre.set_len(len) };
+        unsafe { pre.set_len(pre_len) };
         pre
     });
     Forward {
@@ -436,38 +477,46 @@ pub fn conv2d_forward(
     }
 }
 
-/// Copy a group's GEMM result `res` `[o, images * pixels]` to `out` `[images, o, pixels]`,
-/// adding the bias and applying PReLU; the values before PReLU go to `pre` if given.
+/// Copy a group's GEMM result `res` `[o, images * pixels]` to `out` `[images, o, pixels]`
+/// (pixels halved each way by pooling) through `after`; the values before the activation
+/// go to `pre` `[images, o, pixels]` if given.
 fn epilogue(
     s: &ConvShape,
     res: &[f32],
-    bias: Option<&[f32]>,
-    prelu: Option<&[f32]>,
+    after: After,
     out: &mut [MaybeUninit<f32>],
     mut pre: Option<&mut [MaybeUninit<f32>]>,
 ) {
-    let pixels = s.pixels();
+    let (pixels, ow) = (s.pixels(), s.ow());
+    let (ph, pw) = s.out_size(after.pool);
     let stride = res.len() / s.o;
-    for (j, image) in out.chunks_exact_mut(s.out_image()).enumerate() {
-        for (c, plane) in image.chunks_exact_mut(pixels).enumerate() {
+    for (j, image) in out.chunks_exact_mut(s.o * ph * pw).enumerate() {
+        for (c, plane) in image.chunks_exact_mut(ph * pw).enumerate() {
             let src = &res[c * stride + j * pixels..][..pixels];
-            let b = bias.map_or(0.0, |b| b[c]);
-            let at = (j * s.o + c) * pixels;
-            match (prelu, pre.as_deref_mut()) {
-                (Some(alpha), mut pre) => {
-                    let a = slope(alpha, c);
-                    for (p, (o, v)) in plane.iter_mut().zip(src).enumerate() {
-                        let v = v + b;
-                        o.write(if v > 0.0 { v } else { a * v });
-                        if let Some(pre) = pre.as_deref_mut() {
-                            pre[at + p].write(v);
-                        }
+            let b = after.bias.map_or(0.0, |b| b[c]);
+            if let Some(pre) = pre.as_deref_mut() {
+                let pre = &mut pre[(j * s.o + c) * pixels..][..pixels];
+                for (p, v) in pre.iter_mut().zip(src) {
+                    p.write(v + b);
+                }
+            }
+            if after.pool {
+                // The first of a window's largest activations wins (row-major order), as
+                // the backward's argmax assumes.
+                for (py, row) in plane.chunks_exact_mut(pw).enumerate() {
+                    for (px, o) in row.iter_mut().enumerate() {
+                        let at = 2 * py * ow + 2 * px;
+                        let window = [src[at], src[at + 1], src[at + ow], src[at + ow + 1]];
+                        let best = window
+                            .map(|v| after.act(v + b, c))
+                            .into_iter()
+                            .fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+                        o.write(best);
                     }
                 }
-                (None, _) => {
-                    for (o, v) in plane.iter_mut().zip(src) {
-                        o.write(v + b);
-                    }
+            } else {
+                for (o, v) in plane.iter_mut().zip(src) {
+                    o.write(after.act(v + b, c));
                 }
             }
         }
@@ -500,51 +549,45 @@ pub struct Wanted {
     pub alpha: bool,
 }
 
-/// The PReLU that followed the convolution, for its backward: the values before it
-/// (`[n, o, oh, ow]`) and its slopes.
-#[derive(Debug, Clone, Copy)]
-pub struct PreluState<'a> {
-    /// [`Forward::pre_activation`].
-    pub pre_activation: &'a [f32],
-    /// The slopes, `[1]` or `[o]`.
-    pub alpha: &'a [f32],
-}
-
 fn add_assign(total: &mut [f32], values: &[f32]) {
     for (t, v) in total.iter_mut().zip(values) {
         *t += v;
     }
 }
 
-/// Backward convolution from the output gradient `grad` `[n, o, oh, ow]` (through PReLU
-/// first, if `prelu` is given): the input's gradient (`weight`ᵀ · grad per group of
-/// images, folded by col2im), the weight's (Σ grad · im2col(x)ᵀ), the bias's and the
-/// slopes' (sums), all in one pass over the batch.
+/// Backward convolution from the gradient `grad` of the forward's output (back through
+/// the pooling and PReLU of `after` first, which need the forward's `pre_activation`):
+/// the input's gradient (Winograd or `weight`ᵀ · grad folded by col2im), the weight's
+/// (Σ grad · im2col(x)ᵀ), the bias's and the slopes' (sums), in one pass over the batch.
 pub fn conv2d_backward(
     s: &ConvShape,
     x: &[f32],
     weight: &[f32],
     grad: &[f32],
-    prelu: Option<PreluState>,
+    (after, pre_activation): (After, Option<&[f32]>),
     wanted: Wanted,
 ) -> ConvGrads {
     check_lengths(s, x, weight);
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
+    let (ph, pw) = s.out_size(after.pool);
+    let final_image = s.o * ph * pw;
+    let len = grad.len();
     assert_eq!(
-        grad.len(),
-        s.n * out_image,
+        len,
+        s.n * final_image,
         "conv2d: output gradient length for {s:?}"
     );
-    if let Some(p) = prelu {
-        assert_eq!(
-            p.pre_activation.len(),
-            grad.len(),
-            "conv2d: pre-activation length"
-        );
-    }
+    let back = match (after.needs_pre_activation(), pre_activation) {
+        (false, _) => None,
+        (true, Some(pre)) => {
+            assert_eq!(pre.len(), s.n * out_image, "conv2d: pre-activation length");
+            Some((after, pre))
+        }
+        (true, None) => panic!("conv2d: PReLU and pooling need the pre-activation"),
+    };
     let (per_task, per_gemm) = (s.images_per_task(), s.images_per_gemm());
     let tasks = s.n.div_ceil(per_task);
-    let alphas = prelu.map_or(0, |p| p.alpha.len());
+    let alphas = after.prelu.map_or(0, <[f32]>::len);
     // The input's gradient by Winograd where the transposed convolution allows it.
     let transposed = s.transposed().filter(|t| wanted.x && winograd::applies(t));
     let u_t = transposed.map(|t| winograd::transform_weights(&t, &flip_transpose(s, weight)));
@@ -571,16 +614,12 @@ pub fn conv2d_backward(
             for (gi, x) in x.chunks(per_gemm * s.image()).enumerate() {
                 let images = x.len() / s.image();
                 let stride = images * pixels;
-                let start = (first_image + gi * per_gemm) * out_image;
+                let first = first_image + gi * per_gemm;
                 let g = &mut grouped[..s.o * stride];
-                gather_grad(
-                    s,
-                    &grad[start..][..images * out_image],
-                    prelu,
-                    start,
-                    g,
-                    &mut ga,
-                );
+                let grad = &grad[first * final_image..][..images * final_image];
+                let back =
+                    back.map(|(a, pre)| (a, &pre[first * out_image..][..images * out_image]));
+                gather_grad(s, grad, back, g, &mut ga);
                 let g = &*g;
                 if wanted.weight {
                     for (j, image) in x.chunks_exact(s.image()).enumerate() {
@@ -611,7 +650,7 @@ pub fn conv2d_backward(
                         channel: stride,
                     };
                     winograd_group(t, images, planes, u_t, [&mut *v, &mut *m], res);
-                    epilogue(t, res, None, None, gx, None);
+                    epilogue(t, res, After::default(), gx, None);
                 } else if let Some(gx) = gx.as_deref_mut() {
                     let w_t = View::transposed(weight, patch);
                     matmul(col, patch, stride, s.o, w_t, View::rows(g, stride), false);
@@ -654,7 +693,7 @@ pub fn conv2d_backward(
         x: gx,
         weight: wanted.weight.then_some(gw),
         bias: wanted.bias.then_some(gb),
-        alpha: (wanted.alpha && prelu.is_some()).then_some(ga),
+        alpha: (wanted.alpha && after.prelu.is_some()).then_some(ga),
     }
 }
 
@@ -667,39 +706,58 @@ fn sum_partials(mut a: Partials, b: Partials) -> Partials {
     a
 }
 
-/// A group's output gradient `[images, o, pixels]` into `g` `[o, images * pixels]`,
-/// through PReLU's backward when there was one (`grad` where the pre-activation was
-/// positive, else slope · grad; the slopes' gradient Σ grad · pre-activation there goes
-/// to `ga`). `start` is the group's offset in the batch's outputs.
+/// A group's output gradient `grad` `[images, o, ph * pw]` into `g` `[o, images *
+/// pixels]`, the gradient w.r.t. the convolution's output: back through the pooling (to
+/// each window's first largest activation) and PReLU (grad where the pre-activation is
+/// positive, else slope · grad, and the slopes' gradient Σ grad · pre-activation there
+/// into `ga`), given `after` and the group's pre-activation `[images, o, pixels]`.
 fn gather_grad(
     s: &ConvShape,
     grad: &[f32],
-    prelu: Option<PreluState>,
-    start: usize,
+    back: Option<(After, &[f32])>,
     g: &mut [f32],
     ga: &mut [f32],
 ) {
-    let pixels = s.pixels();
+    let (pixels, ow) = (s.pixels(), s.ow());
     let stride = g.len() / s.o;
-    for (j, image) in grad.chunks_exact(s.out_image()).enumerate() {
-        for (c, plane) in image.chunks_exact(pixels).enumerate() {
+    let Some((after, pre)) = back else {
+        for (j, image) in grad.chunks_exact(s.out_image()).enumerate() {
+            for (c, plane) in image.chunks_exact(pixels).enumerate() {
+                g[c * stride + j * pixels..][..pixels].copy_from_slice(plane);
+            }
+        }
+        return;
+    };
+    let (ph, pw) = s.out_size(after.pool);
+    for (j, image) in grad.chunks_exact(s.o * ph * pw).enumerate() {
+        for (c, plane) in image.chunks_exact(ph * pw).enumerate() {
             let dst = &mut g[c * stride + j * pixels..][..pixels];
-            match prelu {
-                None => dst.copy_from_slice(plane),
-                Some(p) => {
-                    let a = slope(p.alpha, c);
-                    let pre = &p.pre_activation[start + (j * s.o + c) * pixels..][..pixels];
-                    let mut slope_grad = 0.0f32;
-                    for ((d, g), z) in dst.iter_mut().zip(plane).zip(pre) {
-                        if *z > 0.0 {
-                            *d = *g;
-                        } else {
-                            *d = a * g;
-                            slope_grad += g * z;
+            let z = &pre[(j * s.o + c) * pixels..][..pixels];
+            if after.pool {
+                dst.fill(0.0);
+                for (i, gv) in plane.iter().enumerate() {
+                    let at = 2 * (i / pw) * ow + 2 * (i % pw);
+                    let mut best = at;
+                    for cand in [at + 1, at + ow, at + ow + 1] {
+                        if after.act(z[cand], c) > after.act(z[best], c) {
+                            best = cand;
                         }
                     }
-                    ga[c % ga.len()] += slope_grad;
+                    dst[best] = *gv;
                 }
+            } else {
+                dst.copy_from_slice(plane);
+            }
+            if let Some(alpha) = after.prelu {
+                let a = slope(alpha, c);
+                let mut slope_grad = 0.0f32;
+                for (d, z) in dst.iter_mut().zip(z) {
+                    if *z <= 0.0 {
+                        slope_grad += *d * z;
+                        *d *= a;
+                    }
+                }
+                ga[c % alpha.len()] += slope_grad;
             }
         }
     }
@@ -715,9 +773,14 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// Float64 reference, straight from the sums: the convolution plus bias `z`, then
-    /// PReLU with `alpha` if given (`y`); from the output gradient `g`, the gradients of
-    /// the input, weight, bias and slopes.
-    fn reference(s: &ConvShape, [x, w, b, g]: [&[f32]; 4], alpha: Option<&[f32]>) -> [Vec<f64>; 6] {
+    /// PReLU with `alpha` if given and 2x2 max pooling if `pool` (`out`); from the
+    /// gradient `g` of `out`, the gradients of the input, weight, bias and slopes.
+    fn reference(
+        s: &ConvShape,
+        [x, w, b, g]: [&[f32]; 4],
+        alpha: Option<&[f32]>,
+        pool: bool,
+    ) -> [Vec<f64>; 6] {
         let (oh, ow) = (s.oh(), s.ow());
         let xi = |n, c, i, j| ((n * s.c + c) * s.h + i) * s.w + j;
         let wi = |o, c, ki, kj| ((o * s.c + c) * s.kh + ki) * s.kw + kj;
@@ -729,7 +792,7 @@ mod tests {
                 .then(|| (i - s.ph, j - s.pw))
         };
         let mut z = vec![0.0f64; s.n * s.o * oh * ow];
-        for (n, o, y, xo) in itertools(s.n, s.o, oh, ow) {
+        for (n, o, y, xo) in every(s.n, s.o, oh, ow) {
             let mut acc = b[o] as f64;
             for c in 0..s.c {
                 for ki in 0..s.kh {
@@ -743,16 +806,43 @@ mod tests {
             z[oi(n, o, y, xo)] = acc;
         }
         let slope = |o: usize| alpha.map_or(1.0, |a| a[o % a.len()] as f64);
-        let mut out = z.clone();
-        let mut gz: Vec<f64> = g.iter().map(|v| *v as f64).collect();
+        let act: Vec<f64> = z
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                if *v > 0.0 {
+                    *v
+                } else {
+                    slope(k / (oh * ow) % s.o) * v
+                }
+            })
+            .collect();
+        // Pooling: each window's first largest activation (row-major) takes its gradient.
+        let (out, mut gy) = if pool {
+            let (ph, pw) = (oh / 2, ow / 2);
+            let mut out = vec![0.0f64; s.n * s.o * ph * pw];
+            let mut gy = vec![0.0f64; z.len()];
+            for (n, o, py, px) in every(s.n, s.o, ph, pw) {
+                let window = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                    .map(|(dy, dx)| oi(n, o, 2 * py + dy, 2 * px + dx));
+                let best = window
+                    .into_iter()
+                    .fold(window[0], |m, k| if act[k] > act[m] { k } else { m });
+                let k = ((n * s.o + o) * ph + py) * pw + px;
+                out[k] = act[best];
+                gy[best] = g[k] as f64;
+            }
+            (out, gy)
+        } else {
+            (act.clone(), g.iter().map(|v| *v as f64).collect())
+        };
         let mut ga = vec![0.0f64; alpha.map_or(0, |a| a.len())];
         if let Some(a) = alpha {
-            for (n, o, y, xo) in itertools(s.n, s.o, oh, ow) {
-                let k = oi(n, o, y, xo);
-                if z[k] <= 0.0 {
-                    out[k] = slope(o) * z[k];
-                    ga[o % a.len()] += gz[k] * z[k];
-                    gz[k] *= slope(o);
+            for (k, zk) in z.iter().enumerate() {
+                let o = k / (oh * ow) % s.o;
+                if *zk <= 0.0 {
+                    ga[o % a.len()] += gy[k] * zk;
+                    gy[k] *= slope(o);
                 }
             }
         }
@@ -761,8 +851,8 @@ mod tests {
             vec![0.0f64; w.len()],
             vec![0.0f64; s.o],
         );
-        for (n, o, y, xo) in itertools(s.n, s.o, oh, ow) {
-            let go = gz[oi(n, o, y, xo)];
+        for (n, o, y, xo) in every(s.n, s.o, oh, ow) {
+            let go = gy[oi(n, o, y, xo)];
             gb[o] += go;
             for c in 0..s.c {
                 for ki in 0..s.kh {
@@ -779,7 +869,7 @@ mod tests {
     }
 
     /// Every (n, o, y, x) of an output.
-    fn itertools(
+    fn every(
         n: usize,
         o: usize,
         oh: usize,
@@ -816,63 +906,75 @@ mod tests {
         alpha: true,
     };
 
-    /// Forward and backward of `s`, without an activation, with one PReLU slope and with
-    /// one per channel, against [`reference`].
+    /// Forward and backward of `s` without an activation, with one PReLU slope and with
+    /// one per channel, each without and with pooling (where the output is 2x2 or more),
+    /// against [`reference`].
     fn check(s: ConvShape, rng: &mut StdRng) {
         let x = random(rng, s.n * s.c * s.h * s.w);
         let w = random(rng, s.o * s.c * s.kh * s.kw);
         let b = random(rng, s.o);
-        let g = random(rng, s.n * s.o * s.oh() * s.ow());
+        let poolable = s.oh() >= 2 && s.ow() >= 2;
         for alpha in [None, Some(random(rng, 1)), Some(random(rng, s.o))] {
-            let alpha = alpha.as_deref();
-            let [z, out, gx, gw, gb, ga] = reference(&s, [&x, &w, &b, &g], alpha);
-            let f = conv2d_forward(&s, &x, &w, Some(&b), alpha, true);
-            let prelu = alpha.map(|alpha| PreluState {
-                pre_activation: f.pre_activation.as_deref().unwrap(),
-                alpha,
-            });
-            let grads = conv2d_backward(&s, &x, &w, &g, prelu, ALL);
-            let mut errors = vec![
-                ("forward", rel_err(&f.out, &out)),
-                ("x-gradient", rel_err(grads.x.as_ref().unwrap(), &gx)),
-                (
-                    "weight gradient",
-                    rel_err(grads.weight.as_ref().unwrap(), &gw),
-                ),
-                ("bias gradient", rel_err(grads.bias.as_ref().unwrap(), &gb)),
-            ];
-            if alpha.is_some() {
-                errors.push((
-                    "pre-activation",
-                    rel_err(f.pre_activation.as_ref().unwrap(), &z),
-                ));
-                errors.push((
-                    "slope gradient",
-                    rel_err(grads.alpha.as_ref().unwrap(), &ga),
-                ));
-            } else {
-                assert!(f.pre_activation.is_none() && grads.alpha.is_none());
+            for pool in [false, true].into_iter().filter(|p| !p || poolable) {
+                let alpha = alpha.as_deref();
+                let (oh, ow) = s.out_size(pool);
+                let g = random(rng, s.n * s.o * oh * ow);
+                let [z, out, gx, gw, gb, ga] = reference(&s, [&x, &w, &b, &g], alpha, pool);
+                let after = After {
+                    bias: Some(&b),
+                    prelu: alpha,
+                    pool,
+                };
+                let f = conv2d_forward(&s, &x, &w, after, true);
+                let back = (after, f.pre_activation.as_deref());
+                let grads = conv2d_backward(&s, &x, &w, &g, back, ALL);
+                let mut errors = vec![
+                    ("forward", rel_err(&f.out, &out)),
+                    ("x-gradient", rel_err(grads.x.as_ref().unwrap(), &gx)),
+                    (
+                        "weight gradient",
+                        rel_err(grads.weight.as_ref().unwrap(), &gw),
+                    ),
+                    ("bias gradient", rel_err(grads.bias.as_ref().unwrap(), &gb)),
+                ];
+                if after.needs_pre_activation() {
+                    errors.push((
+                        "pre-activation",
+                        rel_err(f.pre_activation.as_ref().unwrap(), &z),
+                    ));
+                } else {
+                    assert!(f.pre_activation.is_none());
+                }
+                if alpha.is_some() {
+                    errors.push((
+                        "slope gradient",
+                        rel_err(grads.alpha.as_ref().unwrap(), &ga),
+                    ));
+                } else {
+                    assert!(grads.alpha.is_none());
+                }
+                for (what, err) in errors {
+                    assert!(
+                        err < TOLERANCE,
+                        "{what} of {s:?}, slopes {alpha:?}, pool {pool}: relative error {err:e}"
+                    );
+                }
+                // Asking for fewer gradients gives the same ones and leaves the others out.
+                let only_weight = Wanted {
+                    x: false,
+                    weight: true,
+                    bias: false,
+                    alpha: false,
+                };
+                let some = conv2d_backward(&s, &x, &w, &g, back, only_weight);
+                assert!(some.x.is_none() && some.bias.is_none() && some.alpha.is_none());
+                assert_eq!(some.weight, grads.weight);
             }
-            for (what, err) in errors {
-                assert!(
-                    err < TOLERANCE,
-                    "{what} of {s:?}, slopes {alpha:?}: relative error {err:e}"
-                );
-            }
-            // Asking for fewer gradients gives the same ones and leaves the others out.
-            let only_weight = Wanted {
-                x: false,
-                weight: true,
-                bias: false,
-                alpha: false,
-            };
-            let some = conv2d_backward(&s, &x, &w, &g, prelu, only_weight);
-            assert!(some.x.is_none() && some.bias.is_none() && some.alpha.is_none());
-            assert_eq!(some.weight, grads.weight);
         }
         // Without a bias the forward is the biased one minus the bias.
-        let unbiased = conv2d_forward(&s, &x, &w, None, None, false).out;
-        let [z, ..] = reference(&s, [&x, &w, &vec![0.0; s.o], &g], None);
+        let unbiased = conv2d_forward(&s, &x, &w, After::default(), false).out;
+        let g = vec![0.0; s.n * s.o * s.oh() * s.ow()];
+        let [z, ..] = reference(&s, [&x, &w, &vec![0.0; s.o], &g], None, false);
         assert!(
             rel_err(&unbiased, &z) < TOLERANCE,
             "no-bias forward of {s:?}"
