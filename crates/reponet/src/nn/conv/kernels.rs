@@ -592,9 +592,27 @@ pub fn conv2d_backward(
     let transposed = s.transposed().filter(|t| wanted.x && winograd::applies(t));
     let u_t = transposed.map(|t| winograd::transform_weights(&t, &flip_transpose(s, weight)));
     let [v_len, m_len] = transposed.map_or([0, 0], |t| winograd_scratch(&t, per_gemm));
+    // The weight's gradient by Winograd too, summed in the transformed domain
+    // (Σ (A dy Aᵀ) ⊙ (Bᵀ x B) over tiles: 64 GEMMs) and brought back once at the end.
+    let winograd_weight = wanted.weight && winograd::applies(s);
+    let [vx_len, dy_len] = if winograd_weight {
+        winograd_scratch(s, per_gemm)
+    } else {
+        [0, 0]
+    };
+    let gw_len = match (wanted.weight, winograd_weight) {
+        (false, _) => 0,
+        (true, false) => s.o * patch,
+        (true, true) => winograd::POSITIONS * s.o * s.c,
+    };
+    let col_len = if wanted.weight && !winograd_weight || wanted.x && transposed.is_none() {
+        patch * per_gemm * pixels
+    } else {
+        0
+    };
     let task = |gx: Option<&mut [MaybeUninit<f32>]>, first_image: usize| {
         let x = &x[first_image * s.image()..][..(s.n - first_image).min(per_task) * s.image()];
-        let mut gw = vec![0.0f32; if wanted.weight { s.o * patch } else { 0 }];
+        let mut gw = vec![0.0f32; gw_len];
         let mut gb = vec![0.0f32; if wanted.bias { s.o } else { 0 }];
         let mut ga = vec![0.0f32; alphas];
         let mut gx = gx;
@@ -604,13 +622,15 @@ pub fn conv2d_backward(
             0
         };
         let lens = [
-            patch * per_gemm * pixels,
+            col_len,
             s.o * per_gemm * pixels,
             v_len,
             m_len,
             res_len,
+            vx_len,
+            dy_len,
         ];
-        with_scratch(lens, |[col, grouped, v, m, res]| {
+        with_scratch(lens, |[col, grouped, v, m, res, vx, dy]| {
             for (gi, x) in x.chunks(per_gemm * s.image()).enumerate() {
                 let images = x.len() / s.image();
                 let stride = images * pixels;
@@ -621,7 +641,29 @@ pub fn conv2d_backward(
                     back.map(|(a, pre)| (a, &pre[first * out_image..][..images * out_image]));
                 gather_grad(s, grad, back, g, &mut ga);
                 let g = &*g;
-                if wanted.weight {
+                if winograd_weight {
+                    let (th, tw) = winograd::tiles(s);
+                    let tiles = images * th * tw;
+                    let (c, hw) = (s.c, s.h * s.w);
+                    let xs = winograd::Planes {
+                        data: x,
+                        image: s.image(),
+                        channel: hw,
+                    };
+                    let dys = winograd::Planes {
+                        data: g,
+                        image: pixels,
+                        channel: stride,
+                    };
+                    winograd::transform_input(s, images, xs, vx);
+                    winograd::transform_grad(s, images, dys, dy);
+                    for p in 0..winograd::POSITIONS {
+                        let du = &mut gw[p * s.o * c..][..s.o * c];
+                        let dy = View::rows(&dy[p * s.o * tiles..], tiles);
+                        let vx = View::transposed(&vx[p * c * tiles..], tiles);
+                        matmul(du, s.o, c, tiles, dy, vx, gi > 0);
+                    }
+                } else if wanted.weight {
                     for (j, image) in x.chunks_exact(s.image()).enumerate() {
                         im2col(s, image, &mut col[j * pixels..], stride);
                     }
@@ -688,6 +730,11 @@ pub fn conv2d_backward(
             .map(|t| task(None, t * per_task))
             .reduce_with(sum_partials)
             .expect("a batch has at least one task"),
+    };
+    let gw = if winograd_weight {
+        winograd::weights_from_transformed(s, &gw)
+    } else {
+        gw
     };
     ConvGrads {
         x: gx,

@@ -134,6 +134,28 @@ pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
     u
 }
 
+/// The weight gradient `[o][c][5][5]` from its transformed form `du` `[POSITIONS][o][c]`:
+/// Gᵀ du G for every (o, c) pair (the adjoint of [`transform_weights`]).
+pub fn weights_from_transformed(s: &ConvShape, du: &[f32]) -> Vec<f32> {
+    let mut gw = vec![0.0f32; s.o * s.c * R * R];
+    for (pair, w) in gw.chunks_exact_mut(R * R).enumerate() {
+        let d = |i: usize, j: usize| du[(i * T + j) * s.o * s.c + pair];
+        // t = Gᵀ du: [R][T]
+        let mut t = [[0.0f32; T]; R];
+        for (k, row) in t.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (0..T).map(|i| G[i][k] * d(i, j)).sum();
+            }
+        }
+        for k in 0..R {
+            for l in 0..R {
+                w[k * R + l] = (0..T).map(|j| t[k][j] * G[j][l]).sum();
+            }
+        }
+    }
+    gw
+}
+
 /// Tiles per image: (rows, columns) of 4x4 output blocks.
 pub fn tiles(s: &ConvShape) -> (usize, usize) {
     (s.oh().div_ceil(M), s.ow().div_ceil(M))
@@ -320,6 +342,62 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
                     let at = base + (ty * M + i) * ow + tx * M;
                     res[at..at + cols].copy_from_slice(&yi[..cols]);
                 }
+            }
+        }
+    }
+}
+
+/// A dy Aᵀ of every 4x4 block of the output-gradient planes `dy` (image j's channel o,
+/// `[oh, ow]`, zeros past the edges) into `out` `[POSITIONS][o][tiles]`: the adjoint of
+/// [`transform_output`], for the weight gradient Σ (A dy Aᵀ) ⊙ (Bᵀ d B).
+pub fn transform_grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
+    simd_dispatch!(grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
+        transform_grad_body(s, images, dy, out)
+    })
+}
+
+#[inline(always)]
+fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
+    let (th, tw) = tiles(s);
+    let (oh, ow) = (s.oh(), s.ow());
+    let total = images * th * tw;
+    let mut local = [[0.0f32; BLOCK]; POSITIONS];
+    for o in 0..s.o {
+        for start in (0..total).step_by(BLOCK) {
+            let n = BLOCK.min(total - start);
+            for k in 0..n {
+                let tile = start + k;
+                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
+                let mut d = [[0.0f32; M]; M];
+                let cols = M.min(ow - tx * M);
+                for (i, row) in d.iter_mut().enumerate().take(M.min(oh - ty * M)) {
+                    let at = (ty * M + i) * ow + tx * M;
+                    row[..cols].copy_from_slice(&src[at..at + cols]);
+                }
+                // t = A d: [T][M]; x = t Aᵀ: [T][T]
+                let mut t = [[0.0f32; M]; T];
+                for (ti, ai) in t.iter_mut().zip(&A) {
+                    for (c, dk) in ai.iter().zip(&d) {
+                        for (v, dv) in ti.iter_mut().zip(dk) {
+                            *v += c * dv;
+                        }
+                    }
+                }
+                let mut x = [[0.0f32; T]; T];
+                for (xi, ti) in x.iter_mut().zip(&t) {
+                    for (c, atk) in ti.iter().zip(&AT) {
+                        for (v, av) in xi.iter_mut().zip(atk) {
+                            *v += c * av;
+                        }
+                    }
+                }
+                for (row, value) in local.iter_mut().zip(x.iter().flatten()) {
+                    row[k] = *value;
+                }
+            }
+            for (p, row) in local.iter().enumerate() {
+                copy_block(&mut out[(p * s.o + o) * total + start..], row, n);
             }
         }
     }
