@@ -822,11 +822,18 @@ mod tests {
     /// Float64 reference, straight from the sums: the convolution plus bias `z`, then
     /// PReLU with `alpha` if given and 2x2 max pooling if `pool` (`out`); from the
     /// gradient `g` of `out`, the gradients of the input, weight, bias and slopes.
+    ///
+    /// Which side of PReLU's kink an entry is on, and which entry wins a pooling window,
+    /// is read from `routing` (the tested kernel's own float32 pre-activation) when given:
+    /// an entry within rounding of zero (or of its neighbour) may fall either way, and the
+    /// gradient of the other piece differs by (1 - slope) · grad there, far above any
+    /// tolerance, though both are right to float32 precision.
     fn reference(
         s: &ConvShape,
         [x, w, b, g]: [&[f32]; 4],
         alpha: Option<&[f32]>,
         pool: bool,
+        routing: Option<&[f32]>,
     ) -> [Vec<f64>; 6] {
         let (oh, ow) = (s.oh(), s.ow());
         let xi = |n, c, i, j| ((n * s.c + c) * s.h + i) * s.w + j;
@@ -853,17 +860,24 @@ mod tests {
             z[oi(n, o, y, xo)] = acc;
         }
         let slope = |o: usize| alpha.map_or(1.0, |a| a[o % a.len()] as f64);
-        let act: Vec<f64> = z
-            .iter()
-            .enumerate()
-            .map(|(k, v)| {
-                if *v > 0.0 {
-                    *v
-                } else {
-                    slope(k / (oh * ow) % s.o) * v
-                }
-            })
-            .collect();
+        let positive = |k: usize| routing.map_or(z[k], |r| r[k] as f64) > 0.0;
+        let act_of = |k: usize, v: f64| {
+            if positive(k) {
+                v
+            } else {
+                slope(k / (oh * ow) % s.o) * v
+            }
+        };
+        let act: Vec<f64> = z.iter().enumerate().map(|(k, v)| act_of(k, *v)).collect();
+        // What decides a pooling window: the same activation of the routing values.
+        let decide: Vec<f64> = match routing {
+            Some(r) => r
+                .iter()
+                .enumerate()
+                .map(|(k, v)| act_of(k, *v as f64))
+                .collect(),
+            None => act.clone(),
+        };
         // Pooling: each window's first largest activation (row-major) takes its gradient.
         let (out, mut gy) = if pool {
             let (ph, pw) = (oh / 2, ow / 2);
@@ -872,9 +886,10 @@ mod tests {
             for (n, o, py, px) in every(s.n, s.o, ph, pw) {
                 let window = [(0, 0), (0, 1), (1, 0), (1, 1)]
                     .map(|(dy, dx)| oi(n, o, 2 * py + dy, 2 * px + dx));
-                let best = window
-                    .into_iter()
-                    .fold(window[0], |m, k| if act[k] > act[m] { k } else { m });
+                let best =
+                    window
+                        .into_iter()
+                        .fold(window[0], |m, k| if decide[k] > decide[m] { k } else { m });
                 let k = ((n * s.o + o) * ph + py) * pw + px;
                 out[k] = act[best];
                 gy[best] = g[k] as f64;
@@ -887,7 +902,7 @@ mod tests {
         if let Some(a) = alpha {
             for (k, zk) in z.iter().enumerate() {
                 let o = k / (oh * ow) % s.o;
-                if *zk <= 0.0 {
+                if !positive(k) {
                     ga[o % a.len()] += gy[k] * zk;
                     gy[k] *= slope(o);
                 }
@@ -966,13 +981,15 @@ mod tests {
                 let alpha = alpha.as_deref();
                 let (oh, ow) = s.out_size(pool);
                 let g = random(rng, s.n * s.o * oh * ow);
-                let [z, out, gx, gw, gb, ga] = reference(&s, [&x, &w, &b, &g], alpha, pool);
                 let after = After {
                     bias: Some(&b),
                     prelu: alpha,
                     pool,
                 };
                 let f = conv2d_forward(&s, &x, &w, after, true);
+                let routing = f.pre_activation.as_deref();
+                let [z, out, gx, gw, gb, ga] =
+                    reference(&s, [&x, &w, &b, &g], alpha, pool, routing);
                 let back = (after, f.pre_activation.as_deref());
                 let grads = conv2d_backward(&s, &x, &w, &g, back, ALL);
                 let mut errors = vec![
@@ -1021,7 +1038,7 @@ mod tests {
         // Without a bias the forward is the biased one minus the bias.
         let unbiased = conv2d_forward(&s, &x, &w, After::default(), false).out;
         let g = vec![0.0; s.n * s.o * s.oh() * s.ow()];
-        let [z, ..] = reference(&s, [&x, &w, &vec![0.0; s.o], &g], None, false);
+        let [z, ..] = reference(&s, [&x, &w, &vec![0.0; s.o], &g], None, false, None);
         assert!(
             rel_err(&unbiased, &z) < TOLERANCE,
             "no-bias forward of {s:?}"

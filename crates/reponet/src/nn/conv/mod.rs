@@ -183,6 +183,9 @@ mod tests {
     #[test]
     fn extension_matches_burn_through_autodiff() {
         let device = Device::flex().autodiff();
+        // Seeded: a pre-activation within rounding of PReLU's kink could route a gradient
+        // differently in the two float32 computations.
+        device.seed(7);
         for (padding, channels, size) in [
             (PaddingConfig2d::Explicit(2, 2, 2, 2), [3, 4], 9),
             (PaddingConfig2d::Valid, [2, 3], 7),
@@ -228,6 +231,9 @@ mod tests {
     #[test]
     fn conv_prelu_pool_matches_burn_through_autodiff() {
         let device = Device::flex().autodiff();
+        // Seeded: a pre-activation within rounding of PReLU's kink could route a gradient
+        // differently in the two float32 computations.
+        device.seed(7);
         let pool = MaxPool2dConfig::new([2, 2]).init();
         // 16 channels in and out takes the Winograd path; 9x9 leaves an odd row to drop.
         for (slopes, channels, size, pool) in [

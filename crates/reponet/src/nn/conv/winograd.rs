@@ -64,23 +64,6 @@ const BT: [[f32; T]; T] = [
     [0.0, -1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0],
 ];
 
-/// B, the transpose of Bᵀ (the second factor of Bᵀ d B).
-const B: [[f32; T]; T] = transpose(&BT);
-
-const fn transpose(m: &[[f32; T]; T]) -> [[f32; T]; T] {
-    let mut t = [[0.0f32; T]; T];
-    let mut i = 0;
-    while i < T {
-        let mut j = 0;
-        while j < T {
-            t[j][i] = m[i][j];
-            j += 1;
-        }
-        i += 1;
-    }
-    t
-}
-
 /// A, the transpose of Aᵀ (the second factor of Aᵀ m A).
 const A: [[f32; M]; T] = {
     let mut a = [[0.0f32; M]; T];
@@ -214,13 +197,16 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
     for c in 0..s.c {
         for start in (0..total).step_by(BLOCK) {
             let n = BLOCK.min(total - start);
-            for k in 0..n {
-                let tile = start + k;
+            for tile in start..start + n {
+                let k = tile - start;
                 let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
                 let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
-                let out = sandwich(&BT, &input_block(s, src, ty, tx), &B);
-                for (row, value) in local.iter_mut().zip(out.iter().flatten()) {
-                    row[k] = *value;
+                // (Bᵀ d B)ᵀ: position (r, q) is at [q][r].
+                let out_t = input_transform_transposed(&input_block(s, src, ty, tx));
+                for (q, col) in out_t.iter().enumerate() {
+                    for (r, value) in col.iter().enumerate() {
+                        local[r * T + q][k] = *value;
+                    }
                 }
             }
             for (p, row) in local.iter().enumerate() {
@@ -269,26 +255,47 @@ fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [[f32; T]; T
     d
 }
 
-/// `l x lᵀ` for an 8x8 `x`, given `lt` = lᵀ; both products as rows of 8 (vectorised).
+type Row = [f32; T];
+
+/// Bᵀ applied to the rows of `d` (each row a vector of 8 lanes): Bᵀ d. Bᵀ's rows 1-6 come
+/// in pairs that share their even-index and odd-index parts up to sign (row 1 = e + o,
+/// row 2 = e - o, with e from d2, d4, d6 and o from d1, d3, d5), which halves the
+/// multiplications of a dense product; `tests::butterfly_is_bt` checks it against `BT`.
 #[inline(always)]
-fn sandwich(l: &[[f32; T]; T], x: &[[f32; T]; T], lt: &[[f32; T]; T]) -> [[f32; T]; T] {
-    let mut t = [[0.0f32; T]; T];
-    for (ti, li) in t.iter_mut().zip(l) {
-        for (a, xk) in li.iter().zip(x) {
-            for (v, xv) in ti.iter_mut().zip(xk) {
-                *v += a * xv;
-            }
-        }
-    }
-    let mut out = [[0.0f32; T]; T];
-    for (oi, ti) in out.iter_mut().zip(&t) {
-        for (a, ltk) in ti.iter().zip(lt) {
-            for (v, lv) in oi.iter_mut().zip(ltk) {
-                *v += a * lv;
-            }
-        }
-    }
-    out
+fn bt_rows(d: &[Row; T]) -> [Row; T] {
+    let lanes = |f: &dyn Fn(usize) -> f32| -> Row { std::array::from_fn(f) };
+    let pair = |[c2, c4, c6]: [f32; 3], [c1, c3, c5]: [f32; 3]| -> (Row, Row) {
+        let e = lanes(&|l| c2 * d[2][l] + c4 * d[4][l] + c6 * d[6][l]);
+        let o = lanes(&|l| c1 * d[1][l] + c3 * d[3][l] + c5 * d[5][l]);
+        (lanes(&|l| e[l] + o[l]), lanes(&|l| e[l] - o[l]))
+    };
+    let (r1, r2) = pair(
+        [-2.0 / 9.0, 17.0 / 18.0, -2.0 / 9.0],
+        [-2.0 / 9.0, 17.0 / 18.0, -2.0 / 9.0],
+    );
+    let (r3, r4) = pair(
+        [1.0 / 360.0, -1.0 / 72.0, 1.0 / 90.0],
+        [1.0 / 180.0, -1.0 / 36.0, 1.0 / 45.0],
+    );
+    let (r5, r6) = pair(
+        [128.0 / 45.0, -32.0 / 9.0, 32.0 / 45.0],
+        [64.0 / 45.0, -16.0 / 9.0, 16.0 / 45.0],
+    );
+    let k = 21.0 / 4.0;
+    let r0 = lanes(&|l| d[0][l] - d[6][l] + k * (d[4][l] - d[2][l]));
+    let r7 = lanes(&|l| d[7][l] - d[1][l] + k * (d[3][l] - d[5][l]));
+    [r0, r1, r2, r3, r4, r5, r6, r7]
+}
+
+#[inline(always)]
+fn transpose8(m: &[Row; T]) -> [Row; T] {
+    std::array::from_fn(|j| std::array::from_fn(|i| m[i][j]))
+}
+
+/// Bᵀ d B, transposed: Bᵀ (Bᵀ d)ᵀ = (Bᵀ d B)ᵀ, so both passes work on rows.
+#[inline(always)]
+fn input_transform_transposed(d: &[Row; T]) -> [Row; T] {
+    bt_rows(&transpose8(&bt_rows(d)))
 }
 
 /// Aᵀ m A of every tile's products `m` `[POSITIONS][o][tiles]` into `res`
@@ -312,8 +319,8 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
             for (p, row) in local.iter_mut().enumerate() {
                 copy_block(row, &m[(p * s.o + o) * total + start..], n);
             }
-            for k in 0..n {
-                let tile = start + k;
+            for tile in start..start + n {
+                let k = tile - start;
                 let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
                 let mut x = [[0.0f32; T]; T];
                 for (v, row) in x.iter_mut().flatten().zip(&local) {
@@ -365,8 +372,8 @@ fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]
     for o in 0..s.o {
         for start in (0..total).step_by(BLOCK) {
             let n = BLOCK.min(total - start);
-            for k in 0..n {
-                let tile = start + k;
+            for tile in start..start + n {
+                let k = tile - start;
                 let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
                 let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
                 let mut d = [[0.0f32; M]; M];
@@ -458,6 +465,98 @@ mod tests {
     /// For correlation y = Aᵀ[(G g) ⊙ (Bᵀ d)] (the transpose of Toom-Cook polynomial
     /// multiplication): A and G are the Vandermonde matrices for 4 and 5 coefficients,
     /// Bᵀ the transposed inverse of the 8x8 one. The constants match to float32 rounding.
+    #[test]
+    fn butterfly_is_bt() {
+        let d: [Row; T] =
+            std::array::from_fn(|i| std::array::from_fn(|j| ((i * 8 + j) as f32 * 0.37).sin()));
+        let want: [Row; T] = std::array::from_fn(|i| {
+            std::array::from_fn(|j| (0..T).map(|k| BT[i][k] * d[k][j]).sum())
+        });
+        let got = bt_rows(&d);
+        for i in 0..T {
+            for j in 0..T {
+                assert!(
+                    (got[i][j] - want[i][j]).abs() < 1e-5,
+                    "[{i}][{j}]: {} vs {}",
+                    got[i][j],
+                    want[i][j]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn input_transform_is_bt_d_b() {
+        let d: [Row; T] =
+            std::array::from_fn(|i| std::array::from_fn(|j| ((i * 8 + j) as f32 * 0.71).cos()));
+        let got = input_transform_transposed(&d);
+        for i in 0..T {
+            for j in 0..T {
+                let want: f64 = (0..T)
+                    .flat_map(|k| (0..T).map(move |l| (k, l)))
+                    .map(|(k, l)| BT[i][k] as f64 * d[k][l] as f64 * BT[j][l] as f64)
+                    .sum();
+                assert!(
+                    (got[j][i] as f64 - want).abs() < 1e-4,
+                    "[{i}][{j}]: {} vs {want}",
+                    got[j][i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn transform_input_matches_float64() {
+        let s = ConvShape {
+            n: 1,
+            c: 3,
+            h: 11,
+            w: 9,
+            o: 2,
+            kh: 5,
+            kw: 5,
+            ph: 2,
+            pw: 2,
+        };
+        let data: Vec<f32> = (0..3 * 11 * 9).map(|i| (i as f32 * 0.37).sin()).collect();
+        let (th, tw) = tiles(&s);
+        let total = th * tw;
+        let mut v = vec![0.0f32; POSITIONS * s.c * total];
+        let planes = Planes {
+            data: &data,
+            image: s.c * 99,
+            channel: 99,
+        };
+        transform_input(&s, 1, planes, &mut v);
+        for c in 0..s.c {
+            for ty in 0..th {
+                for tx in 0..tw {
+                    let at = |r: usize, q: usize| {
+                        let (y, x) = ((ty * 4 + r) as isize - 2, (tx * 4 + q) as isize - 2);
+                        if y < 0 || x < 0 || y >= 11 || x >= 9 {
+                            0.0
+                        } else {
+                            data[c * 99 + y as usize * 9 + x as usize] as f64
+                        }
+                    };
+                    for i in 0..T {
+                        for j in 0..T {
+                            let want: f64 = (0..T)
+                                .flat_map(|k| (0..T).map(move |l| (k, l)))
+                                .map(|(k, l)| BT[i][k] as f64 * at(k, l) * BT[j][l] as f64)
+                                .sum();
+                            let got = v[((i * T + j) * s.c + c) * total + ty * tw + tx];
+                            assert!(
+                                (got as f64 - want).abs() < 1e-4,
+                                "c {c} tile {ty},{tx} [{i}][{j}]: {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn constants_are_the_toom_cook_matrices() {
         let (va, vr, inv) = (vandermonde(M), vandermonde(R), inverse(&vandermonde(T)));
