@@ -35,14 +35,21 @@ def replace_block(text, name, block):
     return text.rstrip() + "\n\n" + new + "\n"
 
 
-def model_table(folder):
-    ours, peer = {}, {}
-    meta = {}
-    for path in sorted(glob.glob(os.path.join(folder, "reponet-*.json"))):
+def phases(folder, pattern):
+    """Each (phase, batch)'s results over the runs, and the last report's metadata."""
+    found, meta = {}, {}
+    for path in sorted(glob.glob(os.path.join(folder, pattern))):
         report = json.load(open(path))
         meta = report
         for p in report["phases"]:
-            ours.setdefault((p["phase"], p["batch"]), []).append(p)
+            found.setdefault((p["phase"], p["batch"]), []).append(p)
+    return found, meta
+
+
+def model_table(folder):
+    ours, meta = phases(folder, "reponet-*.json")
+    burns, _ = phases(folder, "burn-kernels-*.json")
+    peer = {}
     torch_version = None
     for path in sorted(glob.glob(os.path.join(folder, "peer-*.jsonl"))):
         for line in open(path):
@@ -55,12 +62,14 @@ def model_table(folder):
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
         f"Machine: {cpu_model()}, {meta.get('threads', '?')} threads; reponet "
-        f"{meta.get('reponet_version', '?')} ({meta.get('backend', '?')}, {rustc or 'rustc ?'}); "
+        f"{meta.get('reponet_version', '?')} ({meta.get('backend', '?')}, "
+        f"{meta.get('conv_kernels', '?')} convolutions, {rustc or 'rustc ?'}); "
         f"PyTorch {torch_version or 'not run'} eager, CPU. Medians over {runs} run(s), each the "
         "median of 7 timed steps after 2 warm-up steps (`scripts/bench.sh`).",
         "",
-        "| phase | batch | reponet img/s | PyTorch img/s | reponet / PyTorch | reponet peak RSS (MiB) |",
-        "|---|---|---|---|---|---|",
+        "| phase | batch | reponet img/s | PyTorch img/s | reponet / PyTorch | reponet peak RSS (MiB) "
+        "| on Burn's convolutions img/s | speed-up from reponet's kernels |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key in sorted(ours, key=lambda k: (k[0] != "train", -k[1])):
         ips = statistics.median(p["images_per_second"] for p in ours[key])
@@ -69,7 +78,12 @@ def model_table(folder):
         theirs = statistics.median(peer[key]) if key in peer else None
         ratio = f"{ips / theirs:.2f}" if theirs else "-"
         theirs = f"{theirs:.0f}" if theirs else "-"
-        lines.append(f"| {key[0]} | {key[1]} | {ips:.0f} | {theirs} | {ratio} | {rss} |")
+        before = statistics.median(p["images_per_second"] for p in burns[key]) if key in burns else None
+        gain = f"{ips / before:.2f}x" if before else "-"
+        before = f"{before:.0f}" if before else "-"
+        lines.append(
+            f"| {key[0]} | {key[1]} | {ips:.0f} | {theirs} | {ratio} | {rss} | {before} | {gain} |"
+        )
     return "\n".join(lines)
 
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # reponet and the PyTorch peer side by side on this machine, several runs each, medians,
 # written to BENCHMARKS.md (between its bench markers) with the raw JSON in results/bench/.
+# reponet runs twice per round: on its own CPU convolutions (the default) and on Burn's
+# (`--conv burn`), so the table shows what the kernels changed.
 #
 #   scripts/bench.sh [RUNS]          RUNS runs of each (default 3)
 #   REPONET=path/to/reponet scripts/bench.sh
@@ -19,6 +21,9 @@ phases=train:512,train:128,infer:512,infer:128
 for i in $(seq 1 "$runs"); do
     echo "== run $i/$runs: reponet"
     RAYON_NUM_THREADS=$threads "$reponet" bench --phases $phases --json "$out/reponet-$i.json"
+    echo "== run $i/$runs: reponet on Burn's convolutions"
+    RAYON_NUM_THREADS=$threads "$reponet" bench --conv burn --phases $phases \
+        --json "$out/burn-kernels-$i.json"
     if python3 -c "import torch, numpy" 2>/dev/null && [ -f "$peer" ]; then
         echo "== run $i/$runs: PyTorch peer"
         python3 "$peer" --bench $phases --threads "$threads" --device cpu --steps 7 --warmup 2 \

@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use reponet::bench::{head_phase, model_phase, HeadResult, Phase, PhaseResult};
+use reponet::nn::conv::{conv_kernels, set_conv_kernels, ConvKernels};
 use reponet::nn::HeadKind;
 use reponet::train::{self, SilentObserver, TrainConfig};
 use serde_json::json;
@@ -14,7 +15,10 @@ use serde_json::json;
 /// 9-simplex head, margin loss, Adam, random 28x28 inputs, median of --steps timed steps
 /// after --warmup untimed ones; scripts/bench.sh runs both side by side and writes
 /// BENCHMARKS.md. Threads: the CPU backend uses every core (RAYON_NUM_THREADS caps it).
+/// On the CPU, convolutions run on reponet's kernels (Winograd, fused PReLU and pooling);
+/// --conv burn measures Burn's own instead, for comparison.
 ///   reponet bench                                   train and infer at batch 512 and 128
+///   reponet bench --conv burn                       the same on Burn's CPU convolutions
 ///   reponet bench --epoch --data-dir ../shared/data one full-MNIST epoch, end to end, too
 ///   reponet bench --heads --json heads.json         K = 1,000..100,000, d = 128 and 512
 #[derive(clap::Args)]
@@ -51,6 +55,10 @@ pub struct Args {
     /// Batch size for --heads.
     #[arg(long, default_value_t = 512)]
     head_batch: usize,
+    /// Whose CPU convolution kernels to time: reponet (the default) or burn (Burn's own,
+    /// as `REPONET_CONV=burn` does for every command).
+    #[arg(long, value_name = "reponet|burn")]
+    conv: Option<ConvKernels>,
     /// Also write the results as JSON to this file (- for standard output).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -83,9 +91,13 @@ pub fn run(args: Args) -> Result<()> {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(threads);
+    if let Some(kernels) = args.conv {
+        set_conv_kernels(kernels);
+    }
     let mut report = json!({
         "reponet_version": env!("CARGO_PKG_VERSION"),
         "backend": reponet::device::selected().describe(),
+        "conv_kernels": conv_kernels().to_string(),
         "threads": threads,
     });
     if args.heads {
@@ -116,8 +128,10 @@ pub fn run(args: Args) -> Result<()> {
 
 fn run_phases(phases: &[(Phase, usize)], args: &Args) -> Vec<PhaseResult> {
     eprintln!(
-        "LeNet++, fixed 9-simplex, margin loss; median of {} steps after {} warm-up",
-        args.steps, args.warmup
+        "LeNet++, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
+        conv_kernels(),
+        args.steps,
+        args.warmup
     );
     eprintln!(
         "{:<6} {:>6} {:>12} {:>10} {:>14}",

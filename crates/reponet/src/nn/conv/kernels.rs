@@ -1,12 +1,19 @@
 //! 2-D convolution (stride 1, no dilation, one group) forward and backward on float32
-//! NCHW slices, as im2col/col2im around one GEMM per image (the `gemm` crate, AVX-512
-//! where the CPU has it), images spread over rayon's threads.
+//! NCHW slices, images spread over rayon's threads in tasks and, within a task, taken a
+//! group at a time:
 //!
-//! Why not Burn's: flex computes the gradient w.r.t. x as a generic transposed
-//! convolution with scalar scatter loops and the weight gradient as a convolution with
-//! batch and channels swapped; here both are one GEMM per image on the same im2col
-//! buffer, computed in a single pass over the batch, with one scratch buffer per task
-//! instead of fresh tensors per image.
+//! - 5x5 kernels with 16 or more channels: Winograd F(4x4, 5x5) ([`super::winograd`]) for
+//!   the forward pass and for both gradients (the input's as the convolution of the output
+//!   gradient with the flipped, transposed kernel; the weight's summed in the transformed
+//!   domain), each 64 GEMMs over the group's tiles;
+//! - otherwise im2col + one GEMM per group (the `gemm` crate, AVX-512 where the CPU has
+//!   it), and col2im for the input's gradient.
+//!
+//! Bias, PReLU and 2x2 max pooling ([`After`]) are applied while a group's GEMM result is
+//! still in cache, and undone the same way in the backward. Why not Burn's: flex computes
+//! the input's gradient as a generic transposed convolution with scalar scatter loops and
+//! the weight's as a convolution with batch and channels swapped, allocates fresh tensors
+//! for each, and runs PReLU and pooling as separate passes with their own graphs.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -225,29 +232,34 @@ fn col2im_add(s: &ConvShape, col: &[f32], stride: usize, image: &mut [f32]) {
     }
 }
 
-/// A row-major matrix view for [`matmul`]: element (i, j) at `i * row + j * col`.
+/// A matrix view for [`matmul`] on a slice: element (i, j) at `i * row + j * col`.
 #[derive(Clone, Copy)]
-struct View {
-    ptr: *const f32,
-    row: isize,
-    col: isize,
+struct View<'a> {
+    data: &'a [f32],
+    row: usize,
+    col: usize,
 }
 
-impl View {
-    fn rows(m: &[f32], cols: usize) -> Self {
+impl<'a> View<'a> {
+    /// A row-major matrix with `cols` columns.
+    fn rows(data: &'a [f32], cols: usize) -> Self {
         Self {
-            ptr: m.as_ptr(),
-            row: cols as isize,
+            data,
+            row: cols,
             col: 1,
         }
     }
-    /// The transpose of a row-major `[rows, cols]` matrix.
-    fn transposed(m: &[f32], cols: usize) -> Self {
+    /// The transpose of a row-major matrix with `cols` columns.
+    fn transposed(data: &'a [f32], cols: usize) -> Self {
         Self {
-            ptr: m.as_ptr(),
+            data,
             row: 1,
-            col: cols as isize,
+            col: cols,
         }
+    }
+    /// Checks that a `[rows, cols]` matrix fits in the slice (so `matmul` is safe).
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.row + (cols - 1) * self.col < self.data.len()
     }
 }
 
@@ -255,8 +267,12 @@ impl View {
 /// thread (the caller parallelises over images).
 fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: View, b: View, accumulate: bool) {
     assert!(dst.len() >= m * n, "matmul: destination too small");
-    // SAFETY: `dst` holds m*n elements (checked above); `a` and `b` were built from slices
-    // holding the [m, k] and [k, n] matrices their strides describe (see the callers).
+    assert!(
+        a.fits(m, k) && b.fits(k, n),
+        "matmul: operand outside its slice"
+    );
+    // SAFETY: `dst` holds m*n elements and every element of the [m, k] and [k, n]
+    // operands lies inside its slice (both checked above).
     unsafe {
         gemm::gemm(
             m,
@@ -266,12 +282,12 @@ fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: View, b: View, accum
             1,
             n as isize,
             accumulate,
-            a.ptr,
-            a.col,
-            a.row,
-            b.ptr,
-            b.col,
-            b.row,
+            a.data.as_ptr(),
+            a.col as isize,
+            a.row as isize,
+            b.data.as_ptr(),
+            b.col as isize,
+            b.row as isize,
             1.0,
             1.0,
             false,

@@ -1,18 +1,18 @@
 //! Convolutions on the CPU through reponet's own kernels.
 //!
-//! Burn's flex backend trains LeNet++ at about a quarter of PyTorch's speed, and its
-//! backward convolutions are most of the gap (BENCHMARKS.md, "Where the time goes").
-//! [`conv2d`] runs a Burn [`Conv2d`] module (and [`conv2d_prelu`] one followed by a
-//! [`PRelu`]) through [`ConvBackend`], a Burn backend
-//! extension whose flex implementation is [`kernels`] (im2col + GEMM forward, one-pass
-//! backward) and whose autodiff implementation registers their backward. Everything else
-//! in the graph stays Burn's, and the module, its parameters and its records are Burn's
-//! `Conv2d` and `PRelu` unchanged.
+//! Burn's flex backend trained LeNet++ at about a quarter of PyTorch's speed, most of the
+//! gap in its backward convolutions (BENCHMARKS.md). [`conv2d`] runs a Burn [`Conv2d`]
+//! module, and [`conv2d_prelu`] one followed by a [`PRelu`] and optionally a 2x2
+//! [`MaxPool2d`], through [`ConvBackend`]: a Burn backend extension whose flex
+//! implementation is [`kernels`] (Winograd F(4x4, 5x5) or im2col + GEMM, with bias, PReLU
+//! and pooling fused) and whose autodiff implementation registers one backward node that
+//! runs their backward. Everything else in the graph stays Burn's, and the modules, their
+//! parameters and their records are Burn's `Conv2d`, `PRelu` and `MaxPool2d` unchanged.
 //!
 //! Where the extension does not apply (another backend, float16, strides, dilation,
-//! groups, asymmetric padding) or Burn's kernels are chosen ([`set_conv_kernels`], or
-//! `REPONET_CONV=burn` in the environment), [`conv2d`] is `Conv2d::forward` and
-//! [`conv2d_prelu`] Burn's convolution then Burn's PReLU.
+//! groups, asymmetric padding, other pooling) or Burn's kernels are chosen
+//! ([`set_conv_kernels`], or `REPONET_CONV=burn` in the environment), these functions are
+//! the modules' own `forward`s.
 
 mod extension;
 pub mod kernels;
@@ -35,6 +35,29 @@ pub enum ConvKernels {
     Reponet,
     /// Burn's own flex kernels, for comparison.
     Burn,
+}
+
+impl std::str::FromStr for ConvKernels {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "reponet" => Ok(Self::Reponet),
+            "burn" => Ok(Self::Burn),
+            other => Err(format!(
+                "convolution kernels '{other}': expected reponet or burn"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ConvKernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Reponet => "reponet",
+            Self::Burn => "burn",
+        })
+    }
 }
 
 const UNSET: u8 = 0;
@@ -101,8 +124,11 @@ pub fn conv2d_prelu(
     pool: Option<&MaxPool2d>,
     x: Tensor<4>,
 ) -> Tensor<4> {
-    let fused_pool = pool.is_none_or(is_plain_2x2);
-    let Some((ph, pw)) = extension_padding(conv, &x).filter(|_| fused_pool) else {
+    // Slopes other than one or one per channel, and other pooling, go to Burn (which
+    // refuses the first with its own message).
+    let slopes = act.alpha.dims()[0];
+    let fused = pool.is_none_or(is_plain_2x2) && (slopes == 1 || slopes == conv.weight.dims()[0]);
+    let Some((ph, pw)) = extension_padding(conv, &x).filter(|_| fused) else {
         let y = act.forward(conv.forward(x));
         return match pool {
             Some(pool) => pool.forward(y),
