@@ -200,6 +200,25 @@ fn bench_measures_and_refuses_bad_phases() {
         let ips = p["images_per_second"].as_f64().unwrap();
         assert!(ips.is_finite() && ips > 0.0, "{p}");
     }
+    assert_eq!(v["conv_kernels"], "reponet");
+    // The same on Burn's convolutions, as the JSON says.
+    let o = reponet(&[
+        "bench",
+        "--conv",
+        "burn",
+        "--phases",
+        "infer:4",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&json_path)["conv_kernels"], "burn");
+    let o = reponet(&["bench", "--conv", "cudnn"]);
+    assert_fails_with(&o, "expected reponet or burn");
     let o = reponet(&["bench", "--phases", "fly:512"]);
     assert_fails_with(&o, "expected train or infer");
     let o = reponet(&["bench", "--phases", "train:0"]);

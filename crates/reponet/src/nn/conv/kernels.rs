@@ -729,24 +729,29 @@ pub fn conv2d_backward(
     };
     // Each task sums its images' weight, bias and slope gradients; the partial sums are
     // added after (a few per thread, each the size of the weight).
-    let mut partial = None;
+    // The partial sums are added in task order, not as rayon's work stealing happens to
+    // pair them, so a step's gradients are the same from run to run (a resumed run
+    // repeats an uninterrupted one exactly).
+    let mut partials = Vec::new();
     let gx = wanted.x.then(|| {
         filled_vec(s.n * s.image(), |gx| {
-            partial = gx
+            partials = gx
                 .par_chunks_mut(per_task * s.image())
                 .enumerate()
                 .map(|(t, gx)| task(Some(gx), t * per_task))
-                .reduce_with(sum_partials);
+                .collect();
         })
     });
-    let (gw, gb, ga) = match partial {
-        Some(p) => p,
-        None => (0..tasks)
+    if !wanted.x {
+        partials = (0..tasks)
             .into_par_iter()
             .map(|t| task(None, t * per_task))
-            .reduce_with(sum_partials)
-            .expect("a batch has at least one task"),
-    };
+            .collect();
+    }
+    let (gw, gb, ga) = partials
+        .into_iter()
+        .reduce(sum_partials)
+        .expect("a batch has at least one task");
     let gw = if winograd_weight {
         winograd::weights_from_transformed(s, &gw)
     } else {
