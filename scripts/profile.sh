@@ -5,6 +5,7 @@
 # time, so they hold even on a busy machine; the step time it prints does not.
 #
 #   scripts/profile.sh [PHASE:BATCH]            default train:512; needs perf (linux-perf)
+#   REPONET_CONV=burn scripts/profile.sh        the same on Burn's convolutions
 source "$(dirname "$0")/common.sh"
 phase=${1:-train:512}
 data=$(mktemp -d)
@@ -14,13 +15,15 @@ perf report -i "$data/perf.data" --no-children --sort symbol --stdio 2>/dev/null
     | python3 -c '
 import re, sys
 groups = [
+    ("Winograd input transforms, B^T d B (reponet)", r"winograd::transform_input|bt_rows"),
+    ("Winograd output and gradient transforms, A^T m A and A dy A^T (reponet)", r"winograd::transform_(output|grad)"),
+    ("Winograd kernel transforms (reponet)", r"winograd::(transform_weights|weights_from)"),
     ("GEMM micro-kernels and packing (gemm crate)", r"gemm_|imp_fastcall"),
+    ("reponet loops around them: epilogue (bias, PReLU, pooling), gradient gather, im2col of layer 1 (inlined)", r"epilogue|gather_grad|conv2d_backward|conv2d_forward"),
+    ("im2col and col2im (reponet)", r"im2col|col2im"),
     ("fresh pages zeroed by the kernel, memset", r"clear_page|folio_zero|memset"),
-    ("conv_transpose2d scatter loops (gradient w.r.t. x)", r"conv_transpose"),
-    ("im2col and conv bookkeeping (conv3d_f32)", r"conv3d|conv2d"),
-    ("mask_where (PReLU forward and backward)", r"mask_where"),
-    ("closures called through &F (element-wise ops)", r"call_mut"),
-    ("copies (copy_2d_tiled, memmove)", r"copy_2d|memmove|memcpy"),
+    ("copies (memmove)", r"copy_2d|memmove|memcpy"),
+    ("Burn flex kernels (its convolutions, pooling, element-wise closures)", r"burn_flex|conv3d|conv_transpose|mask_where|call_mut"),
     ("rayon scheduling", r"rayon"),
 ]
 totals = {g: 0.0 for g, _ in groups}
