@@ -1093,22 +1093,26 @@ mod tests {
         }
     }
 
+    /// A 5x5 convolution padded by 2 (LeNet++'s) on `size` x `size` images.
+    fn lenet_like(n: usize, c: usize, o: usize, size: usize) -> ConvShape {
+        ConvShape {
+            n,
+            c,
+            h: size,
+            w: size,
+            o,
+            kh: 5,
+            kw: 5,
+            ph: 2,
+            pw: 2,
+        }
+    }
+
     #[test]
     fn lenet_layers_match_float64() {
         let mut rng = StdRng::seed_from_u64(11);
         for (c, o, size) in [(1, 32, 28), (32, 32, 28), (32, 64, 14), (64, 128, 7)] {
-            let s = ConvShape {
-                n: 2,
-                c,
-                h: size,
-                w: size,
-                o,
-                kh: 5,
-                kw: 5,
-                ph: 2,
-                pw: 2,
-            };
-            check(s, &mut rng);
+            check(lenet_like(2, c, o, size), &mut rng);
         }
     }
 
@@ -1124,17 +1128,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(5);
         pool.install(|| {
             for (n, c, o, size) in [(37, 8, 16, 7), (64, 3, 4, 5), (29, 2, 3, 14)] {
-                let s = ConvShape {
-                    n,
-                    c,
-                    h: size,
-                    w: size,
-                    o,
-                    kh: 5,
-                    kw: 5,
-                    ph: 2,
-                    pw: 2,
-                };
+                let s = lenet_like(n, c, o, size);
                 assert!(s.images_per_gemm() > 1, "{s:?} is grouped");
                 check(s, &mut rng);
             }

@@ -21,19 +21,11 @@ pub const T: usize = M + R - 1;
 /// Positions in a transformed tile: one GEMM each.
 pub const POSITIONS: usize = T * T;
 
-/// The three transforms (float32 constants, so the compiler drops the zero terms and the
-/// multiplications by one). They are the Toom-Cook matrices of the interpolation points
-/// 0, 1, -1, 2, -2, 1/2, -1/2 and infinity; `tests::constants_are_the_toom_cook_matrices`
-/// rebuilds them in float64 from the points (Vandermonde matrices and an inverse).
-pub struct Transforms {
-    /// Aᵀ, `[M][T]`: transformed products to outputs.
-    pub at: [[f32; T]; M],
-    /// G, `[T][R]`: kernel rows to transformed rows.
-    pub g: [[f32; R]; T],
-    /// Bᵀ, `[T][T]`: input rows to transformed rows.
-    pub bt: [[f32; T]; T],
-}
+// The transforms, float32 constants so the compiler drops zero terms and multiplications
+// by one: the Toom-Cook matrices of the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity
+// (`tests::constants_are_the_toom_cook_matrices` rebuilds them in float64 from the points).
 
+/// Aᵀ, `[M][T]`: transformed products to outputs.
 const AT: [[f32; T]; M] = [
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
     [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 0.0],
@@ -41,6 +33,7 @@ const AT: [[f32; T]; M] = [
     [0.0, 1.0, -1.0, 8.0, -8.0, 0.125, -0.125, 1.0],
 ];
 
+/// G, `[T][R]`: kernel rows to transformed rows.
 const G: [[f32; R]; T] = [
     [1.0, 0.0, 0.0, 0.0, 0.0],
     [1.0, 1.0, 1.0, 1.0, 1.0],
@@ -52,6 +45,9 @@ const G: [[f32; R]; T] = [
     [0.0, 0.0, 0.0, 0.0, 1.0],
 ];
 
+/// Bᵀ, `[T][T]`: input rows to transformed rows. The kernels apply it as the butterfly of
+/// `bt_rows`; the tests check the two agree.
+#[cfg(test)]
 #[rustfmt::skip]
 const BT: [[f32; T]; T] = [
     [1.0, 0.0, -21.0 / 4.0, 0.0, 21.0 / 4.0, 0.0, -1.0, 0.0],
@@ -64,30 +60,24 @@ const BT: [[f32; T]; T] = [
     [0.0, -1.0, 0.0, 21.0 / 4.0, 0.0, -21.0 / 4.0, 0.0, 1.0],
 ];
 
-/// A, the transpose of Aᵀ (the second factor of Aᵀ m A).
-const A: [[f32; M]; T] = {
-    let mut a = [[0.0f32; M]; T];
-    let mut k = 0;
-    while k < T {
-        let mut q = 0;
-        while q < M {
-            a[k][q] = AT[q][k];
-            q += 1;
+/// The transpose of a `[R][C]` matrix.
+const fn transposed<const R: usize, const C: usize>(m: &[[f32; C]; R]) -> [[f32; R]; C] {
+    let mut t = [[0.0f32; R]; C];
+    let mut i = 0;
+    while i < R {
+        let mut j = 0;
+        while j < C {
+            t[j][i] = m[i][j];
+            j += 1;
         }
-        k += 1;
+        i += 1;
     }
-    a
-};
-
-/// The transforms.
-pub fn transforms() -> &'static Transforms {
-    const ALL: Transforms = Transforms {
-        at: AT,
-        g: G,
-        bt: BT,
-    };
-    &ALL
+    t
 }
+
+/// A (the second factor of Aᵀ m A) and Gᵀ (of G w Gᵀ).
+const A: [[f32; M]; T] = transposed(&AT);
+const GT: [[f32; T]; R] = transposed(&G);
 
 /// Whether F(4x4, 5x5) computes this convolution (5x5 kernels; enough input channels
 /// that the 64 small GEMMs beat one im2col GEMM).
@@ -97,21 +87,12 @@ pub fn applies(s: &ConvShape) -> bool {
 
 /// The transformed weights `U` `[POSITIONS][o][c]`: G w Gᵀ for every (o, c) pair.
 pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
-    let tr = transforms();
     let mut u = vec![0.0f32; POSITIONS * s.o * s.c];
     for (pair, w) in weight.chunks_exact(R * R).enumerate() {
-        // t = G w: [T][R]
-        let mut t = [[0.0f32; R]; T];
-        for (i, row) in t.iter_mut().enumerate() {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (0..R).map(|k| tr.g[i][k] * w[k * R + j]).sum();
-            }
-        }
-        for i in 0..T {
-            for j in 0..T {
-                let v: f32 = (0..R).map(|k| t[i][k] * tr.g[j][k]).sum();
-                u[(i * T + j) * s.o * s.c + pair] = v;
-            }
+        let w: [[f32; R]; R] = std::array::from_fn(|i| std::array::from_fn(|j| w[i * R + j]));
+        let t = product(&product(&G, &w), &GT);
+        for (p, v) in t.iter().flatten().enumerate() {
+            u[p * s.o * s.c + pair] = *v;
         }
     }
     u
@@ -122,18 +103,11 @@ pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
 pub fn weights_from_transformed(s: &ConvShape, du: &[f32]) -> Vec<f32> {
     let mut gw = vec![0.0f32; s.o * s.c * R * R];
     for (pair, w) in gw.chunks_exact_mut(R * R).enumerate() {
-        let d = |i: usize, j: usize| du[(i * T + j) * s.o * s.c + pair];
-        // t = Gᵀ du: [R][T]
-        let mut t = [[0.0f32; T]; R];
-        for (k, row) in t.iter_mut().enumerate() {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (0..T).map(|i| G[i][k] * d(i, j)).sum();
-            }
-        }
-        for k in 0..R {
-            for l in 0..R {
-                w[k * R + l] = (0..T).map(|j| t[k][j] * G[j][l]).sum();
-            }
+        let d: [[f32; T]; T] =
+            std::array::from_fn(|i| std::array::from_fn(|j| du[(i * T + j) * s.o * s.c + pair]));
+        let t = product(&product(&GT, &d), &G);
+        for (w, v) in w.iter_mut().zip(t.iter().flatten()) {
+            *w = *v;
         }
     }
     gw
@@ -287,6 +261,24 @@ fn bt_rows(d: &[Row; T]) -> [Row; T] {
     [r0, r1, r2, r3, r4, r5, r6, r7]
 }
 
+/// `a · b` for small fixed-size matrices, as rows of `b` scaled and added (vectorised
+/// along the rows once inlined).
+#[inline(always)]
+fn product<const R: usize, const K: usize, const C: usize>(
+    a: &[[f32; K]; R],
+    b: &[[f32; C]; K],
+) -> [[f32; C]; R] {
+    let mut out = [[0.0f32; C]; R];
+    for (oi, ai) in out.iter_mut().zip(a) {
+        for (c, bk) in ai.iter().zip(b) {
+            for (v, bv) in oi.iter_mut().zip(bk) {
+                *v += c * bv;
+            }
+        }
+    }
+    out
+}
+
 #[inline(always)]
 fn transpose8(m: &[Row; T]) -> [Row; T] {
     std::array::from_fn(|j| std::array::from_fn(|i| m[i][j]))
@@ -326,23 +318,7 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
                 for (v, row) in x.iter_mut().flatten().zip(&local) {
                     *v = row[k];
                 }
-                // t = Aᵀ x: [M][T]; y = t A: [M][M]
-                let mut t = [[0.0f32; T]; M];
-                for (ti, ai) in t.iter_mut().zip(&AT) {
-                    for (c, xk) in ai.iter().zip(&x) {
-                        for (v, xv) in ti.iter_mut().zip(xk) {
-                            *v += c * xv;
-                        }
-                    }
-                }
-                let mut y = [[0.0f32; M]; M];
-                for (yi, ti) in y.iter_mut().zip(&t) {
-                    for (c, ak) in ti.iter().zip(&A) {
-                        for (v, av) in yi.iter_mut().zip(ak) {
-                            *v += c * av;
-                        }
-                    }
-                }
+                let y = product(&product(&AT, &x), &A);
                 let base = o * stride + j * oh * ow;
                 let cols = M.min(ow - tx * M);
                 for (i, yi) in y.iter().enumerate().take(M.min(oh - ty * M)) {
@@ -382,23 +358,7 @@ fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]
                     let at = (ty * M + i) * ow + tx * M;
                     row[..cols].copy_from_slice(&src[at..at + cols]);
                 }
-                // t = A d: [T][M]; x = t Aᵀ: [T][T]
-                let mut t = [[0.0f32; M]; T];
-                for (ti, ai) in t.iter_mut().zip(&A) {
-                    for (c, dk) in ai.iter().zip(&d) {
-                        for (v, dv) in ti.iter_mut().zip(dk) {
-                            *v += c * dv;
-                        }
-                    }
-                }
-                let mut x = [[0.0f32; T]; T];
-                for (xi, ti) in x.iter_mut().zip(&t) {
-                    for (c, atk) in ti.iter().zip(&AT) {
-                        for (v, av) in xi.iter_mut().zip(atk) {
-                            *v += c * av;
-                        }
-                    }
-                }
+                let x = product(&product(&A, &d), &AT);
                 for (row, value) in local.iter_mut().zip(x.iter().flatten()) {
                     row[k] = *value;
                 }
@@ -582,7 +542,6 @@ mod tests {
     /// 1-D check in float64 terms: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation Σ_k d[i+k] g[k].
     #[test]
     fn transforms_compute_correlation() {
-        let tr = transforms();
         let d: Vec<f32> = (0..T)
             .map(|i| ((i * 7 + 3) % 11) as f32 / 5.0 - 1.0)
             .collect();
@@ -590,13 +549,13 @@ mod tests {
             .map(|i| ((i * 5 + 2) % 7) as f32 / 3.0 - 1.0)
             .collect();
         let gg: Vec<f64> = (0..T)
-            .map(|i| (0..R).map(|k| tr.g[i][k] as f64 * g[k] as f64).sum())
+            .map(|i| (0..R).map(|k| G[i][k] as f64 * g[k] as f64).sum())
             .collect();
         let bd: Vec<f64> = (0..T)
-            .map(|i| (0..T).map(|k| tr.bt[i][k] as f64 * d[k] as f64).sum())
+            .map(|i| (0..T).map(|k| BT[i][k] as f64 * d[k] as f64).sum())
             .collect();
         for i in 0..M {
-            let y: f64 = (0..T).map(|k| tr.at[i][k] as f64 * gg[k] * bd[k]).sum();
+            let y: f64 = (0..T).map(|k| AT[i][k] as f64 * gg[k] * bd[k]).sum();
             let want: f64 = (0..R).map(|k| d[i + k] as f64 * g[k] as f64).sum();
             assert!((y - want).abs() < 1e-5, "output {i}: {y} vs {want}");
         }
