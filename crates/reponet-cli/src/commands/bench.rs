@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use reponet::bench::{head_phase, model_phase, HeadResult, Phase, PhaseResult};
+use reponet::device::ComputeDevice;
 use reponet::nn::conv::{conv_kernels, set_conv_kernels, ConvKernels};
 use reponet::nn::HeadKind;
 use reponet::train::{self, SilentObserver, TrainConfig};
@@ -97,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut report = json!({
         "reponet_version": env!("CARGO_PKG_VERSION"),
         "backend": reponet::device::selected().describe(),
-        "conv_kernels": conv_kernels().to_string(),
+        "conv_kernels": effective_kernels(),
         "threads": threads,
     });
     if args.heads {
@@ -126,10 +127,18 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Whose convolutions run: reponet's kernels are CPU-only, the GPU always runs Burn's.
+fn effective_kernels() -> String {
+    match reponet::device::selected() {
+        ComputeDevice::Cpu => conv_kernels().to_string(),
+        gpu => format!("burn ({gpu})"),
+    }
+}
+
 fn run_phases(phases: &[(Phase, usize)], args: &Args) -> Vec<PhaseResult> {
     eprintln!(
         "LeNet++, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
-        conv_kernels(),
+        effective_kernels(),
         args.steps,
         args.warmup
     );
