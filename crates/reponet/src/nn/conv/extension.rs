@@ -1,6 +1,7 @@
-//! The convolution as a Burn backend extension: the flex backend runs [`super::kernels`]
-//! forward, and its autodiff decorator registers a backward node that runs their backward,
-//! so the rest of the graph (PReLU, pooling, the head, Adam) stays Burn's.
+//! The convolution (alone, or with PReLU and pooling) as a Burn backend extension: the flex
+//! backend runs [`super::kernels`] forward, and its autodiff decorator registers one
+//! backward node that runs their backward, so the rest of the graph (the linear layer, the
+//! head, the loss, Adam) stays Burn's.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
