@@ -3,7 +3,7 @@
 #
 #   scripts/quickstart.sh          `reponet demo`: on the built-in MNIST sample (8,000 train /
 #                                  2,000 test digits, no download), a fixed and a learnable
-#                                  orthoplex head, compared in a report: about 2.5 minutes on
+#                                  orthoplex head, compared in a report: about a minute on
 #                                  2 CPU cores
 #   scripts/quickstart.sh --full   full MNIST (fetched and verified first), the paper's recipe,
 #                                  3 epochs: about 30 minutes on 2 CPU cores

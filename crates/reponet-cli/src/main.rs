@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 /// Polytope Networks", arXiv 2301.06116).
 ///
 /// Start here (mnist-sample is built in: no download needed):
-///   reponet demo                      a fixed and a learnable head compared, in 3 minutes
+///   reponet demo                      a fixed and a learnable head compared, in about a minute
 ///   reponet polytope --kind simplex --classes 10
 ///   reponet train --dataset mnist-sample --epochs 1 --out runs/sample
 ///   reponet data fetch mnist
