@@ -55,6 +55,14 @@ impl ConvShape {
     pub fn ow(&self) -> usize {
         self.w + 2 * self.pw + 1 - self.kw
     }
+    /// The output size after [`After::pool`] (if set): `(oh, ow)` or their halves.
+    pub fn out_size(&self, pool: bool) -> (usize, usize) {
+        if pool {
+            (self.oh() / 2, self.ow() / 2)
+        } else {
+            (self.oh(), self.ow())
+        }
+    }
     /// Elements of one input image.
     fn image(&self) -> usize {
         self.c * self.h * self.w
@@ -389,17 +397,6 @@ impl After<'_> {
     }
 }
 
-impl ConvShape {
-    /// The output size after [`After::pool`] (if set): `(oh, ow)` or their halves.
-    pub fn out_size(&self, pool: bool) -> (usize, usize) {
-        if pool {
-            (self.oh() / 2, self.ow() / 2)
-        } else {
-            (self.oh(), self.ow())
-        }
-    }
-}
-
 /// A forward convolution's output: after the activation, and before it when asked for
 /// (the backward of PReLU needs it).
 #[derive(Debug)]
@@ -460,11 +457,7 @@ pub fn conv2d_forward(
                         let stride = images * pixels;
                         let res = &mut res[..s.o * stride];
                         if let Some(u) = &u {
-                            let planes = winograd::Planes {
-                                data: x,
-                                image: s.image(),
-                                channel: s.h * s.w,
-                            };
+                            let planes = winograd::Planes::batch(x, s);
                             winograd_group(s, images, planes, u, [&mut *v, &mut *m], res);
                         } else {
                             for (j, image) in x.chunks_exact(s.image()).enumerate() {
@@ -587,9 +580,8 @@ pub fn conv2d_backward(
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
     let (ph, pw) = s.out_size(after.pool);
     let final_image = s.o * ph * pw;
-    let len = grad.len();
     assert_eq!(
-        len,
+        grad.len(),
         s.n * final_image,
         "conv2d: output gradient length for {s:?}"
     );
@@ -626,17 +618,17 @@ pub fn conv2d_backward(
     } else {
         0
     };
+    let res_len = if transposed.is_some() {
+        per_gemm * s.image()
+    } else {
+        0
+    };
     let task = |gx: Option<&mut [MaybeUninit<f32>]>, first_image: usize| {
         let x = &x[first_image * s.image()..][..(s.n - first_image).min(per_task) * s.image()];
         let mut gw = vec![0.0f32; gw_len];
         let mut gb = vec![0.0f32; if wanted.bias { s.o } else { 0 }];
         let mut ga = vec![0.0f32; alphas];
         let mut gx = gx;
-        let res_len = if transposed.is_some() {
-            per_gemm * s.image()
-        } else {
-            0
-        };
         let lens = [
             col_len,
             s.o * per_gemm * pixels,
@@ -657,27 +649,22 @@ pub fn conv2d_backward(
                     back.map(|(a, pre)| (a, &pre[first * out_image..][..images * out_image]));
                 gather_grad(s, grad, back, g, &mut ga);
                 let g = &*g;
+                // The same gradient as planes (channel o of image j), for Winograd.
+                let g_planes = winograd::Planes {
+                    data: g,
+                    image: pixels,
+                    channel: stride,
+                };
                 if winograd_weight {
                     let (th, tw) = winograd::tiles(s);
                     let tiles = images * th * tw;
-                    let (c, hw) = (s.c, s.h * s.w);
-                    let xs = winograd::Planes {
-                        data: x,
-                        image: s.image(),
-                        channel: hw,
-                    };
-                    let dys = winograd::Planes {
-                        data: g,
-                        image: pixels,
-                        channel: stride,
-                    };
-                    winograd::transform_input(s, images, xs, vx);
-                    winograd::transform_grad(s, images, dys, dy);
+                    winograd::transform_input(s, images, winograd::Planes::batch(x, s), vx);
+                    winograd::transform_grad(s, images, g_planes, dy);
                     for p in 0..winograd::POSITIONS {
-                        let du = &mut gw[p * s.o * c..][..s.o * c];
+                        let du = &mut gw[p * s.o * s.c..][..s.o * s.c];
                         let dy = View::rows(&dy[p * s.o * tiles..], tiles);
-                        let vx = View::transposed(&vx[p * c * tiles..], tiles);
-                        matmul(du, s.o, c, tiles, dy, vx, gi > 0);
+                        let vx = View::transposed(&vx[p * s.c * tiles..], tiles);
+                        matmul(du, s.o, s.c, tiles, dy, vx, gi > 0);
                     }
                 } else if wanted.weight {
                     for (j, image) in x.chunks_exact(s.image()).enumerate() {
@@ -702,12 +689,7 @@ pub fn conv2d_backward(
                 if let (Some(gx), Some(t), Some(u_t)) = (gx.as_deref_mut(), &transposed, &u_t) {
                     let gx = &mut gx[gi * per_gemm * s.image()..][..images * s.image()];
                     let res = &mut res[..images * s.image()];
-                    let planes = winograd::Planes {
-                        data: g,
-                        image: pixels,
-                        channel: stride,
-                    };
-                    winograd_group(t, images, planes, u_t, [&mut *v, &mut *m], res);
+                    winograd_group(t, images, g_planes, u_t, [&mut *v, &mut *m], res);
                     epilogue(t, res, After::default(), gx, None);
                 } else if let Some(gx) = gx.as_deref_mut() {
                     let w_t = View::transposed(weight, patch);
@@ -727,11 +709,10 @@ pub fn conv2d_backward(
         });
         (gw, gb, ga)
     };
-    // Each task sums its images' weight, bias and slope gradients; the partial sums are
-    // added after (a few per thread, each the size of the weight).
-    // The partial sums are added in task order, not as rayon's work stealing happens to
-    // pair them, so a step's gradients are the same from run to run (a resumed run
-    // repeats an uninterrupted one exactly).
+    // Each task sums its images' weight, bias and slope gradients; the partial sums (a
+    // few per thread, each the size of the weight) are added after, in task order rather
+    // than as rayon's work stealing pairs them, so a step's gradients are the same from
+    // run to run (a resumed run repeats an uninterrupted one exactly).
     let mut partials = Vec::new();
     let gx = wanted.x.then(|| {
         filled_vec(s.n * s.image(), |gx| {

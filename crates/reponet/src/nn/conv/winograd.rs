@@ -130,6 +130,17 @@ pub struct Planes<'a> {
     pub channel: usize,
 }
 
+impl<'a> Planes<'a> {
+    /// A batch `[n, c, h, w]` of `s`'s input images.
+    pub fn batch(data: &'a [f32], s: &ConvShape) -> Self {
+        Self {
+            data,
+            image: s.c * s.h * s.w,
+            channel: s.h * s.w,
+        }
+    }
+}
+
 /// Run `$body` (a call of an `#[inline(always)]` function) compiled for AVX2 when this
 /// CPU has it, else for the baseline: the crate is built for any x86-64, and the
 /// transforms are 8-wide row arithmetic the compiler vectorises only when told the CPU
