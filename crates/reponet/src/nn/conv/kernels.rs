@@ -428,6 +428,12 @@ pub fn conv2d_forward(
     let keep = keep_pre_activation && after.needs_pre_activation();
     let u = winograd::applies(s).then(|| winograd::transform_weights(s, weight));
     let mut pre = keep.then(|| Vec::<f32>::with_capacity(pre_len));
+    // Scratch: im2col's matrix, or Winograd's transformed input and products.
+    let (col_len, [v_len, m_len]) = match u {
+        Some(_) => (0, winograd_scratch(s, per_gemm)),
+        None => (patch * per_gemm * pixels, [0, 0]),
+    };
+    let lens = [col_len, s.o * per_gemm * pixels, v_len, m_len];
     let out = filled_vec(s.n * final_image, |out| {
         let pre_chunks: Vec<Option<&mut [MaybeUninit<f32>]>> = match pre.as_mut() {
             Some(pre) => pre.spare_capacity_mut()[..pre_len]
@@ -440,13 +446,6 @@ pub fn conv2d_forward(
             .zip(pre_chunks)
             .zip(x.par_chunks(per_task * s.image()))
             .for_each(|((out, mut pre), x)| {
-                let [v_len, m_len] = winograd_scratch(s, per_gemm);
-                let col_len = if u.is_some() {
-                    0
-                } else {
-                    patch * per_gemm * pixels
-                };
-                let lens = [col_len, s.o * per_gemm * pixels, v_len, m_len];
                 with_scratch(lens, |[col, res, v, m]| {
                     let groups = out
                         .chunks_mut(per_gemm * final_image)
