@@ -3,7 +3,9 @@
 
 Rewrites the part of BENCHMARKS.md between `<!-- bench:begin -->` and `<!-- bench:end -->`
 (and, when results/bench/heads.json exists, between `<!-- heads:begin -->` and
-`<!-- heads:end -->`); the prose around them is kept. Numbers are never typed in by hand.
+`<!-- heads:end -->`; when results/bench-gpu/ exists, the GPU machine's tables from
+`scripts/bench-gpu.sh` between `<!-- gpu:begin -->` and `<!-- gpu:end -->`); the prose around
+them is kept. Numbers are never typed in by hand.
 
     python3 scripts/bench-tables.py results/bench BENCHMARKS.md
 """
@@ -87,6 +89,75 @@ def model_table(folder):
     return "\n".join(lines)
 
 
+def peer_phases(path):
+    """{(phase, batch): img/s} of one peer --bench output (JSON lines)."""
+    found = {}
+    for line in open(path):
+        if line.strip():
+            p = json.loads(line)
+            found[(p["bench"], p["batch"])] = p["img_per_s"]
+    return found
+
+
+def side_by_side(ours_path, peer_path, ours_name, peer_name):
+    """One reponet bench report beside one peer run, phase by phase."""
+    ours = json.load(open(ours_path))
+    theirs = peer_phases(peer_path) if os.path.exists(peer_path) else {}
+    lines = [
+        f"| phase | batch | {ours_name} img/s | {peer_name} img/s | reponet / PyTorch |",
+        "|---|---|---|---|---|",
+    ]
+    for p in ours["phases"]:
+        key = (p["phase"], p["batch"])
+        peer = theirs.get(key)
+        ratio = f"{p['images_per_second'] / peer:.3f}" if peer else "-"
+        peer = f"{peer:.0f}" if peer else "-"
+        lines.append(f"| {key[0]} | {key[1]} | {p['images_per_second']:.0f} | {peer} | {ratio} |")
+    return lines
+
+
+def gpu_tables(folder):
+    """The GPU machine's figures (scripts/bench-gpu.sh): its GPU, then its CPU, every core."""
+    machine = json.load(open(os.path.join(folder, "machine.json")))
+    path = lambda name: os.path.join(folder, name)
+    gpu = machine["gpu"].split(", ")
+    if len(gpu) == 3:  # nvidia-smi's name, driver_version, memory.total
+        gpu = f"{gpu[0]} ({gpu[2]}, driver {gpu[1]})"
+    else:
+        gpu = machine["gpu"]
+    lines = [
+        f"Machine: {gpu}; CPU {machine['cpu']}, {machine['cores']} "
+        f"cores. PyTorch {machine['torch']} (CUDA {machine['cuda']}) eager. Each figure is one "
+        "run's median of 10 timed steps after 3 warm-up steps (`scripts/bench-gpu.sh`).",
+        "",
+        "GPU: reponet `--device wgpu` (Burn's wgpu backend on the GPU's Vulkan driver) and the "
+        "peer `--device cuda`:",
+        "",
+    ]
+    lines += side_by_side(path("reponet-wgpu.json"), path("peer-cuda.jsonl"),
+                          "reponet (wgpu)", "PyTorch (CUDA)")
+    epoch, peer_epoch = path("reponet-wgpu-epoch.json"), path("peer-cuda-epoch.jsonl")
+    if os.path.exists(epoch) and os.path.exists(peer_epoch):
+        ours = json.load(open(epoch))["epoch"]
+        runs = [json.loads(l) for l in open(peer_epoch) if l.strip()]
+        theirs = next(r for r in runs if "epoch_s" in r)
+        first, steady = theirs["epoch_s"][0], theirs["epoch_s"][-1]
+        lines += [
+            "",
+            "One full-MNIST epoch, batch 512, fixed 9-simplex, margin loss: reponet "
+            f"{ours['seconds']:.1f} s end to end (data loaded, trained, evaluated; the first "
+            f"epoch of the process, kernel tuning included), test accuracy "
+            f"{ours['test_accuracy']:.2f} %; PyTorch {first:.2f} s for its first epoch and "
+            f"{steady:.2f} s for its second (training only, data already on the GPU).",
+        ]
+    cpu = path("reponet-cpu.json")
+    if os.path.exists(cpu):
+        threads = json.load(open(cpu)).get("threads", "?")
+        lines += ["", f"The same machine's CPU, {threads} threads, both on the CPU:", ""]
+        lines += side_by_side(cpu, path("peer-cpu.jsonl"), "reponet (CPU)", "PyTorch (CPU)")
+    return "\n".join(lines)
+
+
 def heads_table(path):
     report = json.load(open(path))
     lines = [
@@ -112,6 +183,9 @@ def main():
     text = open(target).read() if os.path.exists(target) else "# Benchmarks\n"
     if glob.glob(os.path.join(folder, "reponet-*.json")):
         text = replace_block(text, "bench", model_table(folder))
+    gpu = os.path.join(os.path.dirname(os.path.normpath(folder)), "bench-gpu")
+    if os.path.exists(os.path.join(gpu, "machine.json")):
+        text = replace_block(text, "gpu", gpu_tables(gpu))
     heads = os.path.join(folder, "heads.json")
     if os.path.exists(heads):
         text = replace_block(text, "heads", heads_table(heads))

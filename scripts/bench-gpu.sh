@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# reponet on a GPU (the `wgpu` build, `--device wgpu`) side by side with the PyTorch peer on
+# the same GPU (`--device cuda`, eager), then both on that machine's CPU. Raw results go to
+# OUT (default results/bench-gpu); `python3 scripts/bench-tables.py results/bench BENCHMARKS.md`
+# turns them into BENCHMARKS.md's GPU table.
+#
+#   REPONET=path/to/wgpu/reponet DATA=path/to/mnist scripts/bench-gpu.sh [OUT]
+#
+# Needs: a reponet built with `--features wgpu`, the Vulkan loader (Debian/Ubuntu:
+# libvulkan1) and the GPU's Vulkan driver; python3 with torch (CUDA) and numpy for the peer
+# (PEER, default ../shared/peer/torch_margin_reponet.py); MNIST's four IDX files in DATA for
+# the epoch timings. PEER=none skips the peer, CPU=0 the CPU part. Each step has its own
+# time limit (seconds, scaled by LIMIT percent, default 100), so one that hangs leaves the
+# others' results.
+set -u
+cd "$(dirname "$0")/.."
+out=${1:-results/bench-gpu}
+reponet=${REPONET:-target/release/reponet}
+peer=${PEER:-../shared/peer/torch_margin_reponet.py}
+data=${DATA:-../shared/data/mnist}
+limit=${LIMIT:-100}
+phases=train:512,train:128,infer:512,infer:128
+steps="--steps 10 --warmup 3"
+mkdir -p "$out"
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+
+step() { # NAME SECONDS COMMAND...: run with a time limit, log to OUT/NAME.log, say how it ended
+    local name=$1 seconds=$(($2 * limit / 100))
+    shift 2
+    local start=$SECONDS
+    timeout "$seconds" "$@" >"$out/$name.out" 2>"$out/$name.log"
+    echo "== $name: exit $? after $((SECONDS - start)) s"
+    tail -n 8 "$out/$name.log"
+}
+
+python3 - "$out/machine.json" <<'EOF'
+import json, subprocess, sys
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+    except Exception as e:
+        return f"unavailable ({e})"
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+try:
+    import torch
+    torch_version, cuda = torch.__version__, torch.version.cuda
+except Exception:
+    torch_version = cuda = None
+info = {"gpu": sh("nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"),
+        "cpu": cpu, "cores": len(__import__("os").sched_getaffinity(0)),
+        "torch": torch_version, "cuda": cuda}
+json.dump(info, open(sys.argv[1], "w"), indent=1)
+print(info)
+EOF
+
+# GPU: model phases, then one full-MNIST epoch (load, train, evaluate) each.
+step reponet-wgpu 180 "$reponet" --device wgpu bench --phases $phases $steps \
+    --json "$out/reponet-wgpu.json"
+if [ -f "$peer" ]; then
+    step peer-cuda 90 python3 "$peer" --bench $phases $steps --device cuda
+    mv "$out/peer-cuda.out" "$out/peer-cuda.jsonl"
+fi
+step reponet-wgpu-epoch 150 "$reponet" --device wgpu bench --phases train:512 --steps 1 --warmup 0 \
+    --epoch --data-dir "$data" --json "$out/reponet-wgpu-epoch.json"
+# Two epochs: the first includes cuDNN's start-up, the second is the steady state. The
+# margin ramps up over the first epoch, as reponet's default for the simplex does.
+if [ -f "$peer" ]; then
+    step peer-cuda-epoch 90 python3 "$peer" --data "$data" --epochs 2 --polys simplex \
+        --learnable 0 --margin-warmup 1 --device cuda
+    mv "$out/peer-cuda-epoch.out" "$out/peer-cuda-epoch.jsonl"
+fi
+
+# The same machine's CPU, every core: how both scale past the 2 cores of BENCHMARKS.md.
+[ "${CPU:-1}" = 0 ] && exit 0
+threads=$(nproc)
+step reponet-cpu 60 env RAYON_NUM_THREADS="$threads" "$reponet" bench --phases $phases $steps \
+    --json "$out/reponet-cpu.json"
+if [ -f "$peer" ]; then
+    step peer-cpu 60 python3 "$peer" --bench $phases $steps --device cpu --threads "$threads"
+    mv "$out/peer-cpu.out" "$out/peer-cpu.jsonl"
+fi
