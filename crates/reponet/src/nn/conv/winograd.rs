@@ -182,15 +182,28 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
     for c in 0..s.c {
         for start in (0..total).step_by(BLOCK) {
             let n = BLOCK.min(total - start);
-            for tile in start..start + n {
-                let k = tile - start;
-                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
-                // (Bᵀ d B)ᵀ: position (r, q) is at [q][r].
-                let out_t = input_transform_transposed(&input_block(s, src, ty, tx));
-                for (q, col) in out_t.iter().enumerate() {
-                    for (r, value) in col.iter().enumerate() {
-                        local[r * T + q][k] = *value;
+            // T tiles at a time: the first pass (Bᵀ d) works on each tile's rows, the
+            // second (· B) on rows whose lanes are the T tiles, so its results are
+            // already a row of `local` each: no scalar scatter.
+            for first in (0..n).step_by(T) {
+                // (Loops, not `from_fn` closures: a closure is compiled without AVX2.)
+                let mut bt_d = [[[0.0f32; T]; T]; T];
+                for (k, tile_rows) in bt_d.iter_mut().enumerate().take(n - first) {
+                    let tile = start + first + k;
+                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                    let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
+                    *tile_rows = bt_rows(&input_block(s, src, ty, tx));
+                }
+                for r in 0..T {
+                    // Row r of every tile, turned: [column][tile].
+                    let mut by_column = [[0.0f32; T]; T];
+                    for (k, tile_rows) in bt_d.iter().enumerate() {
+                        for (x, value) in tile_rows[r].iter().enumerate() {
+                            by_column[x][k] = *value;
+                        }
+                    }
+                    for (q, row) in bt_rows(&by_column).iter().enumerate() {
+                        local[r * T + q][first..first + T].copy_from_slice(row);
                     }
                 }
             }
@@ -290,17 +303,6 @@ fn product<const R: usize, const K: usize, const C: usize>(
     out
 }
 
-#[inline(always)]
-fn transpose8(m: &[Row; T]) -> [Row; T] {
-    std::array::from_fn(|j| std::array::from_fn(|i| m[i][j]))
-}
-
-/// Bᵀ d B, transposed: Bᵀ (Bᵀ d)ᵀ = (Bᵀ d B)ᵀ, so both passes work on rows.
-#[inline(always)]
-fn input_transform_transposed(d: &[Row; T]) -> [Row; T] {
-    bt_rows(&transpose8(&bt_rows(d)))
-}
-
 /// Aᵀ m A of every tile's products `m` `[POSITIONS][o][tiles]` into `res`
 /// `[o, images * oh * ow]` (images side by side, as the im2col GEMM writes them).
 pub fn transform_output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
@@ -322,19 +324,36 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
             for (p, row) in local.iter_mut().enumerate() {
                 copy_block(row, &m[(p * s.o + o) * total + start..], n);
             }
-            for tile in start..start + n {
-                let k = tile - start;
-                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                let mut x = [[0.0f32; T]; T];
-                for (v, row) in x.iter_mut().flatten().zip(&local) {
-                    *v = row[k];
+            // T tiles at a time, lanes = tiles throughout: X A row by row, then Aᵀ (X A)
+            // column by column, and only the 4x4 results are written tile by tile.
+            for first in (0..n).step_by(T) {
+                let mut xa = [[[0.0f32; T]; M]; T]; // [r][i][tile]: (X A)[r][i]
+                for (r, xa_r) in xa.iter_mut().enumerate() {
+                    let mut x_r = [[0.0f32; T]; T]; // [q][tile]: X[r][q]
+                    for (q, row) in x_r.iter_mut().enumerate() {
+                        row.copy_from_slice(&local[r * T + q][first..first + T]);
+                    }
+                    *xa_r = product(&AT, &x_r);
                 }
-                let y = product(&product(&AT, &x), &A);
-                let base = o * stride + j * oh * ow;
-                let cols = M.min(ow - tx * M);
-                for (i, yi) in y.iter().enumerate().take(M.min(oh - ty * M)) {
-                    let at = base + (ty * M + i) * ow + tx * M;
-                    res[at..at + cols].copy_from_slice(&yi[..cols]);
+                let mut y = [[[0.0f32; T]; M]; M]; // [i][i'][tile]: (Aᵀ X A)[i'][i]
+                for (i, y_i) in y.iter_mut().enumerate() {
+                    let mut xa_i = [[0.0f32; T]; T]; // [r][tile]
+                    for (row, xa_r) in xa_i.iter_mut().zip(&xa) {
+                        *row = xa_r[i];
+                    }
+                    *y_i = product(&AT, &xa_i);
+                }
+                for k in 0..T.min(n - first) {
+                    let tile = start + first + k;
+                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                    let base = o * stride + j * oh * ow;
+                    let cols = M.min(ow - tx * M);
+                    for i2 in 0..M.min(oh - ty * M) {
+                        let at = base + (ty * M + i2) * ow + tx * M;
+                        for (i, out) in res[at..at + cols].iter_mut().enumerate() {
+                            *out = y[i][i2][k];
+                        }
+                    }
                 }
             }
         }
@@ -359,19 +378,34 @@ fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]
     for o in 0..s.o {
         for start in (0..total).step_by(BLOCK) {
             let n = BLOCK.min(total - start);
-            for tile in start..start + n {
-                let k = tile - start;
-                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
-                let mut d = [[0.0f32; M]; M];
-                let cols = M.min(ow - tx * M);
-                for (i, row) in d.iter_mut().enumerate().take(M.min(oh - ty * M)) {
-                    let at = (ty * M + i) * ow + tx * M;
-                    row[..cols].copy_from_slice(&src[at..at + cols]);
+            // T tiles at a time, lanes = tiles: A d column by column, then (A d) Aᵀ row
+            // by row, whose rows are `local`'s rows as they are.
+            for first in (0..n).step_by(T) {
+                let mut d = [[[0.0f32; T]; M]; M]; // [j][i][tile]: dy[i][j]
+                for k in 0..T.min(n - first) {
+                    let tile = start + first + k;
+                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                    let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
+                    let cols = M.min(ow - tx * M);
+                    for i in 0..M.min(oh - ty * M) {
+                        let at = (ty * M + i) * ow + tx * M;
+                        for (jj, value) in src[at..at + cols].iter().enumerate() {
+                            d[jj][i][k] = *value;
+                        }
+                    }
                 }
-                let x = product(&product(&A, &d), &AT);
-                for (row, value) in local.iter_mut().zip(x.iter().flatten()) {
-                    row[k] = *value;
+                let mut ad = [[[0.0f32; T]; T]; M]; // [j][r][tile]: (A d)[r][j]
+                for (ad_j, d_j) in ad.iter_mut().zip(&d) {
+                    *ad_j = product(&A, d_j);
+                }
+                for r in 0..T {
+                    let mut ad_r = [[0.0f32; T]; M]; // [j][tile]
+                    for (row, ad_j) in ad_r.iter_mut().zip(&ad) {
+                        *row = ad_j[r];
+                    }
+                    for (q, row) in product(&A, &ad_r).iter().enumerate() {
+                        local[r * T + q][first..first + T].copy_from_slice(row);
+                    }
                 }
             }
             for (p, row) in local.iter().enumerate() {
@@ -451,26 +485,6 @@ mod tests {
                     "[{i}][{j}]: {} vs {}",
                     got[i][j],
                     want[i][j]
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn input_transform_is_bt_d_b() {
-        let d: [Row; T] =
-            std::array::from_fn(|i| std::array::from_fn(|j| ((i * 8 + j) as f32 * 0.71).cos()));
-        let got = input_transform_transposed(&d);
-        for i in 0..T {
-            for j in 0..T {
-                let want: f64 = (0..T)
-                    .flat_map(|k| (0..T).map(move |l| (k, l)))
-                    .map(|(k, l)| BT[i][k] as f64 * d[k][l] as f64 * BT[j][l] as f64)
-                    .sum();
-                assert!(
-                    (got[j][i] as f64 - want).abs() < 1e-4,
-                    "[{i}][{j}]: {} vs {want}",
-                    got[j][i]
                 );
             }
         }
