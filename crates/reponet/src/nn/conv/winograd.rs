@@ -311,6 +311,8 @@ pub fn transform_output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]
     })
 }
 
+// Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
     let (th, tw) = tiles(s);
@@ -369,6 +371,8 @@ pub fn transform_grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32])
     })
 }
 
+// Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
     let (th, tw) = tiles(s);
