@@ -261,28 +261,45 @@ type Row = [f32; T];
 /// multiplications of a dense product; `tests::butterfly_is_bt` checks it against `BT`.
 #[inline(always)]
 fn bt_rows(d: &[Row; T]) -> [Row; T] {
-    let lanes = |f: &dyn Fn(usize) -> f32| -> Row { std::array::from_fn(f) };
-    let pair = |[c2, c4, c6]: [f32; 3], [c1, c3, c5]: [f32; 3]| -> (Row, Row) {
-        let e = lanes(&|l| c2 * d[2][l] + c4 * d[4][l] + c6 * d[6][l]);
-        let o = lanes(&|l| c1 * d[1][l] + c3 * d[3][l] + c5 * d[5][l]);
-        (lanes(&|l| e[l] + o[l]), lanes(&|l| e[l] - o[l]))
-    };
-    let (r1, r2) = pair(
+    let (r1, r2) = butterfly(
+        d,
         [-2.0 / 9.0, 17.0 / 18.0, -2.0 / 9.0],
         [-2.0 / 9.0, 17.0 / 18.0, -2.0 / 9.0],
     );
-    let (r3, r4) = pair(
+    let (r3, r4) = butterfly(
+        d,
         [1.0 / 360.0, -1.0 / 72.0, 1.0 / 90.0],
         [1.0 / 180.0, -1.0 / 36.0, 1.0 / 45.0],
     );
-    let (r5, r6) = pair(
+    let (r5, r6) = butterfly(
+        d,
         [128.0 / 45.0, -32.0 / 9.0, 32.0 / 45.0],
         [64.0 / 45.0, -16.0 / 9.0, 16.0 / 45.0],
     );
     let k = 21.0 / 4.0;
-    let r0 = lanes(&|l| d[0][l] - d[6][l] + k * (d[4][l] - d[2][l]));
-    let r7 = lanes(&|l| d[7][l] - d[1][l] + k * (d[3][l] - d[5][l]));
+    let mut r0 = [0.0f32; T];
+    let mut r7 = [0.0f32; T];
+    for l in 0..T {
+        r0[l] = d[0][l] - d[6][l] + k * (d[4][l] - d[2][l]);
+        r7[l] = d[7][l] - d[1][l] + k * (d[3][l] - d[5][l]);
+    }
     [r0, r1, r2, r3, r4, r5, r6, r7]
+}
+
+/// One pair of `bt_rows`: e + o and e - o, with e = c2 d2 + c4 d4 + c6 d6 and
+/// o = c1 d1 + c3 d3 + c5 d5. (A function, not a closure: closures are compiled without
+/// the AVX2 of the functions that call them.)
+#[inline(always)]
+fn butterfly(d: &[Row; T], [c2, c4, c6]: [f32; 3], [c1, c3, c5]: [f32; 3]) -> (Row, Row) {
+    let mut plus = [0.0f32; T];
+    let mut minus = [0.0f32; T];
+    for l in 0..T {
+        let e = c2 * d[2][l] + c4 * d[4][l] + c6 * d[6][l];
+        let o = c1 * d[1][l] + c3 * d[3][l] + c5 * d[5][l];
+        plus[l] = e + o;
+        minus[l] = e - o;
+    }
+    (plus, minus)
 }
 
 /// `a · b` for small fixed-size matrices, as rows of `b` scaled and added (vectorised
