@@ -196,12 +196,7 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
                 }
                 for r in 0..T {
                     // Row r of every tile, turned: [column][tile].
-                    let mut by_column = [[0.0f32; T]; T];
-                    for (k, tile_rows) in bt_d.iter().enumerate() {
-                        for (x, value) in tile_rows[r].iter().enumerate() {
-                            by_column[x][k] = *value;
-                        }
-                    }
+                    let by_column = turn(&bt_d, r);
                     for (q, row) in bt_rows(&by_column).iter().enumerate() {
                         local[r * T + q][first..first + T].copy_from_slice(row);
                     }
@@ -212,6 +207,88 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
             }
         }
     }
+}
+
+/// Row `r` of each of the T blocks `m[k]`, turned: `out[x][k] = m[k][r][x]` (an 8x8
+/// transpose), by AVX shuffles where the CPU has them: the compiler makes 64 scalar moves
+/// of the loops.
+#[inline(always)]
+fn turn(m: &[[Row; T]; T], r: usize) -> [Row; T] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX.
+        return unsafe { turn_avx(m, r) };
+    }
+    turn_scalar(m, r)
+}
+
+#[inline(always)]
+fn turn_scalar(m: &[[Row; T]; T], r: usize) -> [Row; T] {
+    let mut out = [[0.0f32; T]; T];
+    for (k, block) in m.iter().enumerate() {
+        for (x, value) in block[r].iter().enumerate() {
+            out[x][k] = *value;
+        }
+    }
+    out
+}
+
+/// [`turn`] with AVX: unpack pairs of rows, shuffle quadruples, swap 128-bit halves. (No
+/// closures: they would be compiled without AVX, each intrinsic a call.)
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn turn_avx(m: &[[Row; T]; T], r: usize) -> [Row; T] {
+    use std::arch::x86_64::*;
+    // SAFETY (loads and stores): each `Row` is 8 contiguous f32, as a __m256 reads/writes.
+    let load = |k: usize| m[k][r].as_ptr();
+    let r = unsafe {
+        [
+            _mm256_loadu_ps(load(0)),
+            _mm256_loadu_ps(load(1)),
+            _mm256_loadu_ps(load(2)),
+            _mm256_loadu_ps(load(3)),
+            _mm256_loadu_ps(load(4)),
+            _mm256_loadu_ps(load(5)),
+            _mm256_loadu_ps(load(6)),
+            _mm256_loadu_ps(load(7)),
+        ]
+    };
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    let out = [
+        _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+        _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+    ];
+    let mut turned = [[0.0f32; T]; T];
+    for (row, v) in turned.iter_mut().zip(out) {
+        unsafe { _mm256_storeu_ps(row.as_mut_ptr(), v) };
+    }
+    turned
 }
 
 /// `dst[..n] = src[..n]` for n <= BLOCK, with a fixed-size copy (inlined vector moves)
@@ -507,6 +584,22 @@ mod tests {
                     got[i][j],
                     want[i][j]
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn turn_is_a_transpose() {
+        let m: [[Row; T]; T] = std::array::from_fn(|k| {
+            std::array::from_fn(|r| std::array::from_fn(|x| (k * 100 + r * 10 + x) as f32))
+        });
+        for r in 0..T {
+            let (fast, scalar) = (turn(&m, r), turn_scalar(&m, r));
+            for (x, (a, b)) in fast.iter().zip(&scalar).enumerate() {
+                for k in 0..T {
+                    assert_eq!(a[k], m[k][r][x], "turn, r {r} x {x} k {k}");
+                    assert_eq!(b[k], m[k][r][x], "turn_scalar, r {r} x {x} k {k}");
+                }
             }
         }
     }
