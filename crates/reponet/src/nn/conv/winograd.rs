@@ -413,42 +413,42 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
     let (oh, ow) = (s.oh(), s.ow());
     let total = images * th * tw;
     let stride = images * oh * ow;
-    let mut local = [[0.0f32; BLOCK]; POSITIONS];
     for o in 0..s.o {
-        for start in (0..total).step_by(BLOCK) {
-            let n = BLOCK.min(total - start);
-            for (p, row) in local.iter_mut().enumerate() {
-                copy_block(row, &m[(p * s.o + o) * total + start..], n);
+        // T tiles at a time, lanes = tiles throughout: X A row by row (each row of X read
+        // straight from m), then Aᵀ (X A) column by column, and only the 4x4 results are
+        // written tile by tile.
+        for first in (0..total).step_by(T) {
+            let n = T.min(total - first);
+            let mut xa = [[[0.0f32; T]; M]; T]; // [r][i][tile]: (X A)[r][i]
+            for (r, xa_r) in xa.iter_mut().enumerate() {
+                let mut x_r = [[0.0f32; T]; T]; // [q][tile]: X[r][q]
+                for (q, row) in x_r.iter_mut().enumerate() {
+                    let src = &m[((r * T + q) * s.o + o) * total + first..];
+                    if n == T {
+                        row.copy_from_slice(&src[..T]);
+                    } else {
+                        row[..n].copy_from_slice(&src[..n]);
+                    }
+                }
+                *xa_r = product(&AT, &x_r);
             }
-            // T tiles at a time, lanes = tiles throughout: X A row by row, then Aᵀ (X A)
-            // column by column, and only the 4x4 results are written tile by tile.
-            for first in (0..n).step_by(T) {
-                let mut xa = [[[0.0f32; T]; M]; T]; // [r][i][tile]: (X A)[r][i]
-                for (r, xa_r) in xa.iter_mut().enumerate() {
-                    let mut x_r = [[0.0f32; T]; T]; // [q][tile]: X[r][q]
-                    for (q, row) in x_r.iter_mut().enumerate() {
-                        row.copy_from_slice(&local[r * T + q][first..first + T]);
-                    }
-                    *xa_r = product(&AT, &x_r);
+            let mut y = [[[0.0f32; T]; M]; M]; // [i][i'][tile]: (Aᵀ X A)[i'][i]
+            for (i, y_i) in y.iter_mut().enumerate() {
+                let mut xa_i = [[0.0f32; T]; T]; // [r][tile]
+                for (row, xa_r) in xa_i.iter_mut().zip(&xa) {
+                    *row = xa_r[i];
                 }
-                let mut y = [[[0.0f32; T]; M]; M]; // [i][i'][tile]: (Aᵀ X A)[i'][i]
-                for (i, y_i) in y.iter_mut().enumerate() {
-                    let mut xa_i = [[0.0f32; T]; T]; // [r][tile]
-                    for (row, xa_r) in xa_i.iter_mut().zip(&xa) {
-                        *row = xa_r[i];
-                    }
-                    *y_i = product(&AT, &xa_i);
-                }
-                for k in 0..T.min(n - first) {
-                    let tile = start + first + k;
-                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                    let base = o * stride + j * oh * ow;
-                    let cols = M.min(ow - tx * M);
-                    for i2 in 0..M.min(oh - ty * M) {
-                        let at = base + (ty * M + i2) * ow + tx * M;
-                        for (i, out) in res[at..at + cols].iter_mut().enumerate() {
-                            *out = y[i][i2][k];
-                        }
+                *y_i = product(&AT, &xa_i);
+            }
+            for k in 0..n {
+                let tile = first + k;
+                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                let base = o * stride + j * oh * ow;
+                let cols = M.min(ow - tx * M);
+                for i2 in 0..M.min(oh - ty * M) {
+                    let at = base + (ty * M + i2) * ow + tx * M;
+                    for (i, out) in res[at..at + cols].iter_mut().enumerate() {
+                        *out = y[i][i2][k];
                     }
                 }
             }
