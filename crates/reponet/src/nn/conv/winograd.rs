@@ -169,43 +169,42 @@ pub fn transform_input(s: &ConvShape, images: usize, planes: Planes, v: &mut [f3
     })
 }
 
-/// Tiles transformed together: their 64 values per position are gathered in a small
-/// local buffer first, so that each position's row of `v` (or `m`) is written (read) 16
-/// floats at a time instead of one float per cache line.
-const BLOCK: usize = 16;
-
 #[inline(always)]
 fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
     let (th, tw) = tiles(s);
     let total = images * th * tw;
-    let mut local = [[0.0f32; BLOCK]; POSITIONS];
     for c in 0..s.c {
-        for start in (0..total).step_by(BLOCK) {
-            let n = BLOCK.min(total - start);
-            // T tiles at a time: the first pass (Bᵀ d) works on each tile's rows, the
-            // second (· B) on rows whose lanes are the T tiles, so its results are
-            // already a row of `local` each: no scalar scatter.
-            for first in (0..n).step_by(T) {
-                // (Loops, not `from_fn` closures: a closure is compiled without AVX2.)
-                let mut bt_d = [[[0.0f32; T]; T]; T];
-                for (k, tile_rows) in bt_d.iter_mut().enumerate().take(n - first) {
-                    let tile = start + first + k;
-                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                    let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
-                    *tile_rows = bt_rows(&input_block(s, src, ty, tx));
-                }
-                for r in 0..T {
-                    // Row r of every tile, turned: [column][tile].
-                    let by_column = turn(&bt_d, r);
-                    for (q, row) in bt_rows(&by_column).iter().enumerate() {
-                        local[r * T + q][first..first + T].copy_from_slice(row);
-                    }
-                }
+        // T tiles at a time: the first pass (Bᵀ d) works on each tile's rows, the second
+        // (· B) on rows whose lanes are the T tiles, so its results are already T
+        // consecutive values of a row of `v` each: no scalar scatter.
+        for first in (0..total).step_by(T) {
+            let n = T.min(total - first);
+            // (Loops, not `from_fn` closures: a closure is compiled without AVX2.)
+            let mut bt_d = [[[0.0f32; T]; T]; T];
+            for (k, tile_rows) in bt_d.iter_mut().enumerate().take(n) {
+                let tile = first + k;
+                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
+                *tile_rows = bt_rows(&input_block(s, src, ty, tx));
             }
-            for (p, row) in local.iter().enumerate() {
-                copy_block(&mut v[(p * s.c + c) * total + start..], row, n);
+            for r in 0..T {
+                // Row r of every tile, turned: [column][tile].
+                let by_column = turn(&bt_d, r);
+                for (q, row) in bt_rows(&by_column).iter().enumerate() {
+                    put(&mut v[((r * T + q) * s.c + c) * total + first..], row, n);
+                }
             }
         }
+    }
+}
+
+/// `dst[..n] = row[..n]`, a whole-row (vector) copy when n = T.
+#[inline(always)]
+fn put(dst: &mut [f32], row: &Row, n: usize) {
+    if n == T {
+        dst[..T].copy_from_slice(row);
+    } else {
+        dst[..n].copy_from_slice(&row[..n]);
     }
 }
 
@@ -289,19 +288,6 @@ unsafe fn turn_avx(m: &[[Row; T]; T], r: usize) -> [Row; T] {
         unsafe { _mm256_storeu_ps(row.as_mut_ptr(), v) };
     }
     turned
-}
-
-/// `dst[..n] = src[..n]` for n <= BLOCK, with a fixed-size copy (inlined vector moves)
-/// for whole blocks rather than a `memmove` call per 64 bytes.
-#[inline(always)]
-fn copy_block(dst: &mut [f32], src: &[f32], n: usize) {
-    if n == BLOCK {
-        let dst: &mut [f32; BLOCK] = (&mut dst[..BLOCK]).try_into().expect("BLOCK long");
-        let src: &[f32; BLOCK] = src[..BLOCK].try_into().expect("BLOCK long");
-        *dst = *src;
-    } else {
-        dst[..n].copy_from_slice(&src[..n]);
-    }
 }
 
 /// The 8x8 block of `src` `[h, w]` at (4 ty - ph, 4 tx - pw), zeros outside.
@@ -472,42 +458,36 @@ fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]
     let (th, tw) = tiles(s);
     let (oh, ow) = (s.oh(), s.ow());
     let total = images * th * tw;
-    let mut local = [[0.0f32; BLOCK]; POSITIONS];
     for o in 0..s.o {
-        for start in (0..total).step_by(BLOCK) {
-            let n = BLOCK.min(total - start);
-            // T tiles at a time, lanes = tiles: A d column by column, then (A d) Aᵀ row
-            // by row, whose rows are `local`'s rows as they are.
-            for first in (0..n).step_by(T) {
-                let mut d = [[[0.0f32; T]; M]; M]; // [j][i][tile]: dy[i][j]
-                for k in 0..T.min(n - first) {
-                    let tile = start + first + k;
-                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                    let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
-                    let cols = M.min(ow - tx * M);
-                    for i in 0..M.min(oh - ty * M) {
-                        let at = (ty * M + i) * ow + tx * M;
-                        for (jj, value) in src[at..at + cols].iter().enumerate() {
-                            d[jj][i][k] = *value;
-                        }
-                    }
-                }
-                let mut ad = [[[0.0f32; T]; T]; M]; // [j][r][tile]: (A d)[r][j]
-                for (ad_j, d_j) in ad.iter_mut().zip(&d) {
-                    *ad_j = product(&A, d_j);
-                }
-                for r in 0..T {
-                    let mut ad_r = [[0.0f32; T]; M]; // [j][tile]
-                    for (row, ad_j) in ad_r.iter_mut().zip(&ad) {
-                        *row = ad_j[r];
-                    }
-                    for (q, row) in product(&A, &ad_r).iter().enumerate() {
-                        local[r * T + q][first..first + T].copy_from_slice(row);
+        // T tiles at a time, lanes = tiles: A d column by column, then (A d) Aᵀ row by
+        // row, whose rows are T consecutive values of a row of `out` as they are.
+        for first in (0..total).step_by(T) {
+            let n = T.min(total - first);
+            let mut d = [[[0.0f32; T]; M]; M]; // [j][i][tile]: dy[i][j]
+            for k in 0..n {
+                let tile = first + k;
+                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
+                let cols = M.min(ow - tx * M);
+                for i in 0..M.min(oh - ty * M) {
+                    let at = (ty * M + i) * ow + tx * M;
+                    for (jj, value) in src[at..at + cols].iter().enumerate() {
+                        d[jj][i][k] = *value;
                     }
                 }
             }
-            for (p, row) in local.iter().enumerate() {
-                copy_block(&mut out[(p * s.o + o) * total + start..], row, n);
+            let mut ad = [[[0.0f32; T]; T]; M]; // [j][r][tile]: (A d)[r][j]
+            for (ad_j, d_j) in ad.iter_mut().zip(&d) {
+                *ad_j = product(&A, d_j);
+            }
+            for r in 0..T {
+                let mut ad_r = [[0.0f32; T]; M]; // [j][tile]
+                for (row, ad_j) in ad_r.iter_mut().zip(&ad) {
+                    *row = ad_j[r];
+                }
+                for (q, row) in product(&A, &ad_r).iter().enumerate() {
+                    put(&mut out[((r * T + q) * s.o + o) * total + first..], row, n);
+                }
             }
         }
     }
