@@ -829,9 +829,9 @@ fn data_fetch_gets_and_verifies_real_mnist_over_loopback() {
     assert!(!root.join("kmnist/train-images-idx3-ubyte.gz.part").exists());
 }
 
-/// Start `reponet train` on 640 sample digits (640 / `batch` steps an epoch) and return a
-/// moment after it starts training.
-fn start_training(out: &Path, batch: &str) -> std::process::Child {
+/// Start `reponet train` on `images` sample digits (`images / batch` steps an epoch) and
+/// return a moment after it starts training.
+fn start_training(out: &Path, images: &str, batch: &str) -> std::process::Child {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_reponet"))
         .args(["train", "--dataset", "mnist-sample", "--out"])
@@ -840,7 +840,7 @@ fn start_training(out: &Path, batch: &str) -> std::process::Child {
             "--epochs",
             "2",
             "--limit-train",
-            "640",
+            images,
             "--limit-test",
             "100",
         ])
@@ -878,7 +878,7 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let r = out.to_str().unwrap();
-    let child = start_training(&out, "32");
+    let child = start_training(&out, "640", "32");
     signal(&child, 1);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
@@ -925,8 +925,9 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
 fn a_second_ctrl_c_exits_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    // Steps of 320 images (about 2.5 s): the second signal comes in the middle of one.
-    let child = start_training(&out, "320");
+    // One step of 1,600 images (about 3 s on 2 cores; steps of 320 were too short once
+    // the kernels got faster): both signals, 0.3 s apart, come in the middle of it.
+    let child = start_training(&out, "1600", "1600");
     signal(&child, 2);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130));
