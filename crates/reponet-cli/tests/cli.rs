@@ -830,8 +830,8 @@ fn data_fetch_gets_and_verifies_real_mnist_over_loopback() {
 }
 
 /// Start `reponet train` on `images` sample digits (`images / batch` steps an epoch) and
-/// return a moment after it starts training.
-fn start_training(out: &Path, images: &str, batch: &str) -> std::process::Child {
+/// return `wait_ms` after it starts training (its signal handlers are in place by then).
+fn start_training(out: &Path, images: &str, batch: &str, wait_ms: u64) -> std::process::Child {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_reponet"))
         .args(["train", "--dataset", "mnist-sample", "--out"])
@@ -857,8 +857,7 @@ fn start_training(out: &Path, images: &str, batch: &str) -> std::process::Child 
     }
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    // Into epoch 1 (a step of 32 takes about 0.25 s here).
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(std::time::Duration::from_millis(wait_ms));
     child
 }
 
@@ -878,7 +877,8 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let r = out.to_str().unwrap();
-    let child = start_training(&out, "640", "32");
+    // Into epoch 1 (a step of 32 takes well under 0.25 s here).
+    let child = start_training(&out, "640", "32", 1500);
     signal(&child, 1);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
@@ -925,9 +925,10 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
 fn a_second_ctrl_c_exits_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    // One step of 1,600 images (about 3 s on 2 cores; steps of 320 were too short once
-    // the kernels got faster): both signals, 0.3 s apart, come in the middle of it.
-    let child = start_training(&out, "1600", "1600");
+    // Both signals, 0.3 s apart, from the start of the first step, which has 1,600
+    // images (about 3 s on 2 cores): both come in the middle of it. (Steps of 320, signalled
+    // 1.5 s in, raced the signals once the kernels got faster.)
+    let child = start_training(&out, "1600", "1600", 0);
     signal(&child, 2);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130));

@@ -208,6 +208,18 @@ fn put(dst: &mut [f32], row: &Row, n: usize) {
     }
 }
 
+/// `src[..n]` as a row (zeros after n), a whole-row (vector) copy when n = T.
+#[inline(always)]
+fn get(src: &[f32], n: usize) -> Row {
+    let mut row = [0.0f32; T];
+    if n == T {
+        row.copy_from_slice(&src[..T]);
+    } else {
+        row[..n].copy_from_slice(&src[..n]);
+    }
+    row
+}
+
 /// Row `r` of each of the T blocks `m[k]`, turned: `out[x][k] = m[k][r][x]` (an 8x8
 /// transpose), by AVX shuffles where the CPU has them: the compiler makes 64 scalar moves
 /// of the loops.
@@ -409,12 +421,7 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
             for (r, xa_r) in xa.iter_mut().enumerate() {
                 let mut x_r = [[0.0f32; T]; T]; // [q][tile]: X[r][q]
                 for (q, row) in x_r.iter_mut().enumerate() {
-                    let src = &m[((r * T + q) * s.o + o) * total + first..];
-                    if n == T {
-                        row.copy_from_slice(&src[..T]);
-                    } else {
-                        row[..n].copy_from_slice(&src[..n]);
-                    }
+                    *row = get(&m[((r * T + q) * s.o + o) * total + first..], n);
                 }
                 *xa_r = product(&AT, &x_r);
             }
