@@ -177,17 +177,14 @@ fn polytope_beyond_the_paper() {
 fn bench_measures_and_refuses_bad_phases() {
     let tmp = tempfile::tempdir().unwrap();
     let json_path = tmp.path().join("bench.json");
-    let o = reponet(&[
-        "bench",
-        "--phases",
-        "train:8,infer:16",
-        "--steps",
-        "1",
-        "--warmup",
-        "0",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    // One timed step of each phase, no warm-up, the JSON written to json_path.
+    let bench = |extra: &[&str]| {
+        let mut args = vec!["bench", "--steps", "1", "--warmup", "0", "--json"];
+        args.push(json_path.to_str().unwrap());
+        args.extend(extra);
+        reponet(&args)
+    };
+    let o = bench(&["--phases", "train:8,infer:16"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json(&json_path);
     let phases = v["phases"].as_array().unwrap();
@@ -202,19 +199,7 @@ fn bench_measures_and_refuses_bad_phases() {
     }
     assert_eq!(v["conv_kernels"], "reponet");
     // The same on Burn's convolutions, as the JSON says.
-    let o = reponet(&[
-        "bench",
-        "--conv",
-        "burn",
-        "--phases",
-        "infer:4",
-        "--steps",
-        "1",
-        "--warmup",
-        "0",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let o = bench(&["--conv", "burn", "--phases", "infer:4"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&json_path)["conv_kernels"], "burn");
     let o = reponet(&["bench", "--conv", "cudnn"]);
