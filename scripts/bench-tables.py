@@ -48,16 +48,18 @@ def phases(folder, pattern):
     return found, meta
 
 
+def jsonl(path):
+    """The records of a JSON-lines file (the peer's output)."""
+    return [json.loads(line) for line in open(path) if line.strip()]
+
+
 def model_table(folder):
     ours, meta = phases(folder, "reponet-*.json")
     burns, _ = phases(folder, "burn-kernels-*.json")
     peer = {}
     torch_version = None
     for path in sorted(glob.glob(os.path.join(folder, "peer-*.jsonl"))):
-        for line in open(path):
-            if not line.strip():
-                continue
-            p = json.loads(line)
+        for p in jsonl(path):
             torch_version = p.get("torch")
             peer.setdefault((p["bench"], p["batch"]), []).append(p["img_per_s"])
     runs = max((len(v) for v in ours.values()), default=0)
@@ -91,12 +93,7 @@ def model_table(folder):
 
 def peer_phases(path):
     """{(phase, batch): img/s} of one peer --bench output (JSON lines)."""
-    found = {}
-    for line in open(path):
-        if line.strip():
-            p = json.loads(line)
-            found[(p["bench"], p["batch"])] = p["img_per_s"]
-    return found
+    return {(p["bench"], p["batch"]): p["img_per_s"] for p in jsonl(path)}
 
 
 def side_by_side(ours_path, peer_path, ours_name, peer_name):
@@ -139,8 +136,7 @@ def gpu_tables(folder):
     epoch, peer_epoch = path("reponet-wgpu-epoch.json"), path("peer-cuda-epoch.jsonl")
     if os.path.exists(epoch) and os.path.exists(peer_epoch):
         ours = json.load(open(epoch))["epoch"]
-        runs = [json.loads(l) for l in open(peer_epoch) if l.strip()]
-        theirs = next(r for r in runs if "epoch_s" in r)
+        theirs = next(r for r in jsonl(peer_epoch) if "epoch_s" in r)
         first, steady = theirs["epoch_s"][0], theirs["epoch_s"][-1]
         lines += [
             "",
