@@ -85,32 +85,120 @@ pub fn applies(s: &ConvShape) -> bool {
     s.kh == R && s.kw == R && s.c >= 16 && s.o >= 16
 }
 
+/// Run `$body` (a call of an `#[inline(always)]` function) compiled for AVX2 when this
+/// CPU has it, else for the baseline: the crate is built for any x86-64, and the
+/// transforms are 8-wide row arithmetic the compiler vectorises only when told the CPU
+/// can (the `gemm` crate picks its kernels the same way). Measured here: AVX2 1100
+/// inference img/s, SSE2 770, and AVX-512 (auto-vectorised, zmm) 500, so not AVX-512.
+macro_rules! simd_dispatch {
+    ($name:ident($($arg:ident: $ty:ty),*) $body:block) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2($($arg: $ty),*) $body
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                return unsafe { avx2($($arg),*) };
+            }
+        }
+        $body
+    }};
+}
+
 /// The transformed weights `U` `[POSITIONS][o][c]`: G w Gᵀ for every (o, c) pair.
 pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
     let mut u = vec![0.0f32; POSITIONS * s.o * s.c];
-    for (pair, w) in weight.chunks_exact(R * R).enumerate() {
-        let w: [[f32; R]; R] = std::array::from_fn(|i| std::array::from_fn(|j| w[i * R + j]));
-        let t = product(&product(&G, &w), &GT);
-        for (p, v) in t.iter().flatten().enumerate() {
-            u[p * s.o * s.c + pair] = *v;
+    let pairs = s.o * s.c;
+    assert_eq!(
+        weight.len(),
+        pairs * R * R,
+        "winograd: weight length for {s:?}"
+    );
+    transform_weights_into(weight, pairs, &mut u);
+    u
+}
+
+fn transform_weights_into(weight: &[f32], pairs: usize, u: &mut [f32]) {
+    simd_dispatch!(weights(weight: &[f32], pairs: usize, u: &mut [f32]) {
+        transform_weights_body(weight, pairs, u)
+    })
+}
+
+// Kernel row i, column j and tile k index several arrays at once: ranges say it plainest.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn transform_weights_body(weight: &[f32], pairs: usize, u: &mut [f32]) {
+    // T pairs at a time in the lanes, as the input transform does with tiles: each
+    // result is then T consecutive values of a row of `u` (vector stores), where one
+    // pair at a time scattered 64 scalars.
+    for first in (0..pairs).step_by(T) {
+        let n = T.min(pairs - first);
+        let mut w = [[[0.0f32; T]; R]; R]; // [i][j][pair]
+        for (k, kernel) in weight[first * R * R..]
+            .chunks_exact(R * R)
+            .take(n)
+            .enumerate()
+        {
+            for i in 0..R {
+                for j in 0..R {
+                    w[i][j][k] = kernel[i * R + j];
+                }
+            }
+        }
+        let gw = product_rows(&G, &w); // [t][j][pair]: (G w)[t][j]
+        for (t, gw_t) in gw.iter().enumerate() {
+            // Row t of (G w) Gᵀ: Σ_j (G w)[t][j] G[q][j], as G · (row t as a column).
+            for (q, row) in product(&G, gw_t).iter().enumerate() {
+                put(&mut u[(t * T + q) * pairs + first..], row, n);
+            }
         }
     }
-    u
 }
 
 /// The weight gradient `[o][c][5][5]` from its transformed form `du` `[POSITIONS][o][c]`:
 /// Gᵀ du G for every (o, c) pair (the adjoint of [`transform_weights`]).
 pub fn weights_from_transformed(s: &ConvShape, du: &[f32]) -> Vec<f32> {
-    let mut gw = vec![0.0f32; s.o * s.c * R * R];
-    for (pair, w) in gw.chunks_exact_mut(R * R).enumerate() {
-        let d: [[f32; T]; T] =
-            std::array::from_fn(|i| std::array::from_fn(|j| du[(i * T + j) * s.o * s.c + pair]));
-        let t = product(&product(&GT, &d), &G);
-        for (w, v) in w.iter_mut().zip(t.iter().flatten()) {
-            *w = *v;
+    let pairs = s.o * s.c;
+    assert_eq!(
+        du.len(),
+        POSITIONS * pairs,
+        "winograd: transformed gradient length"
+    );
+    let mut gw = vec![0.0f32; pairs * R * R];
+    weights_from_transformed_into(du, pairs, &mut gw);
+    gw
+}
+
+fn weights_from_transformed_into(du: &[f32], pairs: usize, gw: &mut [f32]) {
+    simd_dispatch!(from_transformed(du: &[f32], pairs: usize, gw: &mut [f32]) {
+        weights_from_transformed_body(du, pairs, gw)
+    })
+}
+
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn weights_from_transformed_body(du: &[f32], pairs: usize, gw: &mut [f32]) {
+    // T pairs at a time in the lanes: vector loads of `du`'s rows, then one scalar
+    // scatter of the 25 results per pair.
+    for first in (0..pairs).step_by(T) {
+        let n = T.min(pairs - first);
+        let mut d = [[[0.0f32; T]; T]; T]; // [i][j][pair]
+        for (i, d_i) in d.iter_mut().enumerate() {
+            for (j, row) in d_i.iter_mut().enumerate() {
+                *row = get(&du[(i * T + j) * pairs + first..], n);
+            }
+        }
+        let gt_d = product_rows(&GT, &d); // [r][j][pair]: (Gᵀ d)[r][j]
+        for (r, gt_d_r) in gt_d.iter().enumerate() {
+            // Row r of (Gᵀ d) G: Σ_j (Gᵀ d)[r][j] G[j][c], as Gᵀ · (row r as a column).
+            let y = product(&GT, gt_d_r); // [c][pair]
+            for k in 0..n {
+                for c in 0..R {
+                    gw[(first + k) * R * R + r * R + c] = y[c][k];
+                }
+            }
         }
     }
-    gw
 }
 
 /// Tiles per image: (rows, columns) of 4x4 output blocks.
@@ -139,26 +227,6 @@ impl<'a> Planes<'a> {
             channel: s.h * s.w,
         }
     }
-}
-
-/// Run `$body` (a call of an `#[inline(always)]` function) compiled for AVX2 when this
-/// CPU has it, else for the baseline: the crate is built for any x86-64, and the
-/// transforms are 8-wide row arithmetic the compiler vectorises only when told the CPU
-/// can (the `gemm` crate picks its kernels the same way). Measured here: AVX2 1100
-/// inference img/s, SSE2 770, and AVX-512 (auto-vectorised, zmm) 500, so not AVX-512.
-macro_rules! simd_dispatch {
-    ($name:ident($($arg:ident: $ty:ty),*) $body:block) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2($($arg: $ty),*) $body
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2.
-                return unsafe { avx2($($arg),*) };
-            }
-        }
-        $body
-    }};
 }
 
 /// Bᵀ d B of every 8x8 input block of `images` planes into `v` `[POSITIONS][c][tiles]`
@@ -389,6 +457,25 @@ fn product<const R: usize, const K: usize, const C: usize>(
         for (c, bk) in ai.iter().zip(b) {
             for (v, bv) in oi.iter_mut().zip(bk) {
                 *v += c * bv;
+            }
+        }
+    }
+    out
+}
+
+/// [`product`] of `a` and a `b` whose elements are rows of T lanes.
+#[inline(always)]
+fn product_rows<const R: usize, const K: usize, const C: usize>(
+    a: &[[f32; K]; R],
+    b: &[[Row; C]; K],
+) -> [[Row; C]; R] {
+    let mut out = [[[0.0f32; T]; C]; R];
+    for (oi, ai) in out.iter_mut().zip(a) {
+        for (c, bk) in ai.iter().zip(b) {
+            for (o, bv) in oi.iter_mut().zip(bk) {
+                for (v, x) in o.iter_mut().zip(bv) {
+                    *v += c * x;
+                }
             }
         }
     }
@@ -661,6 +748,57 @@ mod tests {
                     BT[j][i],
                     inv[i][j]
                 );
+            }
+        }
+    }
+
+    /// The weight transforms (T pairs in the lanes) against G w Gᵀ and Gᵀ du G in
+    /// float64, pair by pair, for 17 x 19 pairs: a short last group of 3. Tolerance:
+    /// 1e-6 of the sum of the terms' magnitudes (float32 rounding of a few dozen terms).
+    #[test]
+    fn weight_transforms_match_float64() {
+        let (o, c) = (17, 19);
+        let s = ConvShape {
+            n: 1,
+            c,
+            h: 8,
+            w: 8,
+            o,
+            kh: R,
+            kw: R,
+            ph: 2,
+            pw: 2,
+        };
+        let pairs = o * c;
+        let value = |i: usize, a: usize, m: usize| ((i * a + 7) % m) as f32 / (m / 2) as f32 - 1.0;
+        let weight: Vec<f32> = (0..pairs * R * R).map(|i| value(i, 37, 101)).collect();
+        let du: Vec<f32> = (0..POSITIONS * pairs).map(|i| value(i, 53, 97)).collect();
+        let u = transform_weights(&s, &weight);
+        let gw = weights_from_transformed(&s, &du);
+        let close = |got: f32, terms: &mut dyn Iterator<Item = f64>, what: &str| {
+            let (mut sum, mut scale) = (0.0f64, 0.0f64);
+            for t in terms {
+                sum += t;
+                scale += t.abs();
+            }
+            assert!(
+                (got as f64 - sum).abs() <= 1e-6 * scale.max(1.0),
+                "{what}: {got} vs {sum}"
+            );
+        };
+        let g = |i: usize, k: usize| G[i][k] as f64;
+        for pair in 0..pairs {
+            let w = |i: usize, j: usize| weight[pair * R * R + i * R + j] as f64;
+            let d = |i: usize, j: usize| du[(i * T + j) * pairs + pair] as f64;
+            for (t, q) in (0..T).flat_map(|t| (0..T).map(move |q| (t, q))) {
+                let mut terms = (0..R).flat_map(|i| (0..R).map(move |j| (i, j)));
+                let mut terms = terms.by_ref().map(|(i, j)| g(t, i) * w(i, j) * g(q, j));
+                close(u[(t * T + q) * pairs + pair], &mut terms, "G w Gᵀ");
+            }
+            for (r, k) in (0..R).flat_map(|r| (0..R).map(move |k| (r, k))) {
+                let mut terms = (0..T).flat_map(|i| (0..T).map(move |j| (i, j)));
+                let mut terms = terms.by_ref().map(|(i, j)| g(i, r) * d(i, j) * g(j, k));
+                close(gw[pair * R * R + r * R + k], &mut terms, "Gᵀ du G");
             }
         }
     }
