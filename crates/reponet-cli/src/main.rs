@@ -28,9 +28,16 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "reponet", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
-    /// Where to compute: cpu (Burn's flex backend, every build) or wgpu (a GPU through
-    /// Vulkan, Metal or DirectX; builds with `--features wgpu`)
-    #[arg(long, global = true, default_value = "cpu", value_name = "cpu|wgpu")]
+    /// Where to compute: cpu (Burn's flex backend, every build), wgpu (a GPU through Vulkan,
+    /// Metal or DirectX; builds with `--features wgpu`), cuda (an NVIDIA GPU; `--features
+    /// cuda`, whose build downloads LLVM), libtorch or libtorch-cuda (PyTorch's own library
+    /// on the CPU or a CUDA GPU; `--features tch`). README.md, "GPU", tells how to build each
+    #[arg(
+        long,
+        global = true,
+        default_value = "cpu",
+        value_name = "cpu|wgpu|cuda|libtorch|libtorch-cuda"
+    )]
     device: reponet::device::ComputeDevice,
     #[command(subcommand)]
     command: Command,

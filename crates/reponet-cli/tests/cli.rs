@@ -383,10 +383,13 @@ fn impossible_options_are_refused_before_any_work() {
             &["--dataset", "cifar10"],
             "unknown dataset 'cifar10': known datasets are mnist",
         ),
-        (&["--device", "tpu"], "expected cpu or wgpu"),
-        (&["--device", "cuda"], "use --device wgpu"),
+        (&["--device", "tpu"], "expected cpu, wgpu, cuda, libtorch"),
+        #[cfg(not(feature = "cuda"))]
+        (&["--device", "cuda"], "downloads an LLVM bundle"),
         #[cfg(not(feature = "wgpu"))]
         (&["--device", "wgpu"], "--features wgpu"),
+        #[cfg(not(feature = "tch"))]
+        (&["--device", "libtorch"], "--features tch"),
     ];
     for (extra, expected) in cases {
         let mut args = vec!["train", "--data-dir", d, "--out", r];

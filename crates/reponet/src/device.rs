@@ -1,5 +1,7 @@
-//! Where the tensors live: the CPU (Burn's pure-Rust flex backend, always built) or a GPU
-//! through wgpu (Vulkan, Metal or DirectX; the `wgpu` feature).
+//! Where the tensors live: the CPU (Burn's pure-Rust flex backend, always built), a GPU
+//! through wgpu (Vulkan, Metal or DirectX; the `wgpu` feature) or CUDA (the `cuda`
+//! feature, whose build downloads LLVM), or LibTorch on the CPU or a CUDA GPU (the `tch`
+//! feature, for users who already have PyTorch).
 //!
 //! The choice is one per process, made once (the CLI's `--device`): training, evaluation,
 //! embedding and benchmarks then all run on the same backend without every function of the
@@ -20,6 +22,12 @@ pub enum ComputeDevice {
     /// Burn's wgpu backend: the best GPU wgpu finds (override with
     /// `CUBECL_WGPU_DEFAULT_DEVICE`, e.g. `DiscreteGpu(1)` or `Cpu` for a software Vulkan).
     Wgpu,
+    /// Burn's CUDA backend on the first NVIDIA GPU.
+    Cuda,
+    /// Burn's LibTorch backend on the CPU (PyTorch's own kernels, oneDNN).
+    LibTorch,
+    /// Burn's LibTorch backend on the first CUDA GPU (a CUDA build of libtorch).
+    LibTorchCuda,
 }
 
 impl ComputeDevice {
@@ -29,10 +37,20 @@ impl ComputeDevice {
         if cfg!(feature = "wgpu") {
             all.push(Self::Wgpu);
         }
+        if cfg!(feature = "cuda") {
+            all.push(Self::Cuda);
+        }
+        if cfg!(feature = "tch") {
+            all.push(Self::LibTorch);
+            all.push(Self::LibTorchCuda);
+        }
         all
     }
 
     /// The Burn device (without autodiff), or why this build cannot give it.
+    // Burn 0.22 marks its LibTorch devices deprecated (burn-tch is to be removed); they
+    // are what the `tch` feature is for, so kept while Burn ships them.
+    #[cfg_attr(feature = "tch", allow(deprecated))]
     pub fn burn_device(self) -> Result<Device, String> {
         match self {
             Self::Cpu => Ok(Device::flex()),
@@ -40,6 +58,25 @@ impl ComputeDevice {
             Self::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[cfg(not(feature = "wgpu"))]
             Self::Wgpu => Err(NO_WGPU.into()),
+            #[cfg(feature = "cuda")]
+            Self::Cuda => Ok(Device::cuda(0usize)),
+            #[cfg(not(feature = "cuda"))]
+            Self::Cuda => Err(NO_CUDA.into()),
+            #[cfg(feature = "tch")]
+            Self::LibTorch => Ok(Device::libtorch()),
+            #[cfg(feature = "tch")]
+            Self::LibTorchCuda => {
+                // LibTorch lists its CUDA devices; none with a CPU-only libtorch or no driver.
+                if !Device::enumerate(burn::tensor::DeviceType::LibTorch).is_empty() {
+                    Ok(Device::libtorch_cuda(0usize))
+                } else {
+                    Err("libtorch-cuda: this libtorch sees no CUDA GPU (a CPU-only \
+                         libtorch, or no driver); use --device libtorch"
+                        .into())
+                }
+            }
+            #[cfg(not(feature = "tch"))]
+            Self::LibTorch | Self::LibTorchCuda => Err(NO_TCH.into()),
         }
     }
 
@@ -48,6 +85,9 @@ impl ComputeDevice {
         match self {
             Self::Cpu => "burn 0.22.1 flex (CPU)",
             Self::Wgpu => "burn 0.22.1 wgpu (GPU)",
+            Self::Cuda => "burn 0.22.1 cuda (GPU)",
+            Self::LibTorch => "burn 0.22.1 tch (LibTorch, CPU)",
+            Self::LibTorchCuda => "burn 0.22.1 tch (LibTorch, CUDA)",
         }
     }
 }
@@ -56,6 +96,18 @@ impl ComputeDevice {
 const NO_WGPU: &str = "this reponet was built without the GPU backend: build it with \
      `cargo build --release -p reponet-cli --features wgpu` (README.md, \"GPU\")";
 
+#[cfg(not(feature = "cuda"))]
+const NO_CUDA: &str = "this reponet was built without Burn's CUDA backend, whose build \
+     downloads an LLVM bundle (cubecl-llvm): where that is possible, build with \
+     `cargo build --release -p reponet-cli --features cuda`; otherwise --device wgpu runs \
+     NVIDIA GPUs through Vulkan, and --device libtorch-cuda through a CUDA libtorch \
+     (README.md, \"GPU\")";
+
+#[cfg(not(feature = "tch"))]
+const NO_TCH: &str = "this reponet was built without the LibTorch backend: build it with \
+     `cargo build --release -p reponet-cli --features tch` where PyTorch is installed \
+     (README.md, \"LibTorch\")";
+
 impl FromStr for ComputeDevice {
     type Err = String;
 
@@ -63,13 +115,14 @@ impl FromStr for ComputeDevice {
         let device = match s.to_ascii_lowercase().as_str() {
             "cpu" => Self::Cpu,
             "wgpu" | "gpu" => Self::Wgpu,
-            "cuda" => {
-                return Err("cuda: Burn 0.22.1's CUDA backend cannot be built from the \
-                            package registries alone (cubecl's build script downloads LLVM); \
-                            use --device wgpu, which runs on NVIDIA GPUs through Vulkan"
-                    .into())
+            "libtorch" | "tch" => Self::LibTorch,
+            "libtorch-cuda" | "tch-cuda" => Self::LibTorchCuda,
+            "cuda" => Self::Cuda,
+            other => {
+                return Err(format!(
+                    "device '{other}': expected cpu, wgpu, cuda, libtorch or libtorch-cuda"
+                ))
             }
-            other => return Err(format!("device '{other}': expected cpu or wgpu")),
         };
         device.burn_device().map(|_| device)
     }
@@ -80,6 +133,9 @@ impl fmt::Display for ComputeDevice {
         f.write_str(match self {
             Self::Cpu => "cpu",
             Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
+            Self::LibTorch => "libtorch",
+            Self::LibTorchCuda => "libtorch-cuda",
         })
     }
 }
@@ -118,17 +174,31 @@ mod tests {
     #[test]
     fn parses_and_refuses_clearly() {
         assert_eq!("CPU".parse::<ComputeDevice>(), Ok(ComputeDevice::Cpu));
-        assert!("cuda"
-            .parse::<ComputeDevice>()
-            .unwrap_err()
-            .contains("wgpu"));
+        if cfg!(not(feature = "cuda")) {
+            let err = "cuda".parse::<ComputeDevice>().unwrap_err();
+            assert!(
+                err.contains("--features cuda") && err.contains("wgpu"),
+                "{err}"
+            );
+        }
         assert!("tpu"
             .parse::<ComputeDevice>()
             .unwrap_err()
-            .contains("cpu or wgpu"));
+            .contains("cpu, wgpu, cuda, libtorch or libtorch-cuda"));
         if cfg!(not(feature = "wgpu")) {
             let err = "wgpu".parse::<ComputeDevice>().unwrap_err();
             assert!(err.contains("--features wgpu"), "{err}");
+        }
+        if cfg!(not(feature = "tch")) {
+            let err = "libtorch".parse::<ComputeDevice>().unwrap_err();
+            assert!(err.contains("--features tch"), "{err}");
+        }
+        for device in ComputeDevice::available() {
+            let name = device.to_string();
+            // libtorch-cuda is compiled in with tch, but parses only where a GPU is seen.
+            if let Ok(parsed) = name.parse::<ComputeDevice>() {
+                assert_eq!(parsed, device);
+            }
         }
         assert_eq!(ComputeDevice::Cpu.to_string(), "cpu");
     }

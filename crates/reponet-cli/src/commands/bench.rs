@@ -127,11 +127,13 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Whose convolutions run: reponet's kernels are CPU-only, the GPU always runs Burn's.
+/// Whose convolutions run: reponet's kernels are for flex only; the GPU backends run
+/// Burn's, LibTorch PyTorch's.
 fn effective_kernels() -> String {
     match reponet::device::selected() {
         ComputeDevice::Cpu => conv_kernels().to_string(),
-        gpu => format!("burn ({gpu})"),
+        gpu @ (ComputeDevice::Wgpu | ComputeDevice::Cuda) => format!("burn ({gpu})"),
+        ComputeDevice::LibTorch | ComputeDevice::LibTorchCuda => "libtorch".into(),
     }
 }
 
