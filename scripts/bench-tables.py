@@ -56,6 +56,8 @@ def jsonl(path):
 def model_table(folder):
     ours, meta = phases(folder, "reponet-*.json")
     burns, _ = phases(folder, "burn-kernels-*.json")
+    # reponet on Burn's LibTorch backend (TCH=... scripts/bench.sh), when it was run.
+    torch_backend, _ = phases(folder, "libtorch-*.json")
     peer = {}
     torch_version = None
     for path in sorted(glob.glob(os.path.join(folder, "peer-*.jsonl"))):
@@ -72,8 +74,9 @@ def model_table(folder):
         "median of 7 timed steps after 2 warm-up steps (`scripts/bench.sh`).",
         "",
         "| phase | batch | reponet img/s | PyTorch img/s | reponet / PyTorch | reponet peak RSS (MiB) "
-        "| on Burn's convolutions img/s | speed-up from reponet's kernels |",
-        "|---|---|---|---|---|---|---|---|",
+        "| on Burn's convolutions img/s | speed-up from reponet's kernels |"
+        + (" on LibTorch (`--device libtorch`) img/s |" if torch_backend else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if torch_backend else ""),
     ]
     for key in sorted(ours, key=lambda k: (k[0] != "train", -k[1])):
         ips = statistics.median(p["images_per_second"] for p in ours[key])
@@ -85,9 +88,11 @@ def model_table(folder):
         before = statistics.median(p["images_per_second"] for p in burns[key]) if key in burns else None
         gain = f"{ips / before:.2f}x" if before else "-"
         before = f"{before:.0f}" if before else "-"
-        lines.append(
-            f"| {key[0]} | {key[1]} | {ips:.0f} | {theirs} | {ratio} | {rss} | {before} | {gain} |"
-        )
+        row = f"| {key[0]} | {key[1]} | {ips:.0f} | {theirs} | {ratio} | {rss} | {before} | {gain} |"
+        if torch_backend:
+            lt = [p["images_per_second"] for p in torch_backend.get(key, [])]
+            row += f" {statistics.median(lt):.0f} |" if lt else " - |"
+        lines.append(row)
     return "\n".join(lines)
 
 

@@ -7,6 +7,8 @@
 #   scripts/bench.sh [RUNS]          RUNS runs of each (default 3)
 #   REPONET=path/to/reponet scripts/bench.sh
 #   HEADS=1 scripts/bench.sh         also the many-class head benchmark (minutes)
+#   TCH=path/to/reponet scripts/bench.sh   also reponet on LibTorch (`--device libtorch`),
+#                                    with a binary built with --features tch (README.md)
 #
 # Needs python3 with torch and numpy for the peer (pip install torch numpy); without them
 # only reponet's figures are written. Both use the same threads (THREADS, default: all
@@ -24,6 +26,10 @@ for i in $(seq 1 "$runs"); do
     echo "== run $i/$runs: reponet on Burn's convolutions"
     RAYON_NUM_THREADS=$threads "$reponet" bench --conv burn --phases $phases \
         --json "$out/burn-kernels-$i.json"
+    if [ -n "${TCH:-}" ]; then
+        echo "== run $i/$runs: reponet on LibTorch"
+        "$TCH" --device libtorch bench --phases $phases --json "$out/libtorch-$i.json"
+    fi
     if python3 -c "import torch, numpy" 2>/dev/null && [ -f "$peer" ]; then
         echo "== run $i/$runs: PyTorch peer"
         python3 "$peer" --bench $phases --threads "$threads" --device cpu --steps 7 --warmup 2 \
