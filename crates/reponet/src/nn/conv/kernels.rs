@@ -333,7 +333,6 @@ unsafe fn gemm_into(
 /// `gw[at..at + m n]` = a · b while `gw` is still empty (a task's first group, which
 /// writes all of it), += a · b after: the partial sums are never zeroed first (a memset
 /// of up to 8 MiB per task and step, 3-5 % of a step at batch 128).
-#[allow(clippy::too_many_arguments)]
 fn matmul_partial(gw: &mut Vec<f32>, at: usize, m: usize, n: usize, k: usize, a: View, b: View) {
     if gw.is_empty() {
         matmul_overwrite(&mut gw.spare_capacity_mut()[at..], m, n, k, a, b);
@@ -430,7 +429,7 @@ pub struct After<'a> {
 impl After<'_> {
     /// The factor of channel `c`'s non-positive values: its PReLU slope, 1 without PReLU.
     /// Looked up once per plane: the lookup's modulo (one shared slope, or one per
-    /// channel) is an integer division, which per value was 5 % of a training step.
+    /// channel) is an integer division, which per value cost several per cent of a step.
     fn slope(&self, c: usize) -> f32 {
         self.prelu.map_or(1.0, |alpha| slope(alpha, c))
     }

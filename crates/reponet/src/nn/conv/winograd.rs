@@ -126,7 +126,7 @@ fn transform_weights_into(weight: &[f32], pairs: usize, u: &mut [f32]) {
     })
 }
 
-// Kernel row i, column j and tile k index several arrays at once: ranges say it plainest.
+// Kernel row i, column j and pair k index several arrays at once: ranges say it plainest.
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn transform_weights_body(weight: &[f32], pairs: usize, u: &mut [f32]) {
