@@ -798,13 +798,13 @@ mod tests {
             let w = |i: usize, j: usize| weight[pair * R * R + i * R + j] as f64;
             let d = |i: usize, j: usize| du[(i * T + j) * pairs + pair] as f64;
             for (t, q) in (0..T).flat_map(|t| (0..T).map(move |q| (t, q))) {
-                let mut terms = (0..R).flat_map(|i| (0..R).map(move |j| (i, j)));
-                let mut terms = terms.by_ref().map(|(i, j)| g(t, i) * w(i, j) * g(q, j));
+                let mut terms =
+                    (0..R).flat_map(|i| (0..R).map(move |j| g(t, i) * w(i, j) * g(q, j)));
                 close(u[(t * T + q) * pairs + pair], &mut terms, "G w Gᵀ");
             }
             for (r, k) in (0..R).flat_map(|r| (0..R).map(move |k| (r, k))) {
-                let mut terms = (0..T).flat_map(|i| (0..T).map(move |j| (i, j)));
-                let mut terms = terms.by_ref().map(|(i, j)| g(i, r) * d(i, j) * g(j, k));
+                let mut terms =
+                    (0..T).flat_map(|i| (0..T).map(move |j| g(i, r) * d(i, j) * g(j, k)));
                 close(gw[pair * R * R + r * R + k], &mut terms, "Gᵀ du G");
             }
         }
