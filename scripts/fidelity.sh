@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The paper's claims at convergence (issue 20): long runs of the paper's MNIST recipe, each a
+# run folder under results/fidelity/ (config, per-epoch metrics, evaluation; no weights in
+# git). Every run resumes from its checkpoint when the script is run again, so the study can
+# be spread over several sittings; finished runs are kept.
+#
+#   scripts/fidelity.sh study     the fixed and the learnable simplex, 30 epochs, seed 0
+#   scripts/fidelity.sh grid      fig4 (margin; simplex, orthoplex, cube; fixed, learnable)
+#                                 for seeds 0, 1, 2 at 6 epochs
+#
+# JOBS=2 trains two runs side by side with one thread each (the same work as one run on two
+# threads, but the pair progresses together); NICE=19 leaves the cores to interactive work.
+source "$(dirname "$0")/common.sh"
+out=${OUT:-results/fidelity}
+mnist=${MNIST_DIR:-../shared/data/mnist}
+mkdir -p "$out"
+
+# One run: NAME, then train options. Resumes, or starts, or does nothing if finished.
+run() {
+    local name=$1 dir="$out/$1"
+    shift
+    if [ -f "$dir/summary.json" ]; then
+        :
+    elif [ -f "$dir/checkpoint.bin" ] || [ -f "$dir/config.json" ]; then
+        "$reponet" train --resume "$dir" >>"$out/$name.log" 2>&1
+    else
+        "$reponet" train --data-dir "$mnist" --out "$dir" --force "$@" >>"$out/$name.log" 2>&1
+    fi
+    [ -f "$dir/eval.json" ] || "$reponet" eval "$dir" >"$out/$name.eval.txt"
+}
+
+jobs=()
+case ${1:-study} in
+study)
+    for head in fixed learnable; do
+        jobs+=("epochs30-simplex-$head-seed0 --polytope simplex --head $head --epochs 30 --seed 0")
+    done ;;
+grid)
+    for seed in 0 1 2; do
+        for polytope in simplex orthoplex cube; do
+            for head in fixed learnable; do
+                jobs+=("fig4-$polytope-$head-seed$seed --polytope $polytope --head $head --epochs ${EPOCHS:-6} --seed $seed")
+            done
+        done
+    done ;;
+*) echo "usage: scripts/fidelity.sh study|grid" >&2; exit 2 ;;
+esac
+
+export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-$((2 / ${JOBS:-1}))}
+export -f run
+export reponet out mnist
+printf '%s\n' "${jobs[@]}" | nice -n "${NICE:-0}" xargs -P "${JOBS:-1}" -I{} bash -c 'run {}'
