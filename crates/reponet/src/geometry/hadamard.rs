@@ -8,7 +8,7 @@
 
 /// Entry (row, col) of the Sylvester Hadamard matrix: (-1)^popcount(row & col).
 fn entry(row: usize, col: usize) -> f64 {
-    if (row & col).count_ones() % 2 == 0 {
+    if (row & col).count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0

@@ -118,6 +118,8 @@ pub struct Polytope {
     vertices: Vec<Vec<f64>>,
     /// Angle between neighbouring vertices, radians.
     phi: f64,
+    /// The spread's seed (0 for the closed forms, which have none).
+    seed: u64,
 }
 
 impl Polytope {
@@ -227,6 +229,7 @@ impl Polytope {
             dim,
             vertices,
             phi,
+            seed,
         })
     }
 
@@ -278,5 +281,32 @@ impl Polytope {
     /// The vertex matrix row-major as `f32`, shape `[num_vertices, dim]`, for a tensor.
     pub fn vertices_f32(&self) -> Vec<f32> {
         self.vertices.iter().flatten().map(|&x| x as f32).collect()
+    }
+
+    /// SHA-256 (hex) of the vertex matrix as a fixed head uses it: the shape `[vertices,
+    /// dim]` as two little-endian u64, then every `f32` little-endian, row after row. A run
+    /// saves it, so that a head rebuilt later with other vertices is refused, not used.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update((self.num_vertices() as u64).to_le_bytes());
+        hasher.update((self.dim as u64).to_le_bytes());
+        for x in self.vertices_f32() {
+            hasher.update(x.to_le_bytes());
+        }
+        format!("{:x}", hasher.finalize())
+    }
+
+    /// How the vertices were made, in words, for messages beside [`Polytope::fingerprint`].
+    pub fn recipe(&self) -> String {
+        let (k, d) = (self.classes, self.dim);
+        match self.kind {
+            PolytopeKind::Spread => format!(
+                "spread, K = {k}, d = {d}: Riesz-energy descent ({}) from seed {} on ChaCha12",
+                spread::VERSION,
+                self.seed
+            ),
+            kind => format!("{kind}, K = {k}, d = {d}: closed form"),
+        }
     }
 }

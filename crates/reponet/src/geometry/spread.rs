@@ -56,7 +56,9 @@ pub fn iteration_budget(classes: usize, dim: usize) -> usize {
 
 /// Seeded starting points: Gaussian directions (Box-Muller), normalised.
 pub fn initial_points(classes: usize, dim: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    // ChaCha12 by name, not `StdRng`, whose algorithm `rand` may change between versions:
+    // the vertices of a saved run must come out the same on every version.
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(seed);
     let mut gaussian = move || {
         let u: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
         let v: f64 = rng.random::<f64>();
@@ -204,27 +206,41 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("polytopes"))
 }
 
-/// The cache file's name carries everything that determines its content, including the
-/// version of the optimiser and its budget (bump it when either changes).
+/// The optimiser's version and budget: part of every cache file's name (bump it when either
+/// changes) and of the recipe a run records.
+pub const VERSION: &str = "v2";
+
+/// The cache file's name carries everything that determines its content.
 fn cache_file(dir: &Path, classes: usize, dim: usize, seed: u64) -> PathBuf {
-    dir.join(format!("spread-v2-k{classes}-d{dim}-seed{seed}.f64"))
+    dir.join(format!("spread-{VERSION}-k{classes}-d{dim}-seed{seed}.f64"))
 }
 
-const MAGIC: &[u8; 8] = b"RPSPRD01";
+/// Version 2 of the file: the magic, the SHA-256 of the values, the values (f64 LE).
+const MAGIC: &[u8; 8] = b"RPSPRD02";
+
+fn checksum(values: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(values).into()
+}
 
 fn encode(vertices: &[Vec<f64>]) -> Vec<u8> {
+    let values: Vec<u8> = vertices
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
     let mut out = MAGIC.to_vec();
-    for x in vertices.iter().flatten() {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
+    out.extend_from_slice(&checksum(&values));
+    out.extend_from_slice(&values);
     out
 }
 
-/// `None` for a missing, short or corrupt file (any non-unit row included).
+/// `None` for a missing, short or corrupt file (a checksum that does not match, an older
+/// format, any non-unit row): the vertices are then computed again.
 fn read_cache(path: &Path, classes: usize, dim: usize) -> Option<Vec<Vec<f64>>> {
     let bytes = std::fs::read(path).ok()?;
-    let body = bytes.strip_prefix(MAGIC.as_slice())?;
-    if body.len() != classes * dim * 8 {
+    let (sum, body) = bytes.strip_prefix(MAGIC.as_slice())?.split_at_checked(32)?;
+    if body.len() != classes * dim * 8 || checksum(body) != sum {
         return None;
     }
     let values: Vec<f64> = body

@@ -61,7 +61,7 @@ pub fn class_color(class: usize, classes: usize) -> Rgb {
         return TAB10[class % 10];
     }
     let h = class as f32 / classes as f32 * 6.0;
-    let l = if class % 2 == 0 { 0.45 } else { 0.62 };
+    let l = if class.is_multiple_of(2) { 0.45 } else { 0.62 };
     let c = (1.0 - (2.0 * l - 1.0f32).abs()) * 0.85;
     let x = c * (1.0 - (h % 2.0 - 1.0).abs());
     let (r, g, b) = match h as usize {
@@ -289,10 +289,10 @@ pub fn plot_run(
         emb = emb.normalized();
     }
     let request = &config.request;
-    let markers = (request.head == HeadKind::Fixed).then(|| {
-        let polytope = config.polytope().expect("a saved run's polytope");
-        polytope.class_vertices().to_vec()
-    });
+    let markers = match request.head {
+        HeadKind::Fixed => Some(config.polytope()?.class_vertices().to_vec()),
+        HeadKind::Learnable => None,
+    };
     let options = ScatterOptions {
         projection,
         max_points,
