@@ -3,7 +3,7 @@
 //! Maximally compact and separated features with fixed regular-polytope classifiers
 //! ("Margin RePoNet", Pernici et al., arXiv 2301.06116), on Burn.
 //!
-//! [`atomic_file`] and [`device`] (CPU or GPU, chosen once per process) sit under every layer. Layers, lowest first; a layer only uses the ones above it in this list:
+//! [`atomic_file`], [`resources`] (memory checked before work starts) and [`device`] (CPU or GPU, chosen once per process) sit under every layer. Layers, lowest first; a layer only uses the ones above it in this list:
 //! - [`geometry`]: the d-Simplex, d-Orthoplex and d-Cube in plain `f64`.
 //! - [`nn`]: fixed and learnable cosine heads, the three losses, the margin warm-up, LeNet++.
 //! - [`data`]: the dataset registry, IDX files, where data lives, fetching and verifying.
@@ -24,4 +24,5 @@ pub mod device;
 pub mod geometry;
 pub mod nn;
 pub mod reproduce;
+pub mod resources;
 pub mod train;

@@ -111,10 +111,11 @@ impl GridOptions {
 }
 
 /// Whether a finished run's configuration is the one the grid plans (where the data was
-/// read from aside), so it need not be trained again.
+/// read from and how often it checkpointed aside), so it need not be trained again.
 pub fn same_setting(planned: &TrainConfig, found: &TrainConfig) -> bool {
     let strip = |c: &TrainConfig| TrainConfig {
         data_dir: None,
+        checkpoint_every: Default::default(),
         ..c.clone()
     };
     strip(planned) == strip(found)

@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind};
-use reponet::train::{self, HoldoutSetting, MarginSetting, TrainConfig, TrainError, WarmupSetting};
+use reponet::train::{
+    self, CheckpointEvery, HoldoutSetting, MarginSetting, TrainConfig, TrainError, WarmupSetting,
+};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::flag;
 use std::sync::atomic::AtomicBool;
@@ -41,7 +43,7 @@ pub struct Args {
     /// configuration (no other training option may be given).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
         "out", "force", "dataset", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
-        "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes",
+        "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
@@ -92,6 +94,11 @@ pub struct Args {
     /// verification among the held-out classes' test images.
     #[arg(long, value_name = "N|LIST")]
     holdout_classes: Option<HoldoutSetting>,
+    /// Also checkpoint within an epoch: after a time (90s, 10m, 1h), every N steps
+    /// (500steps), or only at the end of each epoch (epoch). A SIGKILL, power cut or OOM kill
+    /// then loses at most that much work; --resume continues bit for bit.
+    #[arg(long, value_name = "TIME|Nsteps|epoch", default_value_t = CheckpointEvery::DEFAULT)]
+    checkpoint_every: CheckpointEvery,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -99,7 +106,17 @@ pub fn run(args: Args) -> Result<()> {
     let mut observer = ProgressObserver::new(stop);
     let (out, result) = match &args.resume {
         Some(dir) => {
-            println!("resuming {}", dir.display());
+            if dir.join(train::RunDir::CONFIG).exists()
+                && !dir.join(train::RunDir::CHECKPOINT).exists()
+                && !dir.join(train::RunDir::SUMMARY).exists()
+            {
+                println!(
+                    "{}: no checkpoint yet: starting the run from the beginning with its saved configuration",
+                    dir.display()
+                );
+            } else {
+                println!("resuming {}", dir.display());
+            }
             (dir.clone(), train::resume(dir, &mut observer))
         }
         None => {
@@ -167,6 +184,7 @@ fn config_of(args: Args) -> Result<TrainConfig> {
         limit_train: args.limit_train,
         limit_test: args.limit_test,
         holdout_classes: args.holdout_classes,
+        checkpoint_every: args.checkpoint_every,
     };
     let resolved = config.resolve()?;
     if !resolved.held_out.is_empty() {

@@ -119,6 +119,8 @@ fn parse(
         }
     };
     check(&dims).map_err(bad)?;
+    crate::resources::ensure_fits(total as u64)
+        .map_err(|short| bad(format!("too large for this machine: its data {short}")))?;
     // Read one byte past the payload to detect trailing garbage without trusting the header
     // for the allocation size beyond what is actually there.
     let mut data = Vec::new();

@@ -56,6 +56,24 @@ impl Network {
         self.backbone.forward(images)
     }
 
+    /// SHA-256 (hex) of every trainable weight's `f32` bits, little-endian, in module order:
+    /// the same for the same weights on any device, so a run records it (`summary.json`)
+    /// and loading checks the model file against it.
+    pub fn weights_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        struct Hash(Sha256);
+        impl ModuleVisitor for Hash {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                for x in param.val().into_data().iter::<f32>() {
+                    self.0.update(x.to_le_bytes());
+                }
+            }
+        }
+        let mut hash = Hash(Sha256::new());
+        self.visit(&mut hash);
+        format!("{:x}", hash.0.finalize())
+    }
+
     /// Predicted class: the nearest class vertex by cosine; vertices without a class never win.
     pub fn predict_from_features(&self, features: Tensor<2>) -> Tensor<1, Int> {
         let classes = self.head.classes();

@@ -81,4 +81,8 @@ pub struct TrainSummary {
     pub total_seconds: f64,
     /// The reponet version that trained it.
     pub reponet_version: String,
+    /// [`crate::nn::Network::weights_sha256`] of the trained model: loading checks
+    /// `model.bpk` against it (absent in runs saved before reponet recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }

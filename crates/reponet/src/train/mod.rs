@@ -6,17 +6,19 @@ mod inference;
 mod metrics;
 mod observer;
 mod run_dir;
+mod run_lock;
 mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState};
 pub use config::{
-    class_list, HoldoutSetting, MarginSetting, ResolvedConfig, TrainConfig, WarmupSetting,
-    DEFAULT_EPOCHS, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
+    class_list, CheckpointEvery, HeadVertices, HoldoutSetting, MarginSetting, ResolvedConfig,
+    TrainConfig, WarmupSetting, DEFAULT_EPOCHS, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
 pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_BATCH};
 pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
 pub use run_dir::{write_atomic, RunDir};
+pub use run_lock::{RunLock, LOCK_FILE};
 pub use trainer::{adam, resume, train, train_step, StepOutcome};
 
 use std::path::PathBuf;
@@ -36,6 +38,30 @@ pub enum TrainError {
     #[error(transparent)]
     /// The polytope could not be built.
     Geometry(#[from] GeometryError),
+    #[error("the fixed head's vertices rebuilt now differ from the ones this run was trained with: saved sha256 {} ({}), rebuilt sha256 {} ({}). Refusing to use other vertices than the model was trained against; rebuild with the reponet version that trained it", saved.sha256, saved.made_by, rebuilt.sha256, rebuilt.made_by)]
+    /// A fixed head rebuilt on load does not match the one the run was trained with.
+    VerticesChanged {
+        /// What the run recorded.
+        saved: HeadVertices,
+        /// What came out now.
+        rebuilt: HeadVertices,
+    },
+    #[error("{what} {shortfall}: refused before training started. Use --limit-train / --batch-size to need less, or a machine with more memory")]
+    /// The run would need more memory than the machine has.
+    Memory {
+        /// What needs it.
+        what: String,
+        /// The figures.
+        shortfall: crate::resources::MemoryShortfall,
+    },
+    #[error("{path}: another process is training this run (pid {pid}); wait for it to end or stop it first")]
+    /// The run folder's writer lock is held by another process.
+    Busy {
+        /// The run folder.
+        path: PathBuf,
+        /// The process holding the lock, as its lock file says.
+        pid: String,
+    },
     #[error("{path}: {message}")]
     /// A run file could not be read or written.
     Io {

@@ -7,7 +7,10 @@ use burn::tensor::{Bytes, Device};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{EpochMetrics, ResolvedConfig, TrainError};
+use super::checkpoint::load_checkpoint;
+use super::run_lock::{is_temporary, RunLock, LOCK_FILE};
+use super::{EpochMetrics, ResolvedConfig, TrainError, TrainSummary};
+use crate::geometry::Polytope;
 use crate::nn::Network;
 
 /// [`crate::atomic_file::write_atomic`], with the error naming the file.
@@ -17,9 +20,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
 
 /// A run directory: `config.json`, `metrics.jsonl`, `checkpoint.bin` while unfinished, then
 /// `model.bpk` and `summary.json`; `eval.json` after evaluation.
+///
+/// A `RunDir` made by [`RunDir::create`] or [`RunDir::open_for_writing`] holds the folder's
+/// writer lock ([`RunLock`]) for as long as it (or a clone) lives.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    lock: Option<RunLock>,
 }
 
 impl RunDir {
@@ -51,10 +58,11 @@ impl RunDir {
     /// or metrics can be mistaken for the new run's.
     pub fn create(root: &Path, force: bool) -> Result<Self, TrainError> {
         if root.exists() {
+            // The lock file and a killed writer's temporaries are not a run.
             let non_empty = fs::read_dir(root)
                 .map_err(|e| TrainError::io(root, e))?
-                .next()
-                .is_some();
+                .flatten()
+                .any(|e| e.file_name() != LOCK_FILE && !is_temporary(&e.path()));
             if non_empty && !force {
                 return Err(TrainError::Config(format!(
                     "output folder {} exists and is not empty: choose another --out, pass --force to overwrite it, or continue an interrupted run with --resume {}",
@@ -64,6 +72,7 @@ impl RunDir {
             }
         }
         fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;
+        let lock = RunLock::acquire(root)?;
         for name in Self::FILES {
             let path = root.join(name);
             if path.exists() {
@@ -72,10 +81,19 @@ impl RunDir {
         }
         Ok(Self {
             root: root.to_path_buf(),
+            lock: Some(lock),
         })
     }
 
-    /// Open an existing run directory (it must hold `config.json`).
+    /// Open an existing run directory to continue writing it: [`RunDir::open`] plus the
+    /// folder's writer lock, refused while another process holds it.
+    pub fn open_for_writing(root: &Path) -> Result<Self, TrainError> {
+        let mut run = Self::open(root)?;
+        run.lock = Some(RunLock::acquire(root)?);
+        Ok(run)
+    }
+
+    /// Open an existing run directory (it must hold `config.json`) for reading.
     pub fn open(root: &Path) -> Result<Self, TrainError> {
         if !root.join(Self::CONFIG).is_file() {
             return Err(TrainError::Run {
@@ -88,6 +106,7 @@ impl RunDir {
         }
         Ok(Self {
             root: root.to_path_buf(),
+            lock: None,
         })
     }
 
@@ -156,17 +175,70 @@ impl RunDir {
         write_atomic(&path, &bytes)
     }
 
-    /// The trained network of this run, on `device`.
+    /// The run's polytope, its fixed head's vertices checked against the ones it was
+    /// trained with (an error naming `config.json` and both fingerprints if they differ).
+    pub fn polytope(&self, config: &ResolvedConfig) -> Result<Polytope, TrainError> {
+        config.polytope().map_err(|e| match e {
+            TrainError::VerticesChanged { .. } => TrainError::Run {
+                path: self.path(Self::CONFIG),
+                message: e.to_string(),
+            },
+            other => other,
+        })
+    }
+
+    /// The trained network of this run, on `device`: `model.bpk`, checked against the
+    /// weights' SHA-256 in `summary.json`; or, while the run is still training, the model
+    /// of its last complete checkpoint (the returned path says which file it came from).
     pub fn load_model(&self, device: &Device) -> Result<(ResolvedConfig, Network), TrainError> {
+        self.load_model_from(device)
+            .map(|(config, model, _)| (config, model))
+    }
+
+    /// [`RunDir::load_model`], with the file the weights came from.
+    pub fn load_model_from(
+        &self,
+        device: &Device,
+    ) -> Result<(ResolvedConfig, Network, PathBuf), TrainError> {
         let config = self.config()?;
-        let polytope = config.polytope()?;
-        let path = self.path(Self::MODEL);
-        let bytes = fs::read(&path).map_err(|e| TrainError::io(&path, e))?;
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-            .map_err(|e| TrainError::io(&path, format!("not a readable model file: {e}")))?;
+        let polytope = self.polytope(&config)?;
+        let (path, record) = self.model_record()?;
         let model = Network::new(&polytope, config.request.head, device)
             .try_load_record(record)
             .map_err(|e| TrainError::io(&path, format!("model does not match config.json: {e}")))?;
-        Ok((config, model))
+        if path.ends_with(Self::MODEL) && self.path(Self::SUMMARY).exists() {
+            let summary: TrainSummary = self.read_json(Self::SUMMARY)?;
+            if let Some(saved) = summary.weights_sha256 {
+                let found = model.weights_sha256();
+                if found != saved {
+                    return Err(TrainError::io(
+                        &path,
+                        format!("its weights (sha256 {found}) are not the ones summary.json recorded when training ended ({saved}): the file was changed or damaged"),
+                    ));
+                }
+            }
+        }
+        Ok((config, model, path))
+    }
+
+    /// `model.bpk`'s record, or the last checkpoint's while the run trains. A run that
+    /// completes between the two reads has its model read after all.
+    fn model_record(&self) -> Result<(PathBuf, ModuleRecord), TrainError> {
+        let model = self.path(Self::MODEL);
+        let read_model = || {
+            let bytes = fs::read(&model).map_err(|e| TrainError::io(&model, e))?;
+            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+                .map(|r| (model.clone(), r))
+                .map_err(|e| TrainError::io(&model, format!("not a readable model file: {e}")))
+        };
+        let checkpoint = self.path(Self::CHECKPOINT);
+        if model.exists() || !checkpoint.exists() {
+            return read_model();
+        }
+        match load_checkpoint(&checkpoint) {
+            Ok(c) => Ok((checkpoint, c.model)),
+            Err(_) if model.exists() => read_model(),
+            Err(e) => Err(e),
+        }
     }
 }

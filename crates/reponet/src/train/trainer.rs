@@ -14,13 +14,16 @@ use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
 use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
+use crate::resources;
 
 /// Train a LeNet++ with a polytope head as `config` says, writing the run into `out`.
 ///
-/// `out` receives `config.json` first, then after every epoch `metrics.jsonl` and
-/// `checkpoint.bin`, and at the end `model.bpk` and `summary.json`, each written atomically.
-/// When the observer asks to stop, the current step finishes, a checkpoint is written and
-/// [`TrainError::Interrupted`] is returned; [`resume`] continues from it.
+/// `out` receives `config.json` first, then `checkpoint.bin` as `config.checkpoint_every`
+/// says and after every epoch (with `metrics.jsonl`), and at the end `model.bpk` and
+/// `summary.json`, each written atomically. The folder is locked against a second writer
+/// for as long as this runs. When the observer asks to stop, the current step finishes, a
+/// checkpoint is written and [`TrainError::Interrupted`] is returned; [`resume`] continues
+/// from it.
 pub fn train(
     config: &TrainConfig,
     out: &Path,
@@ -29,47 +32,38 @@ pub fn train(
 ) -> Result<TrainSummary, TrainError> {
     let mut resolved = config.resolve()?;
     let data = TrainingData::load(&mut resolved, true)?;
+    data.ensure_fits(config.batch_size)?;
     let run = RunDir::create(out, force)?;
     run.write_json(RunDir::CONFIG, &resolved)?;
-    let device = crate::device::current().autodiff();
-    let model = Network::seeded(&resolved.polytope()?, config.head, &device, config.seed);
-    let optimizer = adam();
-    run_epochs(
-        &run,
-        &resolved,
-        &data,
-        model,
-        optimizer,
-        TrainingState::start(),
-        observer,
-    )
+    start(&run, &resolved, &data, observer)
 }
 
 /// Continue the unfinished run in `run_dir` from its last checkpoint, with its saved
-/// configuration. On the CPU backend the result is bit-identical to an uninterrupted run.
+/// configuration; a run stopped before its first checkpoint starts again from the
+/// beginning. On the CPU backend the result is bit-identical to an uninterrupted run.
+/// Refused while another process trains the run.
 pub fn resume(
     run_dir: &Path,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
-    let run = RunDir::open(run_dir)?;
+    let run = RunDir::open_for_writing(run_dir)?;
     if run.path(RunDir::SUMMARY).exists() {
         return Err(TrainError::Run {
             path: run_dir.to_path_buf(),
             message: "this run is complete (summary.json exists): nothing to resume".into(),
         });
     }
+    let mut resolved = run.config()?;
+    let data = TrainingData::load(&mut resolved, false)?;
+    data.ensure_fits(resolved.request.batch_size)?;
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     if !checkpoint_path.exists() {
-        return Err(TrainError::Run {
-            path: run_dir.to_path_buf(),
-            message: "no checkpoint yet (it stopped before finishing a step): start it again with `reponet train --force`".into(),
-        });
+        // Killed before its first checkpoint: the seed gives the same start again.
+        return start(&run, &resolved, &data, observer);
     }
-    let mut resolved = run.config()?;
     let checkpoint = load_checkpoint(&checkpoint_path)?;
-    let data = TrainingData::load(&mut resolved, false)?;
     let device = crate::device::current().autodiff();
-    let model = Network::new(&resolved.polytope()?, resolved.request.head, &device)
+    let model = Network::new(&run.polytope(&resolved)?, resolved.request.head, &device)
         .try_load_record(checkpoint.model)
         .map_err(|e| TrainError::Run {
             path: checkpoint_path.clone(),
@@ -90,6 +84,32 @@ pub fn resume(
         model,
         optimizer,
         checkpoint.state,
+        observer,
+    )
+}
+
+/// Train `run` from its seeded initial weights.
+fn start(
+    run: &RunDir,
+    resolved: &ResolvedConfig,
+    data: &TrainingData,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainSummary, TrainError> {
+    let device = crate::device::current().autodiff();
+    let request = &resolved.request;
+    let model = Network::seeded(
+        &run.polytope(resolved)?,
+        request.head,
+        &device,
+        request.seed,
+    );
+    run_epochs(
+        run,
+        resolved,
+        data,
+        model,
+        adam(),
+        TrainingState::start(),
         observer,
     )
 }
@@ -140,10 +160,29 @@ impl TrainingData {
     }
 }
 
+impl TrainingData {
+    /// Refuse a run whose data and batch do not fit in this machine's memory.
+    fn ensure_fits(&self, batch_size: usize) -> Result<(), TrainError> {
+        let (train, test) = (&self.train, &self.test);
+        let data = (train.pixels.len() + train.labels.len() + test.pixels.len()) as u64;
+        let area = (train.rows * train.cols) as u64;
+        let per_image = resources::TRAIN_BYTES_PER_BATCH_IMAGE_28X28 * area / (28 * 28);
+        let working = batch_size.min(train.len().max(1)) as u64 * per_image;
+        resources::ensure_fits(data + working).map_err(|shortfall| TrainError::Memory {
+            what: format!(
+                "this run ({} images in memory, batches of {batch_size})",
+                train.len() + test.len()
+            ),
+            shortfall,
+        })
+    }
+}
+
 /// The order of epoch `epoch`'s images: a function of the seed and the epoch alone, so a
-/// resumed run sees the same batches without any generator state being saved.
+/// resumed run sees the same batches without any generator state being saved. ChaCha12 by
+/// name (today's `StdRng`), so that a run resumed on a later `rand` sees the same order.
 fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(
         seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
     );
     let mut order: Vec<usize> = (0..len).collect();
@@ -193,6 +232,8 @@ fn run_epochs(
         epoch: state.epoch,
         step: state.step,
     };
+    // When and at which step the last checkpoint was written (a resumed run starts at one).
+    let mut last_checkpoint = (Instant::now(), state.global_step);
     while state.epoch <= config.epochs {
         let epoch = state.epoch;
         let order = epoch_order(config.seed, epoch, train_set.len());
@@ -240,6 +281,15 @@ fn run_epochs(
                 checkpoint(&checkpoint_path, &state, &model, &optimizer)?;
                 return Err(interrupted(&state));
             }
+            let (at, at_step) = last_checkpoint;
+            let since = (state.global_step - at_step, at.elapsed().as_secs_f64());
+            if state.step < steps_per_epoch && config.checkpoint_every.due(since.0, since.1) {
+                let mut saved = state.clone();
+                saved.epoch_seconds = epoch_seconds(&state);
+                saved.run_seconds += run_start.elapsed().as_secs_f64();
+                checkpoint(&checkpoint_path, &saved, &model, &optimizer)?;
+                last_checkpoint = (Instant::now(), state.global_step);
+            }
         }
         let train_seconds = epoch_seconds(&state);
         observer.on_evaluating(epoch);
@@ -281,12 +331,14 @@ fn run_epochs(
         let mut saved = state.clone();
         saved.run_seconds += run_start.elapsed().as_secs_f64();
         checkpoint(&checkpoint_path, &saved, &model, &optimizer)?;
+        last_checkpoint = (Instant::now(), state.global_step);
         if state.epoch <= config.epochs && observer.should_stop() {
             return Err(interrupted(&state));
         }
     }
 
-    run.save_model(&model.valid())?;
+    let model = model.valid();
+    run.save_model(&model)?;
     let history = &state.history;
     let summary = TrainSummary {
         epochs: config.epochs,
@@ -298,6 +350,7 @@ fn run_epochs(
         test_images: test_set.len(),
         total_seconds: state.run_seconds + run_start.elapsed().as_secs_f64(),
         reponet_version: env!("CARGO_PKG_VERSION").into(),
+        weights_sha256: Some(model.weights_sha256()),
     };
     run.write_json(RunDir::SUMMARY, &summary)?;
     // The run is complete; its checkpoint (model and optimizer state) is no longer needed.
