@@ -4,6 +4,7 @@
 
 mod commands;
 mod progress;
+mod world;
 
 use std::process::ExitCode;
 
@@ -66,13 +67,14 @@ fn main() -> ExitCode {
     }
     keep_freed_memory();
     let cli = Cli::parse();
+    let world = world::World::join();
     if let Err(err) = reponet::device::select(cli.device) {
-        eprintln!("error: {err}");
-        return ExitCode::FAILURE;
+        eprintln!("{}error: {err}", world.label());
+        world.exit(1);
     }
     let result = match cli.command {
         Command::Polytope(args) => commands::polytope::run(args),
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(args, &world),
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),
@@ -85,8 +87,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            eprintln!("{}error: {err:#}", world.label());
+            world.exit(1)
         }
     }
 }

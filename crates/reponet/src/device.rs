@@ -55,11 +55,14 @@ impl ComputeDevice {
         match self {
             Self::Cpu => Ok(Device::flex()),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            Self::Wgpu => Ok(match gpu_index() {
+                0 => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+                i => Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(i)),
+            }),
             #[cfg(not(feature = "wgpu"))]
             Self::Wgpu => Err(NO_WGPU.into()),
             #[cfg(feature = "cuda")]
-            Self::Cuda => Ok(Device::cuda(0usize)),
+            Self::Cuda => Ok(Device::cuda(gpu_index())),
             #[cfg(not(feature = "cuda"))]
             Self::Cuda => Err(NO_CUDA.into()),
             #[cfg(feature = "tch")]
@@ -68,7 +71,7 @@ impl ComputeDevice {
             Self::LibTorchCuda => {
                 // LibTorch lists its CUDA devices; none with a CPU-only libtorch or no driver.
                 if !Device::enumerate(burn::tensor::DeviceType::LibTorch).is_empty() {
-                    Ok(Device::libtorch_cuda(0usize))
+                    Ok(Device::libtorch_cuda(gpu_index()))
                 } else {
                     Err("libtorch-cuda: this libtorch sees no CUDA GPU (a CPU-only \
                          libtorch, or no driver); use --device libtorch"
@@ -141,6 +144,22 @@ impl fmt::Display for ComputeDevice {
 }
 
 static SELECTED: OnceLock<ComputeDevice> = OnceLock::new();
+static GPU_INDEX: OnceLock<usize> = OnceLock::new();
+
+/// Which GPU of the machine the GPU devices take: each rank of a data-parallel job on one
+/// machine takes the one of its local rank (set once, before [`select`]); 0 unless set.
+pub fn select_gpu_index(index: usize) {
+    let _ = GPU_INDEX.set(index);
+}
+
+// Read by the GPU backends only.
+#[cfg_attr(
+    not(any(feature = "wgpu", feature = "cuda", feature = "tch")),
+    allow(dead_code)
+)]
+fn gpu_index() -> usize {
+    GPU_INDEX.get().copied().unwrap_or(0)
+}
 
 /// Choose the process's device, once; a second, different choice is refused.
 pub fn select(device: ComputeDevice) -> Result<(), String> {

@@ -11,6 +11,7 @@
 //! - [`analysis`]: evaluation of a trained run: accuracy, feature angles, retrieval,
 //!   embeddings, figures, reports.
 //! - [`reproduce`]: the paper's experiment grid as runs.
+//! - [`distributed`]: data-parallel training over MPI (one process: no communication).
 //! - [`bench`]: throughput and memory of LeNet++ and of many-class heads.
 
 // Every public item is documented; CI's clippy -D warnings keeps it so.
@@ -21,6 +22,7 @@ pub mod atomic_file;
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod geometry;
 pub mod nn;
 pub mod reproduce;

@@ -4,14 +4,16 @@ use anyhow::Result;
 use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind};
 use reponet::train::{
-    self, CheckpointEvery, HoldoutSetting, MarginSetting, TrainConfig, TrainError, WarmupSetting,
+    self, CheckpointEvery, HoldoutSetting, MarginSetting, TrainConfig, TrainError, TrainObserver,
+    WarmupSetting,
 };
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::flag;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::progress::ProgressObserver;
+use crate::world::World;
 
 /// Train LeNet++ with a polytope classifier on an MNIST-family dataset.
 ///
@@ -101,15 +103,29 @@ pub struct Args {
     checkpoint_every: CheckpointEvery,
 }
 
-pub fn run(args: Args) -> Result<()> {
+/// Train, or under `mpirun` train as one rank of a data-parallel job: rank 0 prints and
+/// writes the run; every rank reports its weights' SHA-256 at the end (they must agree).
+pub fn run(args: Args, world: &World) -> Result<()> {
     let stop = stop_on_signals()?;
-    let mut observer = ProgressObserver::new(stop);
+    let root = world.is_root();
+    let comm = world.comm();
+    let mut progress = ProgressObserver::new(stop.clone());
+    let mut stop_only = StopOnly(stop);
+    let observer: &mut dyn TrainObserver = if root { &mut progress } else { &mut stop_only };
+    if root && comm.size() > 1 {
+        println!(
+            "data-parallel over {} processes: each takes its share of every batch of {}",
+            comm.size(),
+            args.batch_size
+        );
+    }
     let (out, result) = match &args.resume {
         Some(dir) => {
-            if dir.join(train::RunDir::CONFIG).exists()
+            let fresh = dir.join(train::RunDir::CONFIG).exists()
                 && !dir.join(train::RunDir::CHECKPOINT).exists()
-                && !dir.join(train::RunDir::SUMMARY).exists()
-            {
+                && !dir.join(train::RunDir::SUMMARY).exists();
+            if !root {
+            } else if fresh {
                 println!(
                     "{}: no checkpoint yet: starting the run from the beginning with its saved configuration",
                     dir.display()
@@ -117,7 +133,8 @@ pub fn run(args: Args) -> Result<()> {
             } else {
                 println!("resuming {}", dir.display());
             }
-            (dir.clone(), train::resume(dir, &mut observer))
+            let result = train::resume_data_parallel(dir, observer, comm);
+            (dir.clone(), result)
         }
         None => {
             let out = args
@@ -125,24 +142,34 @@ pub fn run(args: Args) -> Result<()> {
                 .clone()
                 .expect("clap requires --out without --resume");
             let force = args.force;
-            let config = config_of(args)?;
-            (
-                out.clone(),
-                train::train(&config, &out, force, &mut observer),
-            )
+            let config = config_of(args, root)?;
+            let result = train::train_data_parallel(&config, &out, force, observer, comm);
+            (out, result)
         }
     };
     let summary = match result {
         Err(TrainError::Interrupted { epoch, step, .. }) => {
-            eprintln!(
-                "interrupted at epoch {epoch} after step {step}: checkpoint saved in {}.\nresume with: reponet train --resume {}",
-                out.display(),
-                out.display()
-            );
+            if root {
+                eprintln!(
+                    "interrupted at epoch {epoch} after step {step}: checkpoint saved in {}.\nresume with: reponet train --resume {}",
+                    out.display(),
+                    out.display()
+                );
+            }
             std::process::exit(130);
         }
         other => other?,
     };
+    if comm.size() > 1 {
+        eprintln!(
+            "{}weights sha256 {}",
+            world.label(),
+            summary.weights_sha256.as_deref().unwrap_or("-")
+        );
+    }
+    if !root {
+        return Ok(());
+    }
     println!(
         "done in {:.0} s: test accuracy {:.2} % (best {:.2} %). Run folder: {}",
         summary.total_seconds,
@@ -154,11 +181,22 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The first SIGINT or SIGTERM sets the flag (the run finishes its step, checkpoints and
-/// stops); a second one exits at once with status 130.
+/// The observer of ranks other than 0: silent, but it sees Ctrl-C and SIGTERM.
+struct StopOnly(Arc<AtomicBool>);
+
+impl TrainObserver for StopOnly {
+    fn should_stop(&mut self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The first SIGINT, SIGTERM or SIGUSR1 sets the flag (the run finishes its step,
+/// checkpoints and stops); a second one exits at once with status 130. SIGUSR1 is the one
+/// OpenMPI's mpirun passes on to its ranks (it ends the job on SIGINT): `kill -USR1` of
+/// mpirun checkpoints and stops a data-parallel run.
 pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [SIGINT, SIGTERM] {
+    for signal in [SIGINT, SIGTERM, SIGUSR1] {
         // Registered first, so it sees the flag as the earlier signal left it.
         flag::register_conditional_shutdown(signal, 130, stop.clone())?;
         flag::register(signal, stop.clone())?;
@@ -166,7 +204,7 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn config_of(args: Args) -> Result<TrainConfig> {
+fn config_of(args: Args, print: bool) -> Result<TrainConfig> {
     let config = TrainConfig {
         dataset: args.dataset,
         data_dir: args.data_dir,
@@ -187,6 +225,9 @@ fn config_of(args: Args) -> Result<TrainConfig> {
         checkpoint_every: args.checkpoint_every,
     };
     let resolved = config.resolve()?;
+    if !print {
+        return Ok(config);
+    }
     if !resolved.held_out.is_empty() {
         println!(
             "held out of training: classes {} (evaluated as unseen classes by `reponet eval`)",

@@ -56,22 +56,30 @@ impl Network {
         self.backbone.forward(images)
     }
 
-    /// SHA-256 (hex) of every trainable weight's `f32` bits, little-endian, in module order:
-    /// the same for the same weights on any device, so a run records it (`summary.json`)
-    /// and loading checks the model file against it.
-    pub fn weights_sha256(&self) -> String {
-        use sha2::{Digest, Sha256};
-        struct Hash(Sha256);
-        impl ModuleVisitor for Hash {
+    /// Every trainable weight, in module order, as one vector (to compare two runs).
+    pub fn flat_weights(&self) -> Vec<f32> {
+        struct Collect(Vec<f32>);
+        impl ModuleVisitor for Collect {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                for x in param.val().into_data().iter::<f32>() {
-                    self.0.update(x.to_le_bytes());
-                }
+                self.0
+                    .extend(param.val().into_data().convert::<f32>().iter::<f32>());
             }
         }
-        let mut hash = Hash(Sha256::new());
-        self.visit(&mut hash);
-        format!("{:x}", hash.0.finalize())
+        let mut all = Collect(Vec::new());
+        self.visit(&mut all);
+        all.0
+    }
+
+    /// SHA-256 (hex) of [`Network::flat_weights`]' `f32` bits, little-endian: the same for
+    /// the same weights on any device, so a run records it (`summary.json`) and loading
+    /// checks the model file against it.
+    pub fn weights_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for x in self.flat_weights() {
+            hasher.update(x.to_le_bytes());
+        }
+        format!("{:x}", hasher.finalize())
     }
 
     /// Predicted class: the nearest class vertex by cosine; vertices without a class never win.

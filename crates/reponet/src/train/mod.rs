@@ -19,7 +19,10 @@ pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
 pub use run_dir::{write_atomic, RunDir};
 pub use run_lock::{RunLock, LOCK_FILE};
-pub use trainer::{adam, resume, train, train_step, StepOutcome};
+pub use trainer::{
+    adam, resume, resume_data_parallel, train, train_data_parallel, train_step, train_step_shard,
+    StepOutcome,
+};
 
 use std::path::PathBuf;
 

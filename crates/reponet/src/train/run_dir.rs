@@ -93,6 +93,15 @@ impl RunDir {
         Ok(run)
     }
 
+    /// The run folder as a rank other than 0 of a data-parallel job sees it: a name to
+    /// read from, not checked, not locked, never written by that rank.
+    pub fn follower(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            lock: None,
+        }
+    }
+
     /// Open an existing run directory (it must hold `config.json`) for reading.
     pub fn open(root: &Path) -> Result<Self, TrainError> {
         if !root.join(Self::CONFIG).is_file() {

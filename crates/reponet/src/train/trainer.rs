@@ -13,6 +13,7 @@ use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
 use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
+use crate::distributed::{all_reduce_gradients, shard, Collective, SingleProcess};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 use crate::resources;
 
@@ -30,12 +31,30 @@ pub fn train(
     force: bool,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
+    train_data_parallel(config, out, force, observer, &SingleProcess)
+}
+
+/// [`train`] as one rank of a data-parallel job (see [`crate::distributed`]): every rank
+/// calls it with the same arguments; rank 0 alone creates, locks and writes `out`. An error
+/// on one rank leaves the others waiting in a collective: the caller ends the job then.
+pub fn train_data_parallel(
+    config: &TrainConfig,
+    out: &Path,
+    force: bool,
+    observer: &mut dyn TrainObserver,
+    comm: &dyn Collective,
+) -> Result<TrainSummary, TrainError> {
     let mut resolved = config.resolve()?;
     let data = TrainingData::load(&mut resolved, true)?;
     data.ensure_fits(config.batch_size)?;
-    let run = RunDir::create(out, force)?;
-    run.write_json(RunDir::CONFIG, &resolved)?;
-    start(&run, &resolved, &data, observer)
+    let run = if comm.rank() == 0 {
+        let run = RunDir::create(out, force)?;
+        run.write_json(RunDir::CONFIG, &resolved)?;
+        run
+    } else {
+        RunDir::follower(out)
+    };
+    start(&run, &resolved, &data, observer, comm)
 }
 
 /// Continue the unfinished run in `run_dir` from its last checkpoint, with its saved
@@ -46,7 +65,22 @@ pub fn resume(
     run_dir: &Path,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
-    let run = RunDir::open_for_writing(run_dir)?;
+    resume_data_parallel(run_dir, observer, &SingleProcess)
+}
+
+/// [`resume`] as one rank of a data-parallel job: every rank reads the run's configuration
+/// and checkpoint (the folder must be visible to all of them), rank 0 alone locks and
+/// writes it.
+pub fn resume_data_parallel(
+    run_dir: &Path,
+    observer: &mut dyn TrainObserver,
+    comm: &dyn Collective,
+) -> Result<TrainSummary, TrainError> {
+    let run = if comm.rank() == 0 {
+        RunDir::open_for_writing(run_dir)?
+    } else {
+        RunDir::open(run_dir)?
+    };
     if run.path(RunDir::SUMMARY).exists() {
         return Err(TrainError::Run {
             path: run_dir.to_path_buf(),
@@ -59,7 +93,7 @@ pub fn resume(
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     if !checkpoint_path.exists() {
         // Killed before its first checkpoint: the seed gives the same start again.
-        return start(&run, &resolved, &data, observer);
+        return start(&run, &resolved, &data, observer, comm);
     }
     let checkpoint = load_checkpoint(&checkpoint_path)?;
     let device = crate::device::current().autodiff();
@@ -81,10 +115,9 @@ pub fn resume(
         &run,
         &resolved,
         &data,
-        model,
-        optimizer,
-        checkpoint.state,
+        (model, optimizer, checkpoint.state),
         observer,
+        comm,
     )
 }
 
@@ -94,6 +127,7 @@ fn start(
     resolved: &ResolvedConfig,
     data: &TrainingData,
     observer: &mut dyn TrainObserver,
+    comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
     let device = crate::device::current().autodiff();
     let request = &resolved.request;
@@ -107,10 +141,9 @@ fn start(
         run,
         resolved,
         data,
-        model,
-        adam(),
-        TrainingState::start(),
+        (model, adam(), TrainingState::start()),
         observer,
+        comm,
     )
 }
 
@@ -190,16 +223,18 @@ fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
     order
 }
 
+/// Train from `(model, optimizer, state)` to the configured end.
 fn run_epochs(
     run: &RunDir,
     resolved: &ResolvedConfig,
     data: &TrainingData,
-    mut model: Network,
-    mut optimizer: ModuleOptimizer,
-    mut state: TrainingState,
+    (mut model, mut optimizer, mut state): (Network, ModuleOptimizer, TrainingState),
     observer: &mut dyn TrainObserver,
+    comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
     let config = &resolved.request;
+    // Rank 0 writes the run's files; the others hold the same state and write nothing.
+    let writer = comm.rank() == 0;
     let (train_set, test_set) = (&data.train, &data.test);
     let device = crate::device::current();
     let train_device = device.clone().autodiff();
@@ -248,11 +283,19 @@ fn run_epochs(
                 scale: config.scale,
                 margin,
             };
-            let images = images_to_tensor(train_set, batch, norm, &train_device);
-            let labels = labels_to_tensor(train_set, batch, &train_device);
+            let rows = &batch[shard(batch.len(), comm.rank(), comm.size())];
+            let images = images_to_tensor(train_set, rows, norm, &train_device);
+            let labels = labels_to_tensor(train_set, rows, &train_device);
             let outcome;
-            (model, outcome) =
-                train_step(model, &mut optimizer, &loss_fn, config.lr, images, labels);
+            (model, outcome) = train_step_shard(
+                model,
+                &mut optimizer,
+                &loss_fn,
+                config.lr,
+                (images, labels),
+                batch.len(),
+                comm,
+            );
             if !outcome.loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -275,19 +318,23 @@ fn run_epochs(
                 images_per_second: state.seen as f64 / epoch_seconds(&state),
                 margin_degrees: reported_margin(margin),
             });
-            if state.step < steps_per_epoch && observer.should_stop() {
+            if state.step < steps_per_epoch && comm.any(observer.should_stop()) {
                 state.epoch_seconds = epoch_seconds(&state);
                 state.run_seconds += run_start.elapsed().as_secs_f64();
-                checkpoint(&checkpoint_path, &state, &model, &optimizer)?;
+                checkpoint(&checkpoint_path, &state, &model, &optimizer, writer)?;
                 return Err(interrupted(&state));
             }
             let (at, at_step) = last_checkpoint;
             let since = (state.global_step - at_step, at.elapsed().as_secs_f64());
-            if state.step < steps_per_epoch && config.checkpoint_every.due(since.0, since.1) {
+            // Rank 0's clock decides; only it writes.
+            if writer
+                && state.step < steps_per_epoch
+                && config.checkpoint_every.due(since.0, since.1)
+            {
                 let mut saved = state.clone();
                 saved.epoch_seconds = epoch_seconds(&state);
                 saved.run_seconds += run_start.elapsed().as_secs_f64();
-                checkpoint(&checkpoint_path, &saved, &model, &optimizer)?;
+                checkpoint(&checkpoint_path, &saved, &model, &optimizer, writer)?;
                 last_checkpoint = (Instant::now(), state.global_step);
             }
         }
@@ -317,7 +364,9 @@ fn run_epochs(
         };
         observer.on_epoch(&metrics);
         state.history.push(metrics);
-        run.write_metrics(&state.history)?;
+        if writer {
+            run.write_metrics(&state.history)?;
+        }
         state = TrainingState {
             epoch: epoch + 1,
             step: 0,
@@ -330,15 +379,17 @@ fn run_epochs(
         };
         let mut saved = state.clone();
         saved.run_seconds += run_start.elapsed().as_secs_f64();
-        checkpoint(&checkpoint_path, &saved, &model, &optimizer)?;
+        checkpoint(&checkpoint_path, &saved, &model, &optimizer, writer)?;
         last_checkpoint = (Instant::now(), state.global_step);
-        if state.epoch <= config.epochs && observer.should_stop() {
+        if state.epoch <= config.epochs && comm.any(observer.should_stop()) {
             return Err(interrupted(&state));
         }
     }
 
     let model = model.valid();
-    run.save_model(&model)?;
+    if writer {
+        run.save_model(&model)?;
+    }
     let history = &state.history;
     let summary = TrainSummary {
         epochs: config.epochs,
@@ -352,19 +403,22 @@ fn run_epochs(
         reponet_version: env!("CARGO_PKG_VERSION").into(),
         weights_sha256: Some(model.weights_sha256()),
     };
-    run.write_json(RunDir::SUMMARY, &summary)?;
-    // The run is complete; its checkpoint (model and optimizer state) is no longer needed.
-    let _ = std::fs::remove_file(&checkpoint_path);
+    if writer {
+        run.write_json(RunDir::SUMMARY, &summary)?;
+        // The run is complete; its checkpoint (model and optimizer state) is not needed.
+        let _ = std::fs::remove_file(&checkpoint_path);
+    }
     Ok(summary)
 }
 
-/// Save a checkpoint, unless the weights hold a NaN or an infinity: then the last good
-/// checkpoint stays, and training stops.
+/// Save a checkpoint (if this rank `write`s), unless the weights hold a NaN or an infinity:
+/// then the last good checkpoint stays, and training stops.
 fn checkpoint(
     path: &Path,
     state: &TrainingState,
     model: &Network,
     optimizer: &ModuleOptimizer,
+    write: bool,
 ) -> Result<(), TrainError> {
     if !all_finite(model) {
         return Err(TrainError::Diverged {
@@ -373,6 +427,9 @@ fn checkpoint(
             loss: f64::NAN,
             last_good: last_good_checkpoint(path),
         });
+    }
+    if !write {
+        return Ok(());
     }
     save_checkpoint(path, state, model, optimizer)
 }
@@ -420,22 +477,57 @@ pub fn train_step(
     images: Tensor<4>,
     labels: Tensor<1, Int>,
 ) -> (Network, StepOutcome) {
-    let features = model.features(images);
-    let predicted = model.predict_from_features(features.clone().detach());
-    let correct = predicted
-        .equal(labels.clone())
-        .int()
-        .sum()
-        .into_scalar::<i64>() as usize;
-    let loss = loss_fn.forward(&model.head, features, labels);
-    let loss_value = loss.clone().into_scalar::<f32>() as f64;
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let rows = images.dims()[0];
+    train_step_shard(
+        model,
+        optimizer,
+        loss_fn,
+        lr,
+        (images, labels),
+        rows,
+        &SingleProcess,
+    )
+}
+
+/// [`train_step`] on this rank's shard of a global batch of `batch_rows` rows: the shard's
+/// gradient, weighted by its share of the rows, is summed over the ranks before Adam, and
+/// the outcome (loss, correct) is the whole batch's. An empty shard contributes nothing.
+pub fn train_step_shard(
+    model: Network,
+    optimizer: &mut ModuleOptimizer,
+    loss_fn: &PolytopeLoss,
+    lr: f64,
+    (images, labels): (Tensor<4>, Tensor<1, Int>),
+    batch_rows: usize,
+    comm: &dyn Collective,
+) -> (Network, StepOutcome) {
+    let rows = images.dims()[0];
+    let device = images.device();
+    let (loss_value, correct, grads) = if rows == 0 {
+        (0.0, 0, GradientsParams::new())
+    } else {
+        let features = model.features(images);
+        let predicted = model.predict_from_features(features.clone().detach());
+        let correct = predicted
+            .equal(labels.clone())
+            .int()
+            .sum()
+            .into_scalar::<i64>() as usize;
+        let loss = loss_fn.forward(&model.head, features, labels);
+        let loss_value = loss.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        (loss_value, correct, grads)
+    };
+    let weight = rows as f64 / batch_rows as f64;
+    let grads = all_reduce_gradients(grads, &model, weight as f32, &device.inner(), comm);
+    let mut sums = [loss_value * weight, correct as f64];
+    comm.sum_f64(&mut sums);
     let model = optimizer.step(lr, model, grads);
     (
         model,
         StepOutcome {
-            loss: loss_value,
-            correct,
+            loss: sums[0],
+            correct: sums[1] as usize,
         },
     )
 }
