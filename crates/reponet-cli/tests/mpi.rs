@@ -200,26 +200,30 @@ fn rank_pids(out: &Path) -> Vec<(u32, String)> {
         .collect()
 }
 
-#[test]
-fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("run");
+/// A run long enough to be stopped in: 4,096 sample digits in batches of 64, 2 epochs.
+fn long_run<'a>(out: &'a Path, checkpoint_every: &'a str) -> Vec<&'a str> {
     let mut args = vec![
         "train",
         "--dataset",
         "mnist-sample",
         "--limit-train",
         "4096",
-        "--limit-test",
-        "200",
-        "--batch-size",
-        "64",
-        "--epochs",
-        "2",
-        "--checkpoint-every",
-        "4steps",
     ];
-    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(["--limit-test", "200", "--batch-size", "64", "--epochs", "2"]);
+    args.extend([
+        "--checkpoint-every",
+        checkpoint_every,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    args
+}
+
+#[test]
+fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let args = long_run(&out, "4steps");
     let mut job = mpirun(2, &[], &args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -280,22 +284,7 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
 fn sigusr1_to_mpirun_checkpoints_every_rank_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let mut args = vec![
-        "train",
-        "--dataset",
-        "mnist-sample",
-        "--limit-train",
-        "4096",
-        "--limit-test",
-        "200",
-        "--batch-size",
-        "64",
-        "--epochs",
-        "2",
-        "--checkpoint-every",
-        "epoch",
-    ];
-    args.extend(["--out", out.to_str().unwrap()]);
+    let args = long_run(&out, "epoch");
     let job = mpirun(2, &[], &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
