@@ -8,7 +8,7 @@
 #
 # Needs: a reponet built with `--features wgpu`, the Vulkan loader (Debian/Ubuntu:
 # libvulkan1) and the GPU's Vulkan driver; python3 with torch (CUDA) and numpy for the peer
-# (PEER, default ../shared/peer/torch_margin_reponet.py); MNIST's four IDX files in DATA for
+# (PEER, default benches/pytorch/margin_reponet.py); MNIST's four IDX files in DATA for
 # the epoch timings. PEER=none skips the peer, CPU=0 the CPU part. Each step has its own
 # time limit (seconds, scaled by LIMIT percent, default 100), so one that hangs leaves the
 # others' results.
@@ -16,7 +16,7 @@ set -u
 cd "$(dirname "$0")/.."
 out=${1:-results/bench-gpu}
 reponet=${REPONET:-target/release/reponet}
-peer=${PEER:-../shared/peer/torch_margin_reponet.py}
+peer=${PEER:-benches/pytorch/margin_reponet.py}
 data=${DATA:-../shared/data/mnist}
 limit=${LIMIT:-100}
 phases=train:512,train:128,infer:512,infer:128

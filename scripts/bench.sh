@@ -16,7 +16,7 @@
 source "$(dirname "$0")/common.sh"
 runs=${1:-3}
 threads=${THREADS:-$(nproc)}
-peer=${PEER:-../shared/peer/torch_margin_reponet.py}
+peer=${PEER:-benches/pytorch/margin_reponet.py}
 out=results/bench
 mkdir -p "$out"
 phases=train:512,train:128,infer:512,infer:128

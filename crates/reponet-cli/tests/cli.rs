@@ -931,6 +931,37 @@ fn a_second_ctrl_c_exits_at_once() {
 }
 
 #[test]
+fn a_run_too_large_for_the_memory_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let run = |limit: &str, images: &str| {
+        Command::new(env!("CARGO_BIN_EXE_reponet"))
+            .env("REPONET_MEMORY_LIMIT", limit)
+            .args([
+                "train",
+                "--dataset",
+                "mnist-sample",
+                "--limit-train",
+                images,
+            ])
+            .args(["--epochs", "1", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    // The sample's 10,000 digits (7.5 MiB) do not fit in 4 MiB: refused as its header is read.
+    let o = run("4MiB", "64");
+    assert_fails_with(
+        &o,
+        "needs about 7.5 MiB of memory, and 4.0 MiB is available",
+    );
+    // The data fits in 64 MiB, but 512 images of working memory at 1.2 MiB each do not.
+    let o = run("64MiB", "4096");
+    assert_fails_with(&o, "batches of 512) needs about");
+    assert_fails_with(&o, "64.0 MiB is available ($REPONET_MEMORY_LIMIT counts)");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
 fn corrupt_model_files_are_errors_not_panics() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");

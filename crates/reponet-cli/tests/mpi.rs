@@ -281,6 +281,30 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_from_its_checkpoint() {
 }
 
 #[test]
+fn a_rank_that_fails_ends_the_job_with_its_error() {
+    // Rank 0 refuses the occupied folder while rank 1 has gone on to wait for it in the
+    // first all-reduce: the failing rank must end the job (MPI_Abort), not leave it hanging.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("taken");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let started = Instant::now();
+    let o = mpirun(2, &[], &train_args(&out)).output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("rank 0 of 2: error: output folder") && text(&o).contains("--force"),
+        "{}",
+        text(&o)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(rank_pids(&out).is_empty(), "ranks left running");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
 fn sigusr1_to_mpirun_checkpoints_every_rank_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");

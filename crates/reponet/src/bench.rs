@@ -1,6 +1,6 @@
 //! Throughput and memory measurements: what `reponet bench` reports.
 //!
-//! The model phases mirror the PyTorch peer's `--bench` (`../shared/peer`): LeNet++ with a
+//! The model phases mirror the PyTorch peer's `--bench` (`benches/pytorch`): LeNet++ with a
 //! fixed d-Simplex head for 10 classes (d = 9), margin loss, Adam, on uniform random 28x28
 //! inputs; a train step is forward, backward and the Adam update, ending when the loss
 //! value is on the host (the peer's `loss.item()`). Each phase runs `warmup` untimed steps,

@@ -12,7 +12,7 @@ use serde_json::json;
 /// Measure speed and memory: LeNet++ train-step and inference throughput, a full-MNIST
 /// epoch end to end, or the classifier head alone for many classes.
 ///
-/// The model phases match the PyTorch peer's --bench (../shared/peer): LeNet++, fixed
+/// The model phases match the PyTorch peer's --bench (benches/pytorch): LeNet++, fixed
 /// 9-simplex head, margin loss, Adam, random 28x28 inputs, median of --steps timed steps
 /// after --warmup untimed ones; scripts/bench.sh runs both side by side and writes
 /// BENCHMARKS.md. Threads: the CPU backend uses every core (RAYON_NUM_THREADS caps it).

@@ -4,7 +4,7 @@ use crate::geometry::{angle_between, min_pairwise_angle, normalized};
 
 /// How compact and how separated a set of features is, by angles (degrees) on the unit sphere.
 ///
-/// The first three fields use the definitions of the PyTorch reference (`shared/peer`), so
+/// The first three fields use the definitions of the PyTorch reference (`benches/pytorch`), so
 /// the figures compare:
 /// - `mean_angle_to_class_weight`: mean over samples of the angle between the feature and its
 ///   true class's (unit) classifier weight: the fixed vertex, or the learned weight.
