@@ -28,7 +28,7 @@ use clap::{Parser, Subcommand};
 ///   reponet report runs/*
 #[derive(Parser)]
 #[command(name = "reponet", version, about, long_about, verbatim_doc_comment)]
-struct Cli {
+pub struct Cli {
     /// Where to compute: cpu (Burn's flex backend, every build), wgpu (a GPU through Vulkan,
     /// Metal or DirectX; builds with `--features wgpu`), cuda (an NVIDIA GPU; `--features
     /// cuda`, whose build downloads LLVM), libtorch or libtorch-cuda (PyTorch's own library
@@ -56,6 +56,7 @@ enum Command {
     Report(commands::report::Args),
     Reproduce(commands::reproduce::Args),
     Bench(commands::bench::Args),
+    Completions(commands::completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +84,7 @@ fn main() -> ExitCode {
         Command::Plot(args) => commands::plot::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Completions(args) => commands::completions::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

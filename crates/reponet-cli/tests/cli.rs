@@ -931,6 +931,31 @@ fn a_second_ctrl_c_exits_at_once() {
 }
 
 #[test]
+fn shell_completions_and_the_manual_page() {
+    for (shell, marker) in [
+        ("bash", "_reponet()"),
+        ("zsh", "#compdef reponet"),
+        ("fish", "complete -c reponet"),
+    ] {
+        let o = reponet(&["completions", shell]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let script = stdout(&o);
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and their options are there, not only the top level.
+        assert!(
+            script.contains("checkpoint-every") && script.contains("reproduce"),
+            "{shell}"
+        );
+    }
+    let o = reponet(&["completions", "man"]);
+    assert!(stdout(&o).starts_with(".ie") && stdout(&o).contains(".TH reponet 1"));
+    assert_fails_with(
+        &reponet(&["completions", "tcsh"]),
+        "possible values: bash, zsh",
+    );
+}
+
+#[test]
 fn a_run_too_large_for_the_memory_is_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");

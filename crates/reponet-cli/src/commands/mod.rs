@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod completions;
 pub mod data;
 pub mod demo;
 pub mod embed;
