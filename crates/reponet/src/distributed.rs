@@ -132,11 +132,6 @@ impl ModuleVisitor for Flatten {
     }
 }
 
-/// Trainable values a step all-reduces for `model`: its gradient, in bytes (f32).
-pub fn gradient_bytes<M: Module>(model: &M) -> usize {
-    model.num_params() * 4
-}
-
 #[cfg(feature = "mpi")]
 pub use self::mpi_world::Mpi;
 
