@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 out=${1:-results/bench-gpu}
 reponet=${REPONET:-target/release/reponet}
 peer=${PEER:-benches/pytorch/margin_reponet.py}
-data=${DATA:-../shared/data/mnist}
+data=${DATA:-${REPONET_DATA:-$HOME/.cache/reponet}/mnist}
 limit=${LIMIT:-100}
 phases=train:512,train:128,infer:512,infer:128
 steps="--steps 10 --warmup 3"
@@ -55,13 +55,13 @@ EOF
 
 # GPU: model phases, then one full-MNIST epoch (load, train, evaluate) each.
 step reponet-wgpu 180 "$reponet" --device wgpu bench --phases $phases $steps \
-    --json "$out/reponet-wgpu.json"
+    --out "$out/reponet-wgpu.json"
 if [ -f "$peer" ]; then
     step peer-cuda 90 python3 "$peer" --bench $phases $steps --device cuda
     mv "$out/peer-cuda.out" "$out/peer-cuda.jsonl"
 fi
 step reponet-wgpu-epoch 150 "$reponet" --device wgpu bench --phases train:512 --steps 1 --warmup 0 \
-    --epoch --data-dir "$data" --json "$out/reponet-wgpu-epoch.json"
+    --epoch --data-dir "$data" --out "$out/reponet-wgpu-epoch.json"
 # Two epochs: the first includes cuDNN's start-up, the second is the steady state. The
 # margin ramps up over the first epoch, as reponet's default for the simplex does.
 if [ -f "$peer" ]; then
@@ -74,7 +74,7 @@ fi
 [ "${CPU:-1}" = 0 ] && exit 0
 threads=$(nproc)
 step reponet-cpu 60 env RAYON_NUM_THREADS="$threads" "$reponet" bench --phases $phases $steps \
-    --json "$out/reponet-cpu.json"
+    --out "$out/reponet-cpu.json"
 if [ -f "$peer" ]; then
     step peer-cpu 60 python3 "$peer" --bench $phases $steps --device cpu --threads "$threads"
     mv "$out/peer-cpu.out" "$out/peer-cpu.jsonl"

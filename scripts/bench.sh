@@ -22,13 +22,13 @@ mkdir -p "$out"
 phases=train:512,train:128,infer:512,infer:128
 for i in $(seq 1 "$runs"); do
     echo "== run $i/$runs: reponet"
-    RAYON_NUM_THREADS=$threads "$reponet" bench --phases $phases --json "$out/reponet-$i.json"
+    RAYON_NUM_THREADS=$threads "$reponet" bench --phases $phases --out "$out/reponet-$i.json"
     echo "== run $i/$runs: reponet on Burn's convolutions"
     RAYON_NUM_THREADS=$threads "$reponet" bench --conv burn --phases $phases \
-        --json "$out/burn-kernels-$i.json"
+        --out "$out/burn-kernels-$i.json"
     if [ -n "${TCH:-}" ]; then
         echo "== run $i/$runs: reponet on LibTorch"
-        "$TCH" --device libtorch bench --phases $phases --json "$out/libtorch-$i.json"
+        "$TCH" --device libtorch bench --phases $phases --out "$out/libtorch-$i.json"
     fi
     if python3 -c "import torch, numpy" 2>/dev/null && [ -f "$peer" ]; then
         echo "== run $i/$runs: PyTorch peer"
@@ -38,7 +38,7 @@ for i in $(seq 1 "$runs"); do
 done
 if [ "${HEADS:-0}" = 1 ]; then
     echo "== many-class heads"
-    RAYON_NUM_THREADS=$threads "$reponet" bench --heads --steps 5 --warmup 1 --json "$out/heads.json"
+    RAYON_NUM_THREADS=$threads "$reponet" bench --heads --steps 5 --warmup 1 --out "$out/heads.json"
 fi
 python3 scripts/bench-tables.py "$out" BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

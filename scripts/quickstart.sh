@@ -15,13 +15,9 @@ BIN=target/release/reponet
 
 if [ "${1:-}" = "--full" ]; then
   DATA=()
-  # The development machines carry MNIST beside the checkout; anyone else downloads it once
-  # into $REPONET_DATA or the cache directory.
-  if [ -z "${REPONET_DATA:-}" ] && [ -d ../shared/data/mnist ]; then
-    DATA=(--data-dir ../shared/data/mnist)
-  else
-    "$BIN" data fetch mnist
-  fi
+  # Downloaded once into $REPONET_DATA or the cache directory; present files are verified,
+  # not downloaded again.
+  "$BIN" data fetch mnist
   "$BIN" data verify mnist "${DATA[@]}"
   OUT=runs/quickstart
   "$BIN" train --dataset mnist "${DATA[@]}" --epochs 3 --out "$OUT" --force

@@ -6,12 +6,12 @@
 # is its prose from docs/results-*.md followed by tables and figures copied from a report
 # (figures into docs/results/).
 #
-#   scripts/results.sh [EPOCHS]                 default 3; full MNIST from ../shared/data
+#   scripts/results.sh [EPOCHS]                 default 3; full MNIST from $REPONET_DATA (default ~/.cache/reponet)
 #   DATA=~/data OUT=runs/paper EXPERIMENTS=fig2,fig4,fig5,fig6 scripts/results.sh 10
 #   ASSEMBLE_ONLY=1 scripts/results.sh          the page again, from the existing reports
 source "$(dirname "$0")/common.sh"
 epochs=${1:-3}
-data=${DATA:-../shared/data}
+data=${DATA:-${REPONET_DATA:-$HOME/.cache/reponet}}
 out=${OUT:-runs/reproduce}
 # ASSEMBLE_ONLY=1: only put the page together again from the reports already written.
 if [ -z "${ASSEMBLE_ONLY:-}" ]; then

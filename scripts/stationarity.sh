@@ -19,7 +19,7 @@ for polytope in ${POLYTOPES:-simplex}; do
         run="$out/mnist-$polytope-$head"
         runs+=("$run")
         [ -f "$run/summary.json" ] && continue
-        "$reponet" train --data-dir "${MNIST_DIR:-../shared/data/mnist}" --polytope "$polytope" \
+        "$reponet" train --data-dir "${MNIST_DIR:-${REPONET_DATA:-$HOME/.cache/reponet}/mnist}" --polytope "$polytope" \
             --head "$head" --epochs "${EPOCHS:-5}" --batch-size "${BATCH:-128}" --limit-train "${LIMIT:-10000}" \
             --limit-test "${LIMIT_TEST:-2000}" --out "$run" --force
     done

@@ -18,7 +18,7 @@ limit_test=${LIMIT_TEST:-3000}
 epochs=${EPOCHS:-2}
 batch=${BATCH:-64}
 seeds=${SEEDS:-0 1 2}
-mnist=${MNIST_DIR:-../shared/data/mnist}
+mnist=${MNIST_DIR:-${REPONET_DATA:-$HOME/.cache/reponet}/mnist}
 runs=()
 for dataset in mnist fashion-mnist; do
     data=()

@@ -3,12 +3,17 @@
 //! The CLI parses options, calls the `reponet` library and prints; nothing else lives here.
 
 mod commands;
+mod context;
+mod errors;
 mod progress;
 mod world;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use reponet::device::{Compute, ComputeDevice, ConvKernels};
+
+use context::{Ctx, Output};
 
 /// Maximally compact and separated features with fixed regular-polytope classifiers.
 ///
@@ -31,15 +36,20 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     /// Where to compute: cpu (Burn's flex backend, every build), wgpu (a GPU through Vulkan,
     /// Metal or DirectX; builds with `--features wgpu`), cuda (an NVIDIA GPU; `--features
-    /// cuda`, whose build downloads LLVM), libtorch or libtorch-cuda (PyTorch's own library
-    /// on the CPU or a CUDA GPU; `--features tch`). README.md, "GPU", tells how to build each
-    #[arg(
-        long,
-        global = true,
-        default_value = "cpu",
-        value_name = "cpu|wgpu|cuda|libtorch|libtorch-cuda"
-    )]
-    device: reponet::device::ComputeDevice,
+    /// cuda`), libtorch or libtorch-cuda (PyTorch's own library on the CPU or a CUDA GPU;
+    /// `--features tch`). README.md, "GPU", tells how to build each. On the CPU,
+    /// REPONET_CONV=burn runs Burn's convolutions instead of reponet's kernels
+    #[arg(long, global = true, default_value = "cpu")]
+    device: ComputeDevice,
+    /// Print the command's results as JSON on standard output (progress stays on stderr)
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print only results and errors: no progress or notes on standard error
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also say what was chosen and why (device, kernels, files)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,21 +79,31 @@ fn main() -> ExitCode {
     keep_freed_memory();
     let cli = Cli::parse();
     let world = world::World::join();
-    if let Err(err) = reponet::device::select(cli.device) {
-        eprintln!("{}error: {err}", world.label());
-        world.exit(1);
-    }
+    let compute = match compute_of(&cli, &world) {
+        Ok(compute) => compute,
+        Err(err) => {
+            eprintln!("{}error: {err}", world.label());
+            world.exit(1);
+        }
+    };
+    let ctx = Ctx {
+        compute,
+        world: &world,
+        out: Output::new(cli.json, cli.quiet, cli.verbose),
+    };
+    ctx.out
+        .detail(format_args!("computing on {}", compute.describe()));
     let result = match cli.command {
-        Command::Polytope(args) => commands::polytope::run(args),
-        Command::Train(args) => commands::train::run(args, &world),
-        Command::Eval(args) => commands::eval::run(args),
-        Command::Report(args) => commands::report::run(args),
-        Command::Reproduce(args) => commands::reproduce::run(args),
-        Command::Data(args) => commands::data::run(args),
-        Command::Embed(args) => commands::embed::run(args),
-        Command::Plot(args) => commands::plot::run(args),
-        Command::Demo(args) => commands::demo::run(args),
-        Command::Bench(args) => commands::bench::run(args),
+        Command::Polytope(args) => commands::polytope::run(args, &ctx),
+        Command::Train(args) => commands::train::run(args, &ctx),
+        Command::Eval(args) => commands::eval::run(args, &ctx),
+        Command::Report(args) => commands::report::run(args, &ctx),
+        Command::Reproduce(args) => commands::reproduce::run(args, &ctx),
+        Command::Data(args) => commands::data::run(args, &ctx),
+        Command::Embed(args) => commands::embed::run(args, &ctx),
+        Command::Plot(args) => commands::plot::run(args, &ctx),
+        Command::Demo(args) => commands::demo::run(args, &ctx),
+        Command::Bench(args) => commands::bench::run(args, &ctx),
         Command::Completions(args) => commands::completions::run(args),
     };
     match result {
@@ -93,6 +113,25 @@ fn main() -> ExitCode {
             world.exit(1)
         }
     }
+}
+
+/// The `--device` of this build, on the local rank's GPU in an MPI job, with the
+/// convolution kernels `REPONET_CONV` names (reponet's by default): the only place the
+/// environment chooses how the library computes.
+fn compute_of(cli: &Cli, world: &world::World) -> anyhow::Result<Compute> {
+    let conv = match std::env::var("REPONET_CONV") {
+        Ok(name) if !name.is_empty() => name
+            .parse::<ConvKernels>()
+            .map_err(|_| anyhow::anyhow!("REPONET_CONV={name}: expected reponet or burn"))?,
+        _ => ConvKernels::default(),
+    };
+    let compute = Compute {
+        device: cli.device,
+        gpu: world.local_rank(),
+        conv,
+    };
+    compute.burn_device().map_err(anyhow::Error::msg)?;
+    Ok(compute)
 }
 
 // mimalloc reuses freed tensor buffers instead of returning them to the OS: half the

@@ -1,4 +1,3 @@
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -6,21 +5,26 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use reponet::train::{EpochMetrics, StartInfo, StepProgress, TrainObserver};
 
-/// A progress bar on a terminal; plain log lines (every 10 s and per epoch) otherwise.
+use crate::context::{Output, Verbosity};
+
+/// On standard error: a progress bar on a terminal, plain log lines (every 10 s and per
+/// epoch) otherwise, nothing with `-q`.
 pub struct ProgressObserver {
     /// Set by Ctrl-C / SIGTERM: finish the step, checkpoint, stop.
     stop: Arc<AtomicBool>,
     bar: Option<ProgressBar>,
     interactive: bool,
+    quiet: bool,
     last_line: Instant,
 }
 
 impl ProgressObserver {
-    pub fn new(stop: Arc<AtomicBool>) -> Self {
+    pub fn new(stop: Arc<AtomicBool>, out: &Output) -> Self {
         Self {
             stop,
             bar: None,
-            interactive: std::io::stderr().is_terminal(),
+            interactive: out.interactive,
+            quiet: out.verbosity == Verbosity::Quiet,
             last_line: Instant::now(),
         }
     }
@@ -38,14 +42,17 @@ impl TrainObserver for ProgressObserver {
     }
 
     fn on_start(&mut self, info: &StartInfo) {
-        if let Some((epoch, step)) = info.resumed_at {
-            println!("continuing at epoch {epoch} after step {step}");
+        if self.quiet {
+            return;
         }
-        println!(
+        if let Some((epoch, step)) = info.resumed_at {
+            eprintln!("continuing at epoch {epoch} after step {step}");
+        }
+        eprintln!(
             "data: {} (read and decoded in {:.2} s)",
             info.data_source, info.data_load_seconds
         );
-        println!(
+        eprintln!(
             "trainable parameters: {} (classifier head: {}); {} train / {} test images, {} steps per epoch",
             info.trainable_parameters,
             info.head_parameters,
@@ -56,6 +63,9 @@ impl TrainObserver for ProgressObserver {
     }
 
     fn on_step(&mut self, p: &StepProgress) {
+        if self.quiet {
+            return;
+        }
         let mut message = format!(
             "loss {:.4}  acc {:.2} %  {:.0} img/s",
             p.loss, p.accuracy, p.images_per_second
@@ -81,7 +91,7 @@ impl TrainObserver for ProgressObserver {
         } else if self.last_line.elapsed() >= Duration::from_secs(10) || p.step == p.steps_per_epoch
         {
             self.last_line = Instant::now();
-            println!(
+            eprintln!(
                 "epoch {} step {}/{}  {message}",
                 p.epoch, p.step, p.steps_per_epoch
             );
@@ -98,7 +108,10 @@ impl TrainObserver for ProgressObserver {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        println!(
+        if self.quiet {
+            return;
+        }
+        eprintln!(
             "epoch {}: train loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.0} img/s, {:.0} s",
             m.epoch,
             m.train_loss,

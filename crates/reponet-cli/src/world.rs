@@ -11,12 +11,10 @@ pub enum World {
 }
 
 impl World {
-    /// Join the MPI job that started this process, if one did; each rank's GPU devices then
-    /// take the GPU of its local rank.
+    /// Join the MPI job that started this process, if one did.
     pub fn join() -> Self {
         #[cfg(feature = "mpi")]
         if let Some(mpi) = reponet::distributed::Mpi::from_launcher() {
-            reponet::device::select_gpu_index(mpi.local_rank());
             let world = Self::Mpi(mpi);
             world.end_job_on_panic();
             return world;
@@ -30,6 +28,11 @@ impl World {
             #[cfg(feature = "mpi")]
             Self::Mpi(mpi) => mpi,
         }
+    }
+
+    /// This process's rank among those on its machine (0 alone): which GPU it takes.
+    pub fn local_rank(&self) -> usize {
+        self.comm().local_rank()
     }
 
     /// Whether this process prints: rank 0 of a job, or a process on its own.

@@ -91,9 +91,10 @@ fn polytope_prints_and_json() {
     let o = reponet(&["polytope", "--classes", "1"]);
     assert_fails_with(&o, "at least 2 classes");
     let o = reponet(&["polytope", "--kind", "dodecahedron"]);
+    // clap lists the values (aliases such as d-cube and hypercube are accepted too).
     assert_fails_with(
         &o,
-        "expected simplex, orthoplex, cube, hadamard, polygon or spread",
+        "[possible values: simplex, orthoplex, cube, hadamard, polygon, spread]",
     );
 }
 
@@ -179,7 +180,7 @@ fn bench_measures_and_refuses_bad_phases() {
     let json_path = tmp.path().join("bench.json");
     // One timed step of each phase, no warm-up, the JSON written to json_path.
     let bench = |extra: &[&str]| {
-        let mut args = vec!["bench", "--steps", "1", "--warmup", "0", "--json"];
+        let mut args = vec!["bench", "--steps", "1", "--warmup", "0", "--out"];
         args.push(json_path.to_str().unwrap());
         args.extend(extra);
         reponet(&args)
@@ -203,7 +204,7 @@ fn bench_measures_and_refuses_bad_phases() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&json_path)["conv_kernels"], "burn");
     let o = reponet(&["bench", "--conv", "cudnn"]);
-    assert_fails_with(&o, "expected reponet or burn");
+    assert_fails_with(&o, "[possible values: reponet, burn]");
     let o = reponet(&["bench", "--phases", "fly:512"]);
     assert_fails_with(&o, "expected train or infer");
     let o = reponet(&["bench", "--phases", "train:0"]);
@@ -234,7 +235,9 @@ fn train_then_eval_on_a_small_dataset() {
         "3",
     ]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    let text = stdout(&o);
+    // Progress goes to standard error; the result line alone to standard output.
+    assert!(stdout(&o).starts_with("done in "), "{}", stdout(&o));
+    let text = stderr(&o);
     // The trainable parameter count is printed, and the fixed head adds none.
     assert!(
         text.contains("trainable parameters: ") && text.contains("(classifier head: 0)"),
@@ -371,19 +374,22 @@ fn impossible_options_are_refused_before_any_work() {
         (&["--epochs", "0"], "--epochs 0"),
         (
             &["--polytope", "sphere"],
-            "expected simplex, orthoplex, cube, hadamard, polygon or spread",
+            "[possible values: simplex, orthoplex, cube, hadamard, polygon, spread]",
         ),
-        (&["--head", "frozen"], "expected fixed or learnable"),
+        (&["--head", "frozen"], "[possible values: fixed, learnable]"),
         (&["--polytope", "spread"], "give --dim D"),
         (&["--polytope", "simplex", "--dim", "4"], "has d = 9"),
         (&["--holdout-classes", "9"], "keep at least 2 of the 10"),
         (&["--holdout-classes", "3,10"], "class 10 does not exist"),
-        (&["--loss", "hinge"], "expected softmax, cosine or margin"),
+        (&["--loss", "hinge"], "[possible values: softmax, cosine, margin]"),
         (
             &["--dataset", "cifar10"],
             "unknown dataset 'cifar10': known datasets are mnist",
         ),
-        (&["--device", "tpu"], "expected cpu, wgpu, cuda, libtorch"),
+        (
+            &["--device", "tpu"],
+            "[possible values: cpu, wgpu, cuda, libtorch, libtorch-cuda]",
+        ),
         #[cfg(not(feature = "cuda"))]
         (&["--device", "cuda"], "downloads an LLVM bundle"),
         #[cfg(not(feature = "wgpu"))]
@@ -415,7 +421,7 @@ fn impossible_options_are_refused_before_any_work() {
 
 #[test]
 fn learns_real_mnist_when_present() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
+    let data = test_data_root().join("mnist");
     if !data.exists() {
         eprintln!("skipped: {} not found", data.display());
         return;
@@ -658,7 +664,7 @@ fn data_list_and_verify() {
         stderr(&o)
     );
 
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let shared = test_data_root();
     if shared.join("mnist").exists() {
         let o = reponet(&[
             "data",
@@ -762,7 +768,7 @@ fn serve_dir(dir: &Path) -> String {
 
 #[test]
 fn data_fetch_gets_and_verifies_real_mnist_over_loopback() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
+    let shared = test_data_root().join("mnist");
     if !shared.exists() {
         eprintln!("skipped: {} not found", shared.display());
         return;
@@ -886,9 +892,9 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
     let o = reponet(&["train", "--resume", r]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("continuing at epoch 1 after step"),
+        stderr(&o).contains("continuing at epoch 1 after step"),
         "{}",
-        stdout(&o)
+        stderr(&o)
     );
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 2);
@@ -926,7 +932,7 @@ fn a_second_ctrl_c_exits_at_once() {
     // Stopped before its first checkpoint: --resume starts it from the beginning.
     let o = reponet(&["train", "--resume", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("no checkpoint yet"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("no checkpoint yet"), "{}", stderr(&o));
     assert!(out.join("summary.json").exists());
 }
 
@@ -1069,7 +1075,7 @@ fn reproduce_quick_runs_the_grid_and_continues_where_it_stopped() {
     let o = reponet_without_data(tmp.path(), &args);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        stdout(&o).matches("finished already").count(),
+        stderr(&o).matches("finished already").count(),
         12,
         "{}",
         stdout(&o)
@@ -1097,9 +1103,9 @@ fn reproduce_quick_runs_the_grid_and_continues_where_it_stopped() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("reponet data fetch emnist-balanced"),
+        stderr(&o).contains("reponet data fetch emnist-balanced"),
         "{}",
-        stdout(&o)
+        stderr(&o)
     );
 }
 
@@ -1114,7 +1120,7 @@ fn holdout_classes_are_evaluated_as_unseen() {
         &["--polytope", "orthoplex", "--holdout-classes", "2,5,9"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("held out of training: classes 2, 5, 9"));
+    assert!(stderr(&o).contains("held out of training: classes 2, 5, 9"));
     let config = json(&run.join("config.json"));
     // 7 classes trained on: the 4-orthoplex (d = ceil(7 / 2)).
     assert_eq!(
@@ -1177,4 +1183,14 @@ fn holdout_classes_are_evaluated_as_unseen() {
     );
     assert!(md.contains("## Unseen classes over seeds"), "{md}");
     assert!(md.contains(&row), "{row} not in\n{md}");
+}
+
+/// A data root holding real datasets (`mnist/`, ...) for the tests that use them:
+/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (README.md, "Test"); the
+/// tests skip when it is absent.
+fn test_data_root() -> std::path::PathBuf {
+    std::env::var_os("REPONET_TEST_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        std::path::PathBuf::from,
+    )
 }

@@ -10,6 +10,7 @@
 //! are a trainable input, so the backward pass reaches the head exactly as it would from a
 //! backbone. A fixed head holds a constant `[K, d]` matrix: no gradient, no Adam state.
 
+use crate::device::Compute;
 use std::time::Instant;
 
 use burn::module::{Module, Param};
@@ -26,32 +27,16 @@ use crate::train::{adam, train_step};
 /// A model phase: `train` (forward + backward + Adam) or `infer` (forward only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Phase {
     /// Forward, backward and an Adam step.
     Train,
     /// Forward only, without autodiff.
+    #[strum(to_string = "infer", serialize = "inference")]
+    #[cfg_attr(feature = "clap", value(alias = "inference"))]
     Infer,
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Train => "train",
-            Self::Infer => "infer",
-        })
-    }
-}
-
-/// `train:512`, `infer:128`, ...
-impl std::str::FromStr for Phase {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "train" => Ok(Self::Train),
-            "infer" | "inference" => Ok(Self::Infer),
-            other => Err(format!("phase '{other}': expected train or infer")),
-        }
-    }
 }
 
 /// One measured phase.
@@ -96,9 +81,15 @@ fn timed(warmup: usize, steps: usize, mut step: impl FnMut()) -> Vec<f64> {
 }
 
 /// Throughput of LeNet++ (fixed simplex head, margin loss) in `phase` at `batch`.
-pub fn model_phase(phase: Phase, batch: usize, warmup: usize, steps: usize) -> PhaseResult {
+pub fn model_phase(
+    compute: &Compute,
+    phase: Phase,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+) -> PhaseResult {
     let polytope = Polytope::new(PolytopeKind::Simplex, 10).expect("the 9-simplex");
-    let device = crate::device::current();
+    let device = compute.device();
     let train_device = device.clone().autodiff();
     let images = |device: &Device| {
         Tensor::<4>::random([batch, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device)
@@ -110,12 +101,8 @@ pub fn model_phase(phase: Phase, batch: usize, warmup: usize, steps: usize) -> P
     reset_peak_rss();
     let times = match phase {
         Phase::Train => {
-            let mut model = Some(Network::seeded(
-                &polytope,
-                HeadKind::Fixed,
-                &train_device,
-                0,
-            ));
+            let model = Network::seeded(&polytope, HeadKind::Fixed, &train_device, 0);
+            let mut model = Some(model.with_conv_kernels(compute.conv));
             let mut optimizer = adam();
             let loss_fn = PolytopeLoss {
                 kind: LossKind::Margin,
@@ -130,7 +117,8 @@ pub fn model_phase(phase: Phase, batch: usize, warmup: usize, steps: usize) -> P
             })
         }
         Phase::Infer => {
-            let model = Network::seeded(&polytope, HeadKind::Fixed, &device, 0);
+            let model = Network::seeded(&polytope, HeadKind::Fixed, &device, 0)
+                .with_conv_kernels(compute.conv);
             let x = images(&device);
             timed(warmup, steps, || {
                 let cosines = model.head.cosines(model.features(x.clone()));
@@ -182,6 +170,7 @@ pub struct HeadResult {
 /// its rows' values. A Hadamard head needs d >= K (else rows repeat), which none of the
 /// many-class settings has.
 pub fn head_phase(
+    compute: &Compute,
     classes: usize,
     dim: usize,
     head: HeadKind,
@@ -189,7 +178,7 @@ pub fn head_phase(
     warmup: usize,
     steps: usize,
 ) -> HeadResult {
-    let device = crate::device::current().autodiff();
+    let device = compute.device().autodiff();
     reset_peak_rss();
     let (classifier, vertices) = match head {
         HeadKind::Learnable => (

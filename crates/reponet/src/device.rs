@@ -3,30 +3,36 @@
 //! feature, whose build downloads LLVM), or LibTorch on the CPU or a CUDA GPU (the `tch`
 //! feature, for users who already have PyTorch).
 //!
-//! The choice is one per process, made once (the CLI's `--device`): training, evaluation,
-//! embedding and benchmarks then all run on the same backend without every function of the
-//! library taking a device. Nothing selected means the CPU.
-
-use std::fmt;
-use std::str::FromStr;
-use std::sync::OnceLock;
+//! The choice is a value, [`Compute`]: the device, which of the machine's GPUs, and whose
+//! convolution kernels the CPU runs. Training, evaluation, embedding and benchmarks take
+//! one, so a program may use two devices at once; only the command line reads the
+//! environment (`REPONET_CONV`) or picks a default.
 
 use burn::tensor::Device;
+pub use reponet_conv::ConvKernels;
 
 /// A compute backend reponet can run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::Display, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ComputeDevice {
     /// Burn's flex backend on the CPU (SIMD, all cores through rayon).
     #[default]
     Cpu,
     /// Burn's wgpu backend: the best GPU wgpu finds (override with
     /// `CUBECL_WGPU_DEFAULT_DEVICE`, e.g. `DiscreteGpu(1)` or `Cpu` for a software Vulkan).
+    #[strum(to_string = "wgpu", serialize = "gpu")]
+    #[cfg_attr(feature = "clap", value(alias = "gpu"))]
     Wgpu,
     /// Burn's CUDA backend on the first NVIDIA GPU.
     Cuda,
     /// Burn's LibTorch backend on the CPU (PyTorch's own kernels, oneDNN).
+    #[strum(to_string = "libtorch", serialize = "tch")]
+    #[cfg_attr(feature = "clap", value(name = "libtorch", alias = "tch"))]
     LibTorch,
     /// Burn's LibTorch backend on the first CUDA GPU (a CUDA build of libtorch).
+    #[strum(to_string = "libtorch-cuda", serialize = "tch-cuda")]
+    #[cfg_attr(feature = "clap", value(name = "libtorch-cuda", alias = "tch-cuda"))]
     LibTorchCuda,
 }
 
@@ -47,22 +53,27 @@ impl ComputeDevice {
         all
     }
 
-    /// The Burn device (without autodiff), or why this build cannot give it.
+    /// The Burn device (without autodiff) on the machine's GPU `gpu` (counted from 0;
+    /// ignored on the CPU), or why this build cannot give it.
     // Burn 0.22 marks its LibTorch devices deprecated (burn-tch is to be removed); they
     // are what the `tch` feature is for, so kept while Burn ships them.
     #[cfg_attr(feature = "tch", allow(deprecated))]
-    pub fn burn_device(self) -> Result<Device, String> {
+    #[cfg_attr(
+        not(any(feature = "wgpu", feature = "cuda", feature = "tch")),
+        allow(unused_variables)
+    )]
+    pub fn burn_device(self, gpu: usize) -> Result<Device, String> {
         match self {
             Self::Cpu => Ok(Device::flex()),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Ok(match gpu_index() {
+            Self::Wgpu => Ok(match gpu {
                 0 => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
                 i => Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(i)),
             }),
             #[cfg(not(feature = "wgpu"))]
             Self::Wgpu => Err(NO_WGPU.into()),
             #[cfg(feature = "cuda")]
-            Self::Cuda => Ok(Device::cuda(gpu_index())),
+            Self::Cuda => Ok(Device::cuda(gpu)),
             #[cfg(not(feature = "cuda"))]
             Self::Cuda => Err(NO_CUDA.into()),
             #[cfg(feature = "tch")]
@@ -71,7 +82,7 @@ impl ComputeDevice {
             Self::LibTorchCuda => {
                 // LibTorch lists its CUDA devices; none with a CPU-only libtorch or no driver.
                 if !Device::enumerate(burn::tensor::DeviceType::LibTorch).is_empty() {
-                    Ok(Device::libtorch_cuda(gpu_index()))
+                    Ok(Device::libtorch_cuda(gpu))
                 } else {
                     Err("libtorch-cuda: this libtorch sees no CUDA GPU (a CPU-only \
                          libtorch, or no driver); use --device libtorch"
@@ -111,79 +122,49 @@ const NO_TCH: &str = "this reponet was built without the LibTorch backend: build
      `cargo build --release -p reponet-cli --features tch` where PyTorch is installed \
      (README.md, \"LibTorch\")";
 
-impl FromStr for ComputeDevice {
-    type Err = String;
+/// Where and how a job computes: the device, which GPU, and whose convolution kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Compute {
+    /// The backend.
+    pub device: ComputeDevice,
+    /// Which of the machine's GPUs the GPU backends take (from 0): in a data-parallel job,
+    /// each rank on a machine takes its local rank's.
+    pub gpu: usize,
+    /// Whose convolution kernels the CPU backend runs (other backends run their own).
+    pub conv: ConvKernels,
+}
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let device = match s.to_ascii_lowercase().as_str() {
-            "cpu" => Self::Cpu,
-            "wgpu" | "gpu" => Self::Wgpu,
-            "libtorch" | "tch" => Self::LibTorch,
-            "libtorch-cuda" | "tch-cuda" => Self::LibTorchCuda,
-            "cuda" => Self::Cuda,
-            other => {
-                return Err(format!(
-                    "device '{other}': expected cpu, wgpu, cuda, libtorch or libtorch-cuda"
-                ))
-            }
+impl Compute {
+    /// `device` on its first GPU with reponet's kernels, if this build has it.
+    pub fn new(device: ComputeDevice) -> Result<Self, String> {
+        let compute = Self {
+            device,
+            ..Self::default()
         };
-        device.burn_device().map(|_| device)
+        compute.burn_device()?;
+        Ok(compute)
     }
-}
 
-impl fmt::Display for ComputeDevice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Cpu => "cpu",
-            Self::Wgpu => "wgpu",
-            Self::Cuda => "cuda",
-            Self::LibTorch => "libtorch",
-            Self::LibTorchCuda => "libtorch-cuda",
-        })
+    /// The Burn device (without autodiff).
+    pub fn burn_device(&self) -> Result<Device, String> {
+        self.device.burn_device(self.gpu)
     }
-}
 
-static SELECTED: OnceLock<ComputeDevice> = OnceLock::new();
-static GPU_INDEX: OnceLock<usize> = OnceLock::new();
-
-/// Which GPU of the machine the GPU devices take: each rank of a data-parallel job on one
-/// machine takes the one of its local rank (set once, before [`select`]); 0 unless set.
-pub fn select_gpu_index(index: usize) {
-    let _ = GPU_INDEX.set(index);
-}
-
-// Read by the GPU backends only.
-#[cfg_attr(
-    not(any(feature = "wgpu", feature = "cuda", feature = "tch")),
-    allow(dead_code)
-)]
-fn gpu_index() -> usize {
-    GPU_INDEX.get().copied().unwrap_or(0)
-}
-
-/// Choose the process's device, once; a second, different choice is refused.
-pub fn select(device: ComputeDevice) -> Result<(), String> {
-    device.burn_device()?;
-    let chosen = *SELECTED.get_or_init(|| device);
-    if chosen == device {
-        Ok(())
-    } else {
-        Err(format!(
-            "the device is already {chosen}; it is chosen once per process"
-        ))
+    /// The Burn device, for code that was handed a `Compute` already checked by
+    /// [`Compute::new`] (or the default CPU): a device this build lacks is a bug there.
+    pub(crate) fn device(&self) -> Device {
+        self.burn_device()
+            .unwrap_or_else(|e| panic!("{self:?} was not checked with Compute::new: {e}"))
     }
-}
 
-/// The chosen device, the CPU if none was.
-pub fn selected() -> ComputeDevice {
-    SELECTED.get().copied().unwrap_or_default()
-}
-
-/// The Burn device of [`selected`] (without autodiff).
-pub fn current() -> Device {
-    selected()
-        .burn_device()
-        .expect("select() only accepts devices this build has")
+    /// A short description for reports and benchmark tables: the backend and, on the CPU,
+    /// whose convolution kernels.
+    pub fn describe(&self) -> String {
+        match self.device {
+            ComputeDevice::Cpu => format!("{}, {} conv kernels", self.device.describe(), self.conv),
+            _ => self.device.describe().to_string(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -193,32 +174,28 @@ mod tests {
     #[test]
     fn parses_and_refuses_clearly() {
         assert_eq!("CPU".parse::<ComputeDevice>(), Ok(ComputeDevice::Cpu));
+        assert_eq!("gpu".parse::<ComputeDevice>(), Ok(ComputeDevice::Wgpu));
+        assert_eq!("tch-cuda".parse(), Ok(ComputeDevice::LibTorchCuda));
+        assert!("tpu".parse::<ComputeDevice>().is_err());
         if cfg!(not(feature = "cuda")) {
-            let err = "cuda".parse::<ComputeDevice>().unwrap_err();
+            let err = Compute::new(ComputeDevice::Cuda).unwrap_err();
             assert!(
                 err.contains("--features cuda") && err.contains("wgpu"),
                 "{err}"
             );
         }
-        assert!("tpu"
-            .parse::<ComputeDevice>()
-            .unwrap_err()
-            .contains("cpu, wgpu, cuda, libtorch or libtorch-cuda"));
         if cfg!(not(feature = "wgpu")) {
-            let err = "wgpu".parse::<ComputeDevice>().unwrap_err();
+            let err = Compute::new(ComputeDevice::Wgpu).unwrap_err();
             assert!(err.contains("--features wgpu"), "{err}");
         }
         if cfg!(not(feature = "tch")) {
-            let err = "libtorch".parse::<ComputeDevice>().unwrap_err();
+            let err = Compute::new(ComputeDevice::LibTorch).unwrap_err();
             assert!(err.contains("--features tch"), "{err}");
         }
         for device in ComputeDevice::available() {
-            let name = device.to_string();
-            // libtorch-cuda is compiled in with tch, but parses only where a GPU is seen.
-            if let Ok(parsed) = name.parse::<ComputeDevice>() {
-                assert_eq!(parsed, device);
-            }
+            assert_eq!(device.to_string().parse(), Ok(device));
         }
-        assert_eq!(ComputeDevice::Cpu.to_string(), "cpu");
+        assert_eq!(ComputeDevice::LibTorchCuda.to_string(), "libtorch-cuda");
+        assert_eq!(Compute::default().conv, ConvKernels::Reponet);
     }
 }

@@ -95,8 +95,8 @@ fn same_setting_ignores_only_where_the_data_was_read() {
 #[test]
 fn head_benchmark_accounts_parameters_and_optimizer_state() {
     let (k, d) = (40, 8);
-    let fixed = head_phase(k, d, HeadKind::Fixed, 16, 0, 1);
-    let learnable = head_phase(k, d, HeadKind::Learnable, 16, 0, 1);
+    let fixed = head_phase(&Default::default(), k, d, HeadKind::Fixed, 16, 0, 1);
+    let learnable = head_phase(&Default::default(), k, d, HeadKind::Learnable, 16, 0, 1);
     assert_eq!(fixed.trainable_parameters, 0);
     assert_eq!(fixed.optimizer_state_bytes, 0);
     assert!(fixed.vertices.starts_with("spread"), "{}", fixed.vertices);

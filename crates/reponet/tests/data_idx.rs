@@ -119,7 +119,7 @@ fn mnist_folder_checks_shapes_counts_and_labels() {
 
 #[test]
 fn real_mnist_when_present() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
+    let dir = test_data_root().join("mnist");
     if !dir.exists() {
         eprintln!("skipped: {} not found", dir.display());
         return;
@@ -134,4 +134,14 @@ fn real_mnist_when_present() {
     let mean =
         train.pixels.iter().map(|&p| p as f64).sum::<f64>() / train.pixels.len() as f64 / 255.0;
     assert!((mean - 0.1307).abs() < 1e-4, "{mean}");
+}
+
+/// A data root holding real datasets (`mnist/`, ...) for the tests that use them:
+/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (README.md, "Test"); the
+/// tests skip when it is absent.
+fn test_data_root() -> std::path::PathBuf {
+    std::env::var_os("REPONET_TEST_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        std::path::PathBuf::from,
+    )
 }

@@ -81,7 +81,7 @@ fn builtin_sample_is_real_mnist_split_8000_2000() {
 
 #[test]
 fn measured_normalisations_match_the_real_training_sets() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let shared = test_data_root();
     let places = [
         ("mnist", shared.join("mnist")),
         ("fashion-mnist", "/usr/share/datasets/fashion-mnist".into()),
@@ -238,4 +238,14 @@ fn emnist_images_load_upright_with_their_labels() {
             }
         }
     }
+}
+
+/// A data root holding real datasets (`mnist/`, ...) for the tests that use them:
+/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (README.md, "Test"); the
+/// tests skip when it is absent.
+fn test_data_root() -> std::path::PathBuf {
+    std::env::var_os("REPONET_TEST_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        std::path::PathBuf::from,
+    )
 }

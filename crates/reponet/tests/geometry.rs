@@ -167,6 +167,13 @@ fn polytope_names_parse() {
     for kind in PolytopeKind::ALL {
         assert_eq!(kind.name().parse::<PolytopeKind>().unwrap(), kind);
     }
-    let err = "dodecahedron".parse::<PolytopeKind>().unwrap_err();
-    assert!(err.contains("simplex, orthoplex, cube, hadamard, polygon or spread"));
+    // The paper's and the literature's other names, in any case.
+    for (alias, kind) in [
+        ("d-Simplex", PolytopeKind::Simplex),
+        ("hypercube", PolytopeKind::Cube),
+        ("THOMSON", PolytopeKind::Spread),
+    ] {
+        assert_eq!(alias.parse::<PolytopeKind>().unwrap(), kind);
+    }
+    assert!("dodecahedron".parse::<PolytopeKind>().is_err());
 }

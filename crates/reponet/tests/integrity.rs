@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use reponet::geometry::{Polytope, PolytopeKind};
+use reponet::device::Compute;
 use reponet::train::{
     load_checkpoint, resume, train, CheckpointEvery, RunDir, SilentObserver, StepProgress,
     TrainConfig, TrainError, TrainObserver, TrainSummary,
@@ -63,7 +64,7 @@ impl TrainObserver for CopyCheckpointAt {
 fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over() {
     let tmp = tempfile::tempdir().unwrap();
     let straight = tmp.path().join("straight");
-    let done = train(&config(), &straight, false, &mut SilentObserver).unwrap();
+    let done = train(&config(), &straight, false, &Compute::default(), &mut SilentObserver).unwrap();
     let sha = done.weights_sha256.clone().expect("recorded");
     assert_eq!(summary(&straight).weights_sha256, Some(sha.clone()));
 
@@ -80,7 +81,7 @@ fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over(
         checkpoint_every: CheckpointEvery::Steps(3),
         ..config()
     };
-    let result = train(&every3, &periodic, false, &mut observer).unwrap();
+    let result = train(&every3, &periodic, false, &Compute::default(), &mut observer).unwrap();
     assert_eq!(
         result.weights_sha256,
         Some(sha.clone()),
@@ -95,7 +96,7 @@ fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over(
     std::fs::copy(periodic.join(RunDir::CONFIG), killed.join(RunDir::CONFIG)).unwrap();
     std::fs::copy(&copy, killed.join(RunDir::CHECKPOINT)).unwrap();
     assert_eq!(
-        resume(&killed, &mut SilentObserver).unwrap().weights_sha256,
+        resume(&killed, &Compute::default(), &mut SilentObserver).unwrap().weights_sha256,
         Some(sha.clone())
     );
     assert_eq!(figures(&killed), figures(&straight));
@@ -105,7 +106,7 @@ fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over(
     std::fs::create_dir(&bare).unwrap();
     std::fs::copy(straight.join(RunDir::CONFIG), bare.join(RunDir::CONFIG)).unwrap();
     assert_eq!(
-        resume(&bare, &mut SilentObserver).unwrap().weights_sha256,
+        resume(&bare, &Compute::default(), &mut SilentObserver).unwrap().weights_sha256,
         Some(sha)
     );
     assert_eq!(figures(&bare), figures(&straight));
@@ -152,7 +153,7 @@ impl TrainObserver for SecondWriterAt {
         }
         let me = std::process::id().to_string();
         // Writers are refused, naming the holder.
-        let err = resume(&self.run, &mut SilentObserver).unwrap_err();
+        let err = resume(&self.run, &Compute::default(), &mut SilentObserver).unwrap_err();
         assert!(
             matches!(&err, TrainError::Busy { pid, .. } if *pid == me),
             "{err}"
@@ -160,7 +161,7 @@ impl TrainObserver for SecondWriterAt {
         assert!(err
             .to_string()
             .contains("another process is training this run"));
-        let err = train(&config(), &self.run, true, &mut SilentObserver).unwrap_err();
+        let err = train(&config(), &self.run, true, &Compute::default(), &mut SilentObserver).unwrap_err();
         assert!(matches!(err, TrainError::Busy { .. }), "{err}");
         // Readers read the last complete checkpoint while it trains.
         let run = RunDir::open(&self.run).unwrap();
@@ -187,19 +188,19 @@ fn one_writer_per_run_folder_while_readers_read() {
         run: run.clone(),
         checked: false,
     };
-    let err = train(&every2, &run, false, &mut observer).unwrap_err();
+    let err = train(&every2, &run, false, &Compute::default(), &mut observer).unwrap_err();
     assert!(matches!(err, TrainError::Interrupted { .. }), "{err}");
     assert!(observer.checked);
     // The first writer is gone, and with it its lock: resume goes on, and so does --force.
-    resume(&run, &mut SilentObserver).unwrap();
-    train(&config(), &run, true, &mut SilentObserver).unwrap();
+    resume(&run, &Compute::default(), &mut SilentObserver).unwrap();
+    train(&config(), &run, true, &Compute::default(), &mut SilentObserver).unwrap();
     // A writer killed mid-write leaves a temporary file; the next writer removes it, and
     // a folder holding only the lock file and such leftovers is still a fresh folder.
     let fresh = tmp.path().join("fresh");
     std::fs::create_dir(&fresh).unwrap();
     std::fs::write(fresh.join(".lock"), "12345").unwrap();
     std::fs::write(fresh.join(".config.json.tmp999"), "half a fi").unwrap();
-    train(&config(), &fresh, false, &mut SilentObserver).unwrap();
+    train(&config(), &fresh, false, &Compute::default(), &mut SilentObserver).unwrap();
     assert!(!fresh.join(".config.json.tmp999").exists());
 }
 
@@ -207,7 +208,7 @@ fn one_writer_per_run_folder_while_readers_read() {
 fn a_run_refuses_other_vertices_and_changed_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    train(&config(), &run, false, &mut SilentObserver).unwrap();
+    train(&config(), &run, false, &Compute::default(), &mut SilentObserver).unwrap();
     let device = burn::tensor::Device::flex();
     let dir = RunDir::open(&run).unwrap();
     dir.load_model(&device).unwrap();
@@ -254,7 +255,7 @@ fn a_run_refuses_other_vertices_and_changed_weights() {
         epochs: 1,
         ..config_small()
     };
-    train(&cfg, &learnable, false, &mut SilentObserver).unwrap();
+    train(&cfg, &learnable, false, &Compute::default(), &mut SilentObserver).unwrap();
     let saved = std::fs::read_to_string(learnable.join(RunDir::CONFIG)).unwrap();
     assert!(!saved.contains("head_vertices"), "{saved}");
 }

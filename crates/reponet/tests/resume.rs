@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use reponet::device::Compute;
 use reponet::train::{
     load_checkpoint, resume, save_checkpoint, train, EpochMetrics, RunDir, SilentObserver,
     TrainConfig, TrainError, TrainObserver,
@@ -74,7 +75,7 @@ fn weights(run: &Path) -> Vec<u32> {
 fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let straight = tmp.path().join("straight");
-    train(&config(), &straight, false, &mut SilentObserver).unwrap();
+    train(&config(), &straight, false, &Compute::default(), &mut SilentObserver).unwrap();
     // Stationarity: class means every epoch, their drift from the second epoch on.
     let metrics = figures(&straight);
     for m in &metrics {
@@ -100,7 +101,7 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
 
     // Determinism: the same run again gives the same weights and metrics.
     let again = tmp.path().join("again");
-    train(&config(), &again, false, &mut SilentObserver).unwrap();
+    train(&config(), &again, false, &Compute::default(), &mut SilentObserver).unwrap();
     assert!(
         weights(&again) == weights(&straight),
         "same seed, different weights"
@@ -115,6 +116,7 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
             &config(),
             &run,
             false,
+            &Compute::default(),
             &mut StopAfter {
                 after: stop,
                 steps: 0,
@@ -138,7 +140,7 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
             .unwrap()
             .state;
         assert_eq!(state.global_step, stop);
-        resume(&run, &mut SilentObserver).unwrap();
+        resume(&run, &Compute::default(), &mut SilentObserver).unwrap();
         assert!(
             weights(&run) == weights(&straight),
             "stopped after step {stop}: weights differ"
@@ -148,7 +150,7 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
             figures(&straight),
             "stopped after step {stop}"
         );
-        let msg = resume(&run, &mut SilentObserver).unwrap_err().to_string();
+        let msg = resume(&run, &Compute::default(), &mut SilentObserver).unwrap_err().to_string();
         assert!(msg.contains("this run is complete"), "{msg}");
     }
 }
@@ -161,6 +163,7 @@ fn bad_numbers_and_bad_files_never_replace_a_good_checkpoint() {
         &config(),
         &run,
         false,
+        &Compute::default(),
         &mut StopAfter { after: 8, steps: 0 },
     )
     .unwrap_err();
@@ -185,7 +188,7 @@ fn bad_numbers_and_bad_files_never_replace_a_good_checkpoint() {
     let nan_path = nan_run.join(RunDir::CHECKPOINT);
     save_checkpoint(&nan_path, &checkpoint.state, &poisoned, &optimizer).unwrap();
     let before = std::fs::read(&nan_path).unwrap();
-    let msg = resume(&nan_run, &mut SilentObserver)
+    let msg = resume(&nan_run, &Compute::default(), &mut SilentObserver)
         .unwrap_err()
         .to_string();
     assert!(
@@ -212,7 +215,7 @@ fn bad_numbers_and_bad_files_never_replace_a_good_checkpoint() {
         (b"PK\x03\x04 not a checkpoint".to_vec(), "wrong magic"),
     ] {
         std::fs::write(&nan_path, &bytes).unwrap();
-        let msg = resume(&nan_run, &mut SilentObserver)
+        let msg = resume(&nan_run, &Compute::default(), &mut SilentObserver)
             .unwrap_err()
             .to_string();
         assert!(
@@ -226,11 +229,11 @@ fn bad_numbers_and_bad_files_never_replace_a_good_checkpoint() {
     // names the file, and the previous checkpoint stays whole and usable.
     let blocker = run.join(format!(".{}.tmp{}", RunDir::CHECKPOINT, std::process::id()));
     std::fs::create_dir(&blocker).unwrap();
-    let msg = resume(&run, &mut SilentObserver).unwrap_err().to_string();
+    let msg = resume(&run, &Compute::default(), &mut SilentObserver).unwrap_err().to_string();
     assert!(msg.contains("checkpoint.bin"), "{msg}");
     assert_eq!(std::fs::read(&path).unwrap(), good);
     std::fs::remove_dir(&blocker).unwrap();
-    resume(&run, &mut SilentObserver).unwrap();
+    resume(&run, &Compute::default(), &mut SilentObserver).unwrap();
     assert!(run.join(RunDir::SUMMARY).exists());
 }
 
@@ -251,7 +254,7 @@ fn poison(model: reponet::nn::Network) -> reponet::nn::Network {
 #[test]
 fn resume_refuses_what_is_not_an_unfinished_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let msg = resume(tmp.path(), &mut SilentObserver)
+    let msg = resume(tmp.path(), &Compute::default(), &mut SilentObserver)
         .unwrap_err()
         .to_string();
     assert!(

@@ -3,11 +3,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use reponet::bench::{head_phase, model_phase, HeadResult, Phase, PhaseResult};
-use reponet::device::ComputeDevice;
-use reponet::nn::conv::{conv_kernels, set_conv_kernels, ConvKernels};
+use reponet::device::{Compute, ComputeDevice, ConvKernels};
 use reponet::nn::HeadKind;
 use reponet::train::{self, SilentObserver, TrainConfig};
 use serde_json::json;
+
+use crate::context::{Ctx, Output};
 
 /// Measure speed and memory: LeNet++ train-step and inference throughput, a full-MNIST
 /// epoch end to end, or the classifier head alone for many classes.
@@ -20,8 +21,8 @@ use serde_json::json;
 /// --conv burn measures Burn's own instead, for comparison.
 ///   reponet bench                                   train and infer at batch 512 and 128
 ///   reponet bench --conv burn                       the same on Burn's CPU convolutions
-///   reponet bench --epoch --data-dir ../shared/data one full-MNIST epoch, end to end, too
-///   reponet bench --heads --json heads.json         K = 1,000..100,000, d = 128 and 512
+///   reponet bench --epoch                           one full-MNIST epoch, end to end, too
+///   reponet bench --heads --out heads.json          K = 1,000..100,000, d = 128 and 512
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -58,11 +59,11 @@ pub struct Args {
     head_batch: usize,
     /// Whose CPU convolution kernels to time: reponet (the default) or burn (Burn's own,
     /// as `REPONET_CONV=burn` does for every command).
-    #[arg(long, value_name = "reponet|burn")]
-    conv: Option<ConvKernels>,
-    /// Also write the results as JSON to this file (- for standard output).
     #[arg(long)]
-    json: Option<PathBuf>,
+    conv: Option<ConvKernels>,
+    /// Also write the results as JSON to this file (--json prints them instead).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 fn parse_phase(spec: &str) -> Result<(Phase, usize)> {
@@ -74,7 +75,11 @@ fn parse_phase(spec: &str) -> Result<(Phase, usize)> {
         .ok()
         .filter(|&b| b > 0)
         .with_context(|| format!("phase '{spec}': the batch must be a positive integer"))?;
-    Ok((phase.parse().map_err(anyhow::Error::msg)?, batch))
+    let phase = phase
+        .parse()
+        .ok()
+        .with_context(|| format!("phase '{spec}': expected train or infer before the colon"))?;
+    Ok((phase, batch))
 }
 
 fn mib(bytes: Option<u64>) -> String {
@@ -83,146 +88,167 @@ fn mib(bytes: Option<u64>) -> String {
     })
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if args.steps == 0 {
         bail!("--steps 0: time at least 1 step");
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(threads);
-    if let Some(kernels) = args.conv {
-        set_conv_kernels(kernels);
-    }
+    let compute = Compute {
+        conv: args.conv.unwrap_or(ctx.compute.conv),
+        ..ctx.compute
+    };
     let mut report = json!({
         "reponet_version": env!("CARGO_PKG_VERSION"),
-        "backend": reponet::device::selected().describe(),
-        "conv_kernels": effective_kernels(),
-        "threads": threads,
+        "backend": compute.device.describe(),
+        "conv_kernels": effective_kernels(&compute),
+        "threads": reponet::machine::compute_threads(),
     });
+    let bench = Bench {
+        args: &args,
+        compute,
+        out: &ctx.out,
+    };
     if args.heads {
-        report["heads"] = json!(run_heads(&args)?);
+        report["heads"] = json!(bench.heads()?);
     } else {
         let phases: Vec<(Phase, usize)> = args
             .phases
             .iter()
             .map(|p| parse_phase(p))
             .collect::<Result<_>>()?;
-        report["phases"] = json!(run_phases(&phases, &args));
+        report["phases"] = json!(bench.phases(&phases));
         if args.epoch {
-            report["epoch"] = run_epoch(&args)?;
+            report["epoch"] = bench.epoch()?;
         }
     }
-    if let Some(path) = &args.json {
+    ctx.out.json(&report)?;
+    if let Some(path) = &args.out {
         let text = serde_json::to_string_pretty(&report)?;
-        if path.as_os_str() == "-" {
-            println!("{text}");
-        } else {
-            train::write_atomic(path, text.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
+        train::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        ctx.out.log(format_args!("wrote {}", path.display()));
     }
     Ok(())
 }
 
 /// Whose convolutions run: reponet's kernels are for flex only; the GPU backends run
 /// Burn's, LibTorch PyTorch's.
-fn effective_kernels() -> String {
-    match reponet::device::selected() {
-        ComputeDevice::Cpu => conv_kernels().to_string(),
+fn effective_kernels(compute: &Compute) -> String {
+    match compute.device {
+        ComputeDevice::Cpu => compute.conv.to_string(),
         gpu @ (ComputeDevice::Wgpu | ComputeDevice::Cuda) => format!("burn ({gpu})"),
         ComputeDevice::LibTorch | ComputeDevice::LibTorchCuda => "libtorch".into(),
     }
 }
 
-fn run_phases(phases: &[(Phase, usize)], args: &Args) -> Vec<PhaseResult> {
-    eprintln!(
-        "LeNet++, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
-        effective_kernels(),
-        args.steps,
-        args.warmup
-    );
-    eprintln!(
-        "{:<6} {:>6} {:>12} {:>10} {:>14}",
-        "phase", "batch", "step (ms)", "img/s", "peak RSS (MiB)"
-    );
-    phases
-        .iter()
-        .map(|&(phase, batch)| {
-            let r = model_phase(phase, batch, args.warmup, args.steps);
-            eprintln!(
-                "{:<6} {:>6} {:>12.1} {:>10.1} {:>14}",
-                r.phase,
-                r.batch,
-                1e3 * r.median_step_seconds,
-                r.images_per_second,
-                mib(r.peak_rss_bytes)
-            );
-            r
-        })
-        .collect()
+/// One benchmark invocation: its options, where it computes, where the table goes (the
+/// table is the result: standard output, unless --json).
+struct Bench<'a> {
+    args: &'a Args,
+    compute: Compute,
+    out: &'a Output,
 }
 
-/// One epoch of the paper's recipe on full MNIST, through the same code as `reponet train`.
-fn run_epoch(args: &Args) -> Result<serde_json::Value> {
-    let dir = std::env::temp_dir().join(format!("reponet-bench-epoch-{}", std::process::id()));
-    let config = TrainConfig {
-        epochs: 1,
-        ..TrainConfig::paper_defaults(args.data_dir.clone())
-    };
-    eprintln!("one full-MNIST epoch (load, train, evaluate), batch 512...");
-    let start = Instant::now();
-    let result = train::train(&config, &dir, true, &mut SilentObserver);
-    let seconds = start.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&dir);
-    let summary = result?;
-    eprintln!(
+impl Bench<'_> {
+    fn phases(&self, phases: &[(Phase, usize)]) -> Vec<PhaseResult> {
+        let args = self.args;
+        self.out.log(format_args!(
+        "LeNet++, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
+        effective_kernels(&self.compute),
+        args.steps,
+        args.warmup
+    ));
+        self.out.text(format_args!(
+            "{:<6} {:>6} {:>12} {:>10} {:>14}",
+            "phase", "batch", "step (ms)", "img/s", "peak RSS (MiB)"
+        ));
+        phases
+            .iter()
+            .map(|&(phase, batch)| {
+                let r = model_phase(&self.compute, phase, batch, args.warmup, args.steps);
+                self.out.text(format_args!(
+                    "{:<6} {:>6} {:>12.1} {:>10.1} {:>14}",
+                    r.phase,
+                    r.batch,
+                    1e3 * r.median_step_seconds,
+                    r.images_per_second,
+                    mib(r.peak_rss_bytes)
+                ));
+                r
+            })
+            .collect()
+    }
+
+    /// One epoch of the paper's recipe on full MNIST, through the same code as `reponet train`.
+    fn epoch(&self) -> Result<serde_json::Value> {
+        let args = self.args;
+        let dir = std::env::temp_dir().join(format!("reponet-bench-epoch-{}", std::process::id()));
+        let config = TrainConfig {
+            epochs: 1,
+            ..TrainConfig::paper_defaults(args.data_dir.clone())
+        };
+        self.out.log(format_args!(
+            "one full-MNIST epoch (load, train, evaluate), batch 512..."
+        ));
+        let start = Instant::now();
+        let result = train::train(&config, &dir, true, &self.compute, &mut SilentObserver);
+        let seconds = start.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        let summary = result?;
+        self.out.text(format_args!(
         "epoch: {seconds:.1} s end to end ({:.1} img/s over {} training images), test accuracy {:.2} %",
         summary.train_images as f64 / seconds,
         summary.train_images,
         summary.final_test_accuracy
-    );
-    Ok(json!({
-        "seconds": seconds,
-        "train_images": summary.train_images,
-        "test_images": summary.test_images,
-        "test_accuracy": summary.final_test_accuracy,
-    }))
-}
-
-fn run_heads(args: &Args) -> Result<Vec<HeadResult>> {
-    if args.classes.iter().any(|&k| k < 2) || args.dims.contains(&0) {
-        bail!("--classes needs K >= 2 and --dims d >= 1");
+    ));
+        Ok(json!({
+            "seconds": seconds,
+            "train_images": summary.train_images,
+            "test_images": summary.test_images,
+            "test_accuracy": summary.final_test_accuracy,
+        }))
     }
-    eprintln!(
-        "head + margin loss alone, batch {}, median of {} steps after {} warm-up",
-        args.head_batch, args.steps, args.warmup
-    );
-    eprintln!(
-        "{:>7} {:>4} {:<9} {:>12} {:>12} {:>10} {:>14}  fixed rows",
-        "K", "d", "head", "trainable", "Adam (MiB)", "step (ms)", "peak RSS (MiB)"
-    );
-    let mut results = Vec::new();
-    for &classes in &args.classes {
-        for &dim in &args.dims {
-            for head in [HeadKind::Fixed, HeadKind::Learnable] {
-                let r = head_phase(classes, dim, head, args.head_batch, args.warmup, args.steps);
-                eprintln!(
-                    "{:>7} {:>4} {:<9} {:>12} {:>12.1} {:>10.1} {:>14}  {}",
-                    r.classes,
-                    r.dim,
-                    r.head,
-                    r.trainable_parameters,
-                    r.optimizer_state_bytes as f64 / (1 << 20) as f64,
-                    1e3 * r.median_step_seconds,
-                    mib(r.peak_rss_bytes),
-                    r.vertices
-                );
-                results.push(r);
+
+    fn heads(&self) -> Result<Vec<HeadResult>> {
+        let args = self.args;
+        if args.classes.iter().any(|&k| k < 2) || args.dims.contains(&0) {
+            bail!("--classes needs K >= 2 and --dims d >= 1");
+        }
+        self.out.log(format_args!(
+            "head + margin loss alone, batch {}, median of {} steps after {} warm-up",
+            args.head_batch, args.steps, args.warmup
+        ));
+        self.out.text(format_args!(
+            "{:>7} {:>4} {:<9} {:>12} {:>12} {:>10} {:>14}  fixed rows",
+            "K", "d", "head", "trainable", "Adam (MiB)", "step (ms)", "peak RSS (MiB)"
+        ));
+        let mut results = Vec::new();
+        for &classes in &args.classes {
+            for &dim in &args.dims {
+                for head in [HeadKind::Fixed, HeadKind::Learnable] {
+                    let r = head_phase(
+                        &self.compute,
+                        classes,
+                        dim,
+                        head,
+                        args.head_batch,
+                        args.warmup,
+                        args.steps,
+                    );
+                    self.out.text(format_args!(
+                        "{:>7} {:>4} {:<9} {:>12} {:>12.1} {:>10.1} {:>14}  {}",
+                        r.classes,
+                        r.dim,
+                        r.head,
+                        r.trainable_parameters,
+                        r.optimizer_state_bytes as f64 / (1 << 20) as f64,
+                        1e3 * r.median_step_seconds,
+                        mib(r.peak_rss_bytes),
+                        r.vertices
+                    ));
+                    results.push(r);
+                }
             }
         }
+        Ok(results)
     }
-    Ok(results)
 }

@@ -1,4 +1,3 @@
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -8,6 +7,9 @@ use reponet::data::{
     dataset, fetch_dataset, verify_dataset, Checksum, DataRoot, DatasetInfo, FetchOptions,
     FetchProgress, FileStatus, Source, DATASETS,
 };
+use serde_json::json;
+
+use crate::context::{Ctx, Output, Verbosity};
 
 /// Get, list and check datasets.
 ///
@@ -58,19 +60,24 @@ enum DataCommand {
     },
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     match args.command {
         DataCommand::Fetch {
             names,
             data_dir,
             mirror,
-        } => fetch(&names, data_dir, mirror),
-        DataCommand::List { data_dir } => list(data_dir),
-        DataCommand::Verify { names, data_dir } => verify(&names, data_dir),
+        } => fetch(&names, data_dir, mirror, &ctx.out),
+        DataCommand::List { data_dir } => list(data_dir, &ctx.out),
+        DataCommand::Verify { names, data_dir } => verify(&names, data_dir, &ctx.out),
     }
 }
 
-fn fetch(names: &[String], data_dir: Option<PathBuf>, mirror: Option<String>) -> Result<()> {
+fn fetch(
+    names: &[String],
+    data_dir: Option<PathBuf>,
+    mirror: Option<String>,
+    out: &Output,
+) -> Result<()> {
     let infos = names
         .iter()
         .map(|n| dataset(n))
@@ -80,24 +87,41 @@ fn fetch(names: &[String], data_dir: Option<PathBuf>, mirror: Option<String>) ->
         mirror,
         ..FetchOptions::default()
     };
+    let mut report = Vec::new();
     for info in infos {
         if info.source == Source::Embedded {
-            println!("{}: built in, nothing to fetch", info.name);
+            out.text(format_args!("{}: built in, nothing to fetch", info.name));
+            report.push(json!({ "dataset": info.name, "built_in": true }));
             continue;
         }
         let dest = root.dataset_dir(info);
-        println!("{} -> {}", info.name, dest.display());
-        let files = fetch_dataset(info, &dest, &options, &mut DownloadBar::default())?;
-        for f in files {
+        out.log(format_args!("{} -> {}", info.name, dest.display()));
+        let mut bar = DownloadBar::new(out);
+        let files = fetch_dataset(info, &dest, &options, &mut bar)?;
+        for f in &files {
             let how = if f.already_present {
                 "already present"
             } else {
                 "downloaded"
             };
-            println!("  {} {how}, {}", f.path.display(), describe(&f.status));
+            out.text(format_args!(
+                "  {} {how}, {}",
+                f.path.display(),
+                describe(&f.status)
+            ));
         }
+        report.push(json!({
+            "dataset": info.name,
+            "dir": dest,
+            "files": files.iter().map(|f| json!({
+                "path": f.path,
+                "already_present": f.already_present,
+                "ok": f.status.is_ok(),
+                "status": describe(&f.status),
+            })).collect::<Vec<_>>(),
+        }));
     }
-    Ok(())
+    out.json(&report)
 }
 
 fn describe(status: &FileStatus) -> String {
@@ -112,20 +136,45 @@ fn describe(status: &FileStatus) -> String {
     }
 }
 
-fn list(data_dir: Option<PathBuf>) -> Result<()> {
+fn list(data_dir: Option<PathBuf>, out: &Output) -> Result<()> {
     let root = DataRoot::resolve(data_dir.as_deref())?;
+    let rows: Vec<(&DatasetInfo, Option<PathBuf>)> = DATASETS
+        .iter()
+        .map(|info| {
+            let dir = match info.source {
+                Source::Embedded => None,
+                _ => root.find(info),
+            };
+            (info, dir)
+        })
+        .collect();
+    if out.json {
+        let datasets: Vec<_> = rows
+            .iter()
+            .map(|(info, dir)| {
+                json!({
+                    "name": info.name,
+                    "title": info.title,
+                    "classes": info.classes(),
+                    "train_images": info.train_images,
+                    "test_images": info.test_images,
+                    "built_in": info.source == Source::Embedded,
+                    "dir": dir,
+                })
+            })
+            .collect();
+        return out.json(&json!({ "data_root": root.to_string(), "datasets": datasets }));
+    }
     println!("data root: {root}");
     println!(
         "{:<16} {:>7} {:>8} {:>7}  {:<40} where",
         "dataset", "classes", "train", "test", "title"
     );
-    for info in DATASETS {
-        let place = match info.source {
-            Source::Embedded => "built in".to_string(),
-            _ => match root.find(info) {
-                Some(dir) => dir.display().to_string(),
-                None => "not present (reponet data fetch ".to_string() + info.name + ")",
-            },
+    for (info, dir) in rows {
+        let place = match (info.source, dir) {
+            (Source::Embedded, _) => "built in".to_string(),
+            (_, Some(dir)) => dir.display().to_string(),
+            (_, None) => "not present (reponet data fetch ".to_string() + info.name + ")",
         };
         println!(
             "{:<16} {:>7} {:>8} {:>7}  {:<40} {place}",
@@ -147,7 +196,7 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn verify(names: &[String], data_dir: Option<PathBuf>) -> Result<()> {
+fn verify(names: &[String], data_dir: Option<PathBuf>, out: &Output) -> Result<()> {
     let root = DataRoot::resolve(data_dir.as_deref())?;
     let chosen: Vec<&DatasetInfo> = if names.is_empty() {
         DATASETS
@@ -161,28 +210,36 @@ fn verify(names: &[String], data_dir: Option<PathBuf>) -> Result<()> {
             .collect::<Result<Vec<_>, _>>()?
     };
     if chosen.is_empty() {
-        println!("no dataset present under {root}; fetch one with `reponet data fetch mnist`");
-        return Ok(());
+        out.text(format_args!(
+            "no dataset present under {root}; fetch one with `reponet data fetch mnist`"
+        ));
     }
     let mut failures = 0;
+    let mut report = Vec::new();
     for info in chosen {
         if info.source == Source::Embedded {
-            println!("{}: built in (compiled into reponet)", info.name);
+            out.text(format_args!(
+                "{}: built in (compiled into reponet)",
+                info.name
+            ));
+            report.push(json!({ "dataset": info.name, "built_in": true }));
             continue;
         }
         let Some(dir) = root.find(info) else {
-            println!("{}: not present under {root}", info.name);
+            out.text(format_args!("{}: not present under {root}", info.name));
+            report.push(json!({ "dataset": info.name, "present": false }));
             failures += 1;
             continue;
         };
         let started = Instant::now();
         let checks = verify_dataset(&dir, info);
-        println!(
-            "{} in {} ({:.2} s)",
+        let seconds = started.elapsed().as_secs_f64();
+        out.text(format_args!(
+            "{} in {} ({seconds:.2} s)",
             info.name,
-            dir.display(),
-            started.elapsed().as_secs_f64()
-        );
+            dir.display()
+        ));
+        let mut files = Vec::new();
         for (check, file) in checks.iter().zip(&info.files) {
             let kind = match file.checksum {
                 Checksum::Decompressed(_) => "SHA-256 of the IDX content",
@@ -193,16 +250,31 @@ fn verify(names: &[String], data_dir: Option<PathBuf>) -> Result<()> {
                 .path
                 .as_ref()
                 .map_or(check.file.to_string(), |p| p.display().to_string());
-            println!(
+            out.text(format_args!(
                 "  {:<4} {path}: {} ({kind})",
                 mark(&check.status),
                 describe(&check.status)
-            );
+            ));
             if !check.status.is_ok() {
                 failures += 1;
             }
+            files.push(json!({
+                "file": check.file,
+                "path": path,
+                "ok": check.status.is_ok(),
+                "status": describe(&check.status),
+                "checksum": kind,
+            }));
         }
+        report.push(json!({
+            "dataset": info.name,
+            "present": true,
+            "dir": dir,
+            "seconds": seconds,
+            "files": files,
+        }));
     }
+    out.json(&report)?;
     if failures > 0 {
         bail!("{failures} file(s) missing or failed verification");
     }
@@ -217,9 +289,11 @@ fn mark(status: &FileStatus) -> &'static str {
     }
 }
 
-/// A byte progress bar on a terminal; a line every 10 s otherwise.
-#[derive(Default)]
+/// On standard error: a byte progress bar on a terminal, a line every 10 s otherwise,
+/// nothing with `-q`.
 struct DownloadBar {
+    interactive: bool,
+    quiet: bool,
     bar: Option<ProgressBar>,
     name: String,
     total: Option<u64>,
@@ -227,14 +301,31 @@ struct DownloadBar {
     last_line: Option<Instant>,
 }
 
+impl DownloadBar {
+    fn new(out: &Output) -> Self {
+        Self {
+            interactive: out.interactive,
+            quiet: out.verbosity == Verbosity::Quiet,
+            bar: None,
+            name: String::new(),
+            total: None,
+            done: 0,
+            last_line: None,
+        }
+    }
+}
+
 impl FetchProgress for DownloadBar {
     fn begin(&mut self, name: &str, total: Option<u64>, done: u64) {
         self.name = name.to_string();
         (self.total, self.done) = (total, done);
-        if done > 0 {
-            println!("  {name}: resuming after {done} bytes");
+        if self.quiet {
+            return;
         }
-        if std::io::stderr().is_terminal() {
+        if done > 0 {
+            eprintln!("  {name}: resuming after {done} bytes");
+        }
+        if self.interactive {
             let bar = ProgressBar::new(total.unwrap_or(0));
             bar.set_style(
                 ProgressStyle::with_template(
@@ -259,7 +350,7 @@ impl FetchProgress for DownloadBar {
             .is_some_and(|t| t.elapsed() > Duration::from_secs(10))
         {
             let total = self.total.map_or("?".into(), |t| t.to_string());
-            println!("  {}: {} of {total} bytes", self.name, self.done);
+            eprintln!("  {}: {} of {total} bytes", self.name, self.done);
             self.last_line = Some(Instant::now());
         }
     }
@@ -271,6 +362,8 @@ impl FetchProgress for DownloadBar {
     }
 
     fn note(&mut self, line: &str) {
-        println!("  {line}");
+        if !self.quiet {
+            eprintln!("  {line}");
+        }
     }
 }

@@ -2,11 +2,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
+use reponet::analysis::{load_report_runs, write_report};
 use reponet::geometry::PolytopeKind;
 use reponet::nn::HeadKind;
 use reponet::train::{self, TrainConfig};
 
-use super::report::{load_runs, write_report};
+use crate::context::Ctx;
 use crate::progress::ProgressObserver;
 
 /// The first thing to run: a fixed and a learnable head, trained and compared.
@@ -29,7 +30,7 @@ pub struct Args {
     epochs: usize,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let started = Instant::now();
     let mut dirs = Vec::new();
     for head in [HeadKind::Fixed, HeadKind::Learnable] {
@@ -43,26 +44,32 @@ pub fn run(args: Args) -> Result<()> {
             ..TrainConfig::paper_defaults(None)
         };
         let dir = args.out.join(head.to_string());
-        println!("== {} head, d-{} ==", head, args.polytope);
-        let mut observer = ProgressObserver::new(Default::default());
-        let summary = train::train(&config, &dir, true, &mut observer)?;
-        println!(
+        ctx.out
+            .log(format_args!("== {} head, d-{} ==", head, args.polytope));
+        let mut observer = ProgressObserver::new(Default::default(), &ctx.out);
+        let summary = train::train(&config, &dir, true, &ctx.compute, &mut observer)
+            .map_err(crate::errors::in_flag_words)?;
+        ctx.out.log(format_args!(
             "{} head: test accuracy {:.2} %",
             head, summary.final_test_accuracy
-        );
+        ));
         dirs.push(dir);
     }
     let report = args.out.join("report");
-    let runs = load_runs(&dirs, &report)?;
+    let runs = load_report_runs(&dirs, &report, &ctx.compute, &mut |dir, e| {
+        ctx.out.log(format_args!("skipped {}: {e}", dir.display()))
+    })?;
     let preface = format!(
         "reponet demo: the built-in MNIST sample (8,000 training and 2,000 test digits), LeNet++ with a fixed d-{} head and with a learnable head of the same d, margin loss, {} epoch(s) of batch 64. A first look, not the paper's setting (full MNIST, batch 512): see `reponet reproduce`.",
         args.polytope, args.epochs
     );
-    write_report(&runs, &report, &preface)?;
-    println!(
-        "demo done in {:.0} s. Open {} in a browser (or read report.md beside it).",
+    let [md, html] = write_report(&runs, &report, &preface)?;
+    ctx.out.json(&serde_json::json!({ "report": [md, html] }))?;
+    ctx.out.text(format_args!(
+        "demo done in {:.0} s. Open {} in a browser (or read {} beside it).",
         started.elapsed().as_secs_f64(),
-        report.join("report.html").display()
-    );
+        html.display(),
+        md.display()
+    ));
     Ok(())
 }

@@ -4,6 +4,8 @@ use anyhow::Result;
 use reponet::analysis::{embed_run, write_embeddings};
 use reponet::data::DataSplit;
 
+use crate::context::Ctx;
+
 /// Write a run's d-dimensional features of a split, with labels, for other tools.
 ///
 /// The format follows the extension of --out:
@@ -31,19 +33,31 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let mut emb = embed_run(&args.run_dir, args.split, args.data_dir.as_deref())?;
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let mut emb = embed_run(
+        &args.run_dir,
+        args.split,
+        args.data_dir.as_deref(),
+        &ctx.compute,
+    )?;
     if args.normalize {
         emb = emb.normalized();
     }
     write_embeddings(&args.out, &emb)?;
-    println!(
+    ctx.out.json(&serde_json::json!({
+        "file": args.out,
+        "features": emb.len(),
+        "dim": emb.dim,
+        "split": args.split,
+        "normalized": args.normalize,
+    }))?;
+    ctx.out.text(format_args!(
         "{} {} features of dimension {}{} -> {}",
         emb.len(),
         args.split.name(),
         emb.dim,
         if args.normalize { ", unit length" } else { "" },
         args.out.display()
-    );
+    ));
     Ok(())
 }

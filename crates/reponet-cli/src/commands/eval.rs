@@ -3,6 +3,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reponet::analysis::{evaluate_run, AngleStats, RetrievalMetrics};
 
+use crate::context::Ctx;
+
 /// Test a trained run: accuracy, feature angles, retrieval; also written to RUN_DIR/eval.json.
 ///
 /// Example: reponet eval runs/simplex --json
@@ -18,20 +20,17 @@ pub struct Args {
     /// Folder (or data root) with the test data [default: the run's own].
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Print the evaluation as JSON on stdout.
-    #[arg(long)]
-    json: bool,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let eval = evaluate_run(
         &args.run_dir,
         args.dataset.as_deref(),
         args.data_dir.as_deref(),
+        &ctx.compute,
     )?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&eval)?);
-        return Ok(());
+    if ctx.out.json {
+        return ctx.out.json(&eval);
     }
     println!(
         "test accuracy {:.2} % ({} of {} images, {})",
@@ -70,7 +69,10 @@ pub fn run(args: Args) -> Result<()> {
             stats(&cg.to_class_weight)
         );
     }
-    println!("written to {}", args.run_dir.join("eval.json").display());
+    ctx.out.log(format_args!(
+        "written to {}",
+        args.run_dir.join("eval.json").display()
+    ));
     Ok(())
 }
 

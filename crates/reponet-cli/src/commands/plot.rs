@@ -5,6 +5,8 @@ use reponet::analysis::plot::{plot_run, ImageFormat, Projection};
 use reponet::data::DataSplit;
 use reponet::train::write_atomic;
 
+use crate::context::Ctx;
+
 /// Draw a run's features as a scatter-plot matrix (the paper's Fig. 2, 4, 5, 6).
 ///
 /// Panel (row i, column j) plots coordinate j across and coordinate i up; points are
@@ -45,7 +47,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let format = match args
         .out
         .extension()
@@ -73,12 +75,13 @@ pub fn run(args: Args) -> Result<()> {
         &args.run_dir,
         args.split,
         args.data_dir.as_deref(),
+        &ctx.compute,
         args.normalize,
         projection,
         max_points,
         format,
     )?;
     write_atomic(&args.out, &bytes)?;
-    println!("wrote {}", args.out.display());
+    ctx.out.log(format_args!("wrote {}", args.out.display()));
     Ok(())
 }

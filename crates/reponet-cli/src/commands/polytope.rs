@@ -4,6 +4,8 @@ use reponet::geometry::{
 };
 use serde_json::json;
 
+use crate::context::Ctx;
+
 /// Show a fixed classifier: its dimension, vertex angle phi (the default margin), the
 /// spread of its vertices, and how far phi is from the best possible for (K, d).
 ///
@@ -27,23 +29,21 @@ pub struct Args {
     /// Also print the unit vertex matrix, one vertex a row (class vertices first).
     #[arg(long)]
     vertices: bool,
-    /// Print everything as JSON instead (vertices included).
-    #[arg(long)]
-    json: bool,
 }
 
 /// Pairwise statistics over all vertices up to this many; above, over the first this many.
 const MAX_PAIRWISE_VERTICES: usize = 2000;
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if args.kind == PolytopeKind::Spread {
-        eprintln!(
+        ctx.out.log(format_args!(
             "spreading {} points in d = {} (cached after the first time)...",
             args.classes,
             args.dim.map_or("?".into(), |d| d.to_string())
-        );
+        ));
     }
-    let p = Polytope::with_dim(args.kind, args.classes, args.dim)?;
+    let p = Polytope::with_dim(args.kind, args.classes, args.dim)
+        .map_err(|e| crate::errors::in_flag_words(reponet::train::TrainError::Geometry(e)))?;
     let sampled = p.num_vertices() > MAX_PAIRWISE_VERTICES;
     let measured = &p.vertices()[..p.num_vertices().min(MAX_PAIRWISE_VERTICES)];
     let min_angle = min_pairwise_angle(measured).to_degrees();
@@ -54,7 +54,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         String::new()
     };
-    if args.json {
+    if ctx.out.json {
         let value = json!({
             "kind": p.kind(),
             "classes": p.classes(),
@@ -71,8 +71,7 @@ pub fn run(args: Args) -> Result<()> {
             "bound_source": bound.source,
             "vertex_matrix": p.vertices(),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(());
+        return ctx.out.json(&value);
     }
     println!("{}-{} for K = {} classes", p.dim(), p.kind(), p.classes());
     println!("  feature dimension d    {}", p.dim());

@@ -12,8 +12,8 @@ use signal_hook::flag;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::context::Ctx;
 use crate::progress::ProgressObserver;
-use crate::world::World;
 
 /// Train LeNet++ with a polytope classifier on an MNIST-family dataset.
 ///
@@ -105,35 +105,40 @@ pub struct Args {
 
 /// Train, or under `mpirun` train as one rank of a data-parallel job: rank 0 prints and
 /// writes the run; every rank reports its weights' SHA-256 at the end (they must agree).
-pub fn run(args: Args, world: &World) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let stop = stop_on_signals()?;
+    let world = ctx.world;
     let root = world.is_root();
     let comm = world.comm();
-    let mut progress = ProgressObserver::new(stop.clone());
+    let mut progress = ProgressObserver::new(stop.clone(), &ctx.out);
     let mut stop_only = StopOnly(stop);
     let observer: &mut dyn TrainObserver = if root { &mut progress } else { &mut stop_only };
-    if root && comm.size() > 1 {
-        println!(
+    let log = |line: String| {
+        if root {
+            ctx.out.log(line)
+        }
+    };
+    if comm.size() > 1 {
+        log(format!(
             "data-parallel over {} processes: each takes its share of every batch of {}",
             comm.size(),
             args.batch_size
-        );
+        ));
     }
     let (out, result) = match &args.resume {
         Some(dir) => {
             let fresh = dir.join(train::RunDir::CONFIG).exists()
                 && !dir.join(train::RunDir::CHECKPOINT).exists()
                 && !dir.join(train::RunDir::SUMMARY).exists();
-            if !root {
-            } else if fresh {
-                println!(
+            log(if fresh {
+                format!(
                     "{}: no checkpoint yet: starting the run from the beginning with its saved configuration",
                     dir.display()
-                );
+                )
             } else {
-                println!("resuming {}", dir.display());
-            }
-            let result = train::resume_data_parallel(dir, observer, comm);
+                format!("resuming {}", dir.display())
+            });
+            let result = train::resume_data_parallel(dir, &ctx.compute, observer, comm);
             (dir.clone(), result)
         }
         None => {
@@ -142,8 +147,9 @@ pub fn run(args: Args, world: &World) -> Result<()> {
                 .clone()
                 .expect("clap requires --out without --resume");
             let force = args.force;
-            let config = config_of(args, root)?;
-            let result = train::train_data_parallel(&config, &out, force, observer, comm);
+            let config = config_of(args, &log)?;
+            let result =
+                train::train_data_parallel(&config, &out, force, &ctx.compute, observer, comm);
             (out, result)
         }
     };
@@ -158,7 +164,7 @@ pub fn run(args: Args, world: &World) -> Result<()> {
             }
             std::process::exit(130);
         }
-        other => other?,
+        other => other.map_err(crate::errors::in_flag_words)?,
     };
     if comm.size() > 1 {
         eprintln!(
@@ -170,14 +176,15 @@ pub fn run(args: Args, world: &World) -> Result<()> {
     if !root {
         return Ok(());
     }
-    println!(
+    ctx.out.json(&summary)?;
+    ctx.out.text(format_args!(
         "done in {:.0} s: test accuracy {:.2} % (best {:.2} %). Run folder: {}",
         summary.total_seconds,
         summary.final_test_accuracy,
         summary.best_test_accuracy,
         out.display()
-    );
-    println!("next: reponet eval {}", out.display());
+    ));
+    log(format!("next: reponet eval {}", out.display()));
     Ok(())
 }
 
@@ -204,7 +211,7 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn config_of(args: Args, print: bool) -> Result<TrainConfig> {
+fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
     let config = TrainConfig {
         dataset: args.dataset,
         data_dir: args.data_dir,
@@ -224,17 +231,14 @@ fn config_of(args: Args, print: bool) -> Result<TrainConfig> {
         holdout_classes: args.holdout_classes,
         checkpoint_every: args.checkpoint_every,
     };
-    let resolved = config.resolve()?;
-    if !print {
-        return Ok(config);
-    }
+    let resolved = config.resolve().map_err(crate::errors::in_flag_words)?;
     if !resolved.held_out.is_empty() {
-        println!(
+        log(format!(
             "held out of training: classes {} (evaluated as unseen classes by `reponet eval`)",
             reponet::train::class_list(&resolved.held_out, ", ")
-        );
+        ));
     }
-    println!(
+    log(format!(
         "training LeNet++ -> {}-{} ({} head, {} outputs), {} loss, s = {}, m = {:.3} deg, warm-up {} epoch(s)",
         resolved.dim,
         config.polytope,
@@ -244,6 +248,6 @@ fn config_of(args: Args, print: bool) -> Result<TrainConfig> {
         config.scale,
         resolved.margin_degrees,
         resolved.warmup_epochs
-    );
+    ));
     Ok(config)
 }

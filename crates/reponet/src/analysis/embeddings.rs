@@ -1,10 +1,12 @@
 //! A run's d-dimensional features of a dataset split, and writing them as `.npy`, `.csv` or
 //! `.safetensors` for other tools.
 
+use crate::device::Compute;
 use std::path::Path;
 
+use super::AnalysisError;
 use crate::data::{locate_dataset, DataSplit};
-use crate::train::{extract_features, ResolvedConfig, RunDir, TrainError};
+use crate::train::{extract_features, ResolvedConfig, RunDir};
 
 /// Features of one split, row-major, with their labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,8 +60,9 @@ pub fn embed_run(
     run_dir: &Path,
     split: DataSplit,
     data_dir: Option<&Path>,
-) -> Result<Embeddings, TrainError> {
-    embed_run_with_config(run_dir, split, data_dir).map(|(_, emb)| emb)
+    compute: &Compute,
+) -> Result<Embeddings, AnalysisError> {
+    embed_run_with_config(run_dir, split, data_dir, compute).map(|(_, emb)| emb)
 }
 
 /// [`embed_run`], with the run's configuration it read.
@@ -67,10 +70,12 @@ pub(crate) fn embed_run_with_config(
     run_dir: &Path,
     split: DataSplit,
     data_dir: Option<&Path>,
-) -> Result<(ResolvedConfig, Embeddings), TrainError> {
+    compute: &Compute,
+) -> Result<(ResolvedConfig, Embeddings), AnalysisError> {
     let run = RunDir::open(run_dir)?;
-    let device = crate::device::current();
+    let device = compute.device();
     let (config, model) = run.load_model(&device)?;
+    let model = model.with_conv_kernels(compute.conv);
     let request = &config.request;
     let data = locate_dataset(&request.dataset, data_dir.or(request.data_dir.as_deref()))?;
     // A run trained without some classes: the classes it knows, relabelled as in training.
@@ -93,7 +98,7 @@ pub(crate) fn embed_run_with_config(
 /// - `.csv`: a header `label,class,f0,...`, then one row per sample.
 /// - `.safetensors`: tensors `features` (F32, `[n, d]`) and `labels` (U8, `[n]`), class
 ///   names in the metadata.
-pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<(), TrainError> {
+pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<(), AnalysisError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -103,13 +108,12 @@ pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<(), TrainError>
         Some("csv") => csv(emb),
         Some("safetensors") => safetensors(emb),
         _ => {
-            return Err(TrainError::Config(format!(
-                "{}: unknown format: name the file .npy, .csv or .safetensors",
-                path.display()
-            )))
+            return Err(AnalysisError::UnknownFormat {
+                path: path.to_path_buf(),
+            })
         }
     };
-    crate::train::write_atomic(path, &bytes)
+    Ok(crate::train::write_atomic(path, &bytes)?)
 }
 
 fn npy(emb: &Embeddings) -> Vec<u8> {

@@ -1,12 +1,14 @@
 use std::path::Path;
 
+use crate::device::Compute;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
 use super::retrieval::{retrieval_metrics, RetrievalMetrics};
+use super::AnalysisError;
 use crate::data::{locate_dataset, DataSplit};
-use crate::train::{extract_features, RunDir, TrainError};
+use crate::train::{extract_features, RunDir};
 
 /// Accuracy of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,20 +63,21 @@ pub fn evaluate_run(
     run_dir: &Path,
     dataset: Option<&str>,
     data_dir: Option<&Path>,
-) -> Result<Evaluation, TrainError> {
+    compute: &Compute,
+) -> Result<Evaluation, AnalysisError> {
     let run = RunDir::open(run_dir)?;
-    let device = crate::device::current();
+    let device = compute.device();
     let (config, model) = run.load_model(&device)?;
+    let model = model.with_conv_kernels(compute.conv);
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
     let dataset = dataset.unwrap_or(&config.request.dataset);
     let info = crate::data::dataset(dataset)?;
     if info.classes() != config.dataset_classes() {
-        return Err(TrainError::Config(format!(
-            "the run was trained on a dataset of {} classes, but {} has {}: evaluate it on a dataset with the same classes",
-            config.dataset_classes(),
-            info.name,
-            info.classes()
-        )));
+        return Err(AnalysisError::OtherClasses {
+            run_classes: config.dataset_classes(),
+            dataset: info.name.into(),
+            classes: info.classes(),
+        });
     }
     let data = locate_dataset(dataset, data_dir)?;
     let all = data

@@ -3,17 +3,23 @@
 //! runs.
 
 mod embeddings;
+mod error;
 mod evaluation;
 mod feature_geometry;
 #[cfg(feature = "plot")]
 pub mod plot;
 mod report;
+#[cfg(feature = "plot")]
+mod report_files;
 mod retrieval;
 mod runs_table;
 
 pub use embeddings::{embed_run, write_embeddings, Embeddings};
+pub use error::AnalysisError;
 pub use evaluation::{evaluate_run, ClassAccuracy, Evaluation};
 pub use feature_geometry::{feature_geometry, AngleStats, ClassGeometry, FeatureGeometry};
 pub use report::{report_html, report_markdown, ReportRun};
+#[cfg(feature = "plot")]
+pub use report_files::{load_report_runs, write_report};
 pub use retrieval::{retrieval_metrics, RetrievalMetrics, TarAtFar, FARS, MAX_NEGATIVE_PAIRS};
 pub use runs_table::{runs_markdown_table, RunRecord};

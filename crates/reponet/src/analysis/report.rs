@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::AnalysisError;
 use super::{evaluate_run, Evaluation, RetrievalMetrics, RunRecord};
 use crate::nn::{HeadKind, LossKind};
-use crate::train::{class_list, RunDir, TrainError, TrainSummary};
+use crate::train::{class_list, RunDir, TrainSummary};
 
 /// One run as the report shows it.
 #[derive(Debug, Clone)]
@@ -26,15 +27,15 @@ pub struct ReportRun {
 
 impl ReportRun {
     /// Read a run; evaluate it first (writing its `eval.json`) when it has a model but no
-    /// evaluation, or an evaluation from before retrieval metrics existed.
-    pub fn load(dir: &Path) -> Result<Self, TrainError> {
+    /// evaluation, or an evaluation from before retrieval metrics existed (on `compute`).
+    pub fn load(dir: &Path, compute: &crate::device::Compute) -> Result<Self, AnalysisError> {
         let record = RunRecord::load(dir)?;
         let run = RunDir::open(dir)?;
         let summary = run.read_json(RunDir::SUMMARY).ok();
         let mut evaluation: Option<Evaluation> = run.read_json(RunDir::EVAL).ok();
         let stale = evaluation.as_ref().is_none_or(|e| e.retrieval.is_none());
         if stale && run.path(RunDir::MODEL).exists() {
-            evaluation = Some(evaluate_run(dir, None, None)?);
+            evaluation = Some(evaluate_run(dir, None, None, compute)?);
         }
         Ok(Self {
             record,

@@ -1,10 +1,11 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::train::{EpochMetrics, ResolvedConfig, RunDir, TrainError};
+use super::AnalysisError;
+use crate::train::{EpochMetrics, ResolvedConfig, RunDir};
 
 /// One finished (or partly finished) run, as read back from its folder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct RunRecord {
     /// The run folder's name.
     pub name: String,
@@ -16,7 +17,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// Read `config.json` and `metrics.jsonl` of a run folder.
-    pub fn load(dir: &Path) -> Result<Self, TrainError> {
+    pub fn load(dir: &Path) -> Result<Self, AnalysisError> {
         let run = RunDir::open(dir)?;
         let epochs = if run.path(RunDir::METRICS).exists() {
             run.read_metrics()?

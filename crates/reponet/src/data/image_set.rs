@@ -150,6 +150,9 @@ impl ImageSet {
 /// Which part of a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DataSplit {
     /// The training split.
     Train,
@@ -157,25 +160,10 @@ pub enum DataSplit {
     Test,
 }
 
-impl std::str::FromStr for DataSplit {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "train" => Ok(Self::Train),
-            "test" => Ok(Self::Test),
-            _ => Err(format!("split '{s}': expected train or test")),
-        }
-    }
-}
-
 impl DataSplit {
     /// `train` or `test`.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Train => "train",
-            Self::Test => "test",
-        }
+        self.into()
     }
 }
 

@@ -1,18 +1,24 @@
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// The fixed classifiers: the paper's three regular polytopes, which exist in every
 /// dimension, and three arrangements beyond the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum PolytopeKind {
     /// d = K - 1, phi = arccos(-1/d): the widest separation, the largest dimension.
+    #[strum(to_string = "simplex", serialize = "d-simplex")]
+    #[cfg_attr(feature = "clap", value(alias = "d-simplex"))]
     Simplex,
     /// d = ceil(K / 2), phi = 90 degrees.
+    #[strum(to_string = "orthoplex", serialize = "d-orthoplex")]
+    #[cfg_attr(feature = "clap", value(alias = "d-orthoplex"))]
     Orthoplex,
     /// d = ceil(log2 K), phi = arccos((d - 2) / d): the smallest dimension.
+    #[strum(to_string = "cube", serialize = "d-cube", serialize = "hypercube")]
+    #[cfg_attr(feature = "clap", value(aliases = ["d-cube", "hypercube"]))]
     Cube,
     /// Rows of a Sylvester Hadamard matrix (Hoffer et al. 2018): any d, by default the
     /// smallest power of two >= K (phi = 90 degrees); K > d is allowed while rows stay distinct.
@@ -21,6 +27,8 @@ pub enum PolytopeKind {
     Polygon,
     /// Any d (`--dim`): K points spread by minimising their Riesz energy; phi is the minimum
     /// angle reached.
+    #[strum(to_string = "spread", serialize = "thomson", serialize = "riesz")]
+    #[cfg_attr(feature = "clap", value(aliases = ["thomson", "riesz"]))]
     Spread,
 }
 
@@ -39,14 +47,7 @@ impl PolytopeKind {
 
     /// The name used on the command line (`simplex`, `cube`, ...).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Simplex => "simplex",
-            Self::Orthoplex => "orthoplex",
-            Self::Cube => "cube",
-            Self::Hadamard => "hadamard",
-            Self::Polygon => "polygon",
-            Self::Spread => "spread",
-        }
+        self.into()
     }
 
     /// Whether K fixes d (the regular polytopes and the polygon); the others take `--dim`.
@@ -97,30 +98,6 @@ impl PolytopeKind {
             Self::Hadamard if classes <= dim && dim.is_power_of_two() => Some(FRAC_PI_2),
             Self::Polygon => Some(TAU / classes as f64),
             Self::Hadamard | Self::Spread => None,
-        }
-    }
-}
-
-impl fmt::Display for PolytopeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for PolytopeKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "simplex" | "d-simplex" => Ok(Self::Simplex),
-            "orthoplex" | "d-orthoplex" => Ok(Self::Orthoplex),
-            "cube" | "d-cube" | "hypercube" => Ok(Self::Cube),
-            "hadamard" => Ok(Self::Hadamard),
-            "polygon" => Ok(Self::Polygon),
-            "spread" | "thomson" | "riesz" => Ok(Self::Spread),
-            other => Err(format!(
-                "unknown polytope '{other}': expected simplex, orthoplex, cube, hadamard, polygon or spread"
-            )),
         }
     }
 }

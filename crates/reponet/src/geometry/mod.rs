@@ -68,7 +68,7 @@ pub enum GeometryError {
         /// The dimension asked for.
         asked: usize,
     },
-    #[error("the spread needs a feature dimension: give --dim D (D >= 2)")]
+    #[error("the spread needs a feature dimension: set dim to 2 or more")]
     /// The spread was asked for without a dimension.
     DimNeeded,
     #[error("a {kind} classifier needs d >= {min}, got d = {dim}")]
@@ -81,7 +81,7 @@ pub enum GeometryError {
         /// The smallest dimension allowed.
         min: usize,
     },
-    #[error("the spread of {classes} points in d = {dim} is too large to optimise here (K * K * d > 2^31); use --polytope hadamard")]
+    #[error("the spread of {classes} points in d = {dim} is too large to optimise here (K * K * d > 2^31); use the hadamard polytope")]
     /// The spread optimisation would take too long.
     SpreadTooLarge {
         /// Number of classes K.
@@ -89,7 +89,7 @@ pub enum GeometryError {
         /// The dimension asked for.
         dim: usize,
     },
-    #[error("the {dim}-dimensional {kind} for {classes} classes gives classes {first} and {second} the same vector (phi = 0): with K > d its truncated rows repeat; choose d >= K, or --polytope spread")]
+    #[error("the {dim}-dimensional {kind} for {classes} classes gives classes {first} and {second} the same vector (phi = 0): with K > d its truncated rows repeat; choose d >= K, or the spread")]
     /// Two classes would get the same vector.
     Degenerate {
         /// The polytope asked for.

@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -10,34 +7,16 @@ use crate::geometry::Polytope;
 /// Whether the classifier weights are the polytope's vertices or learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum HeadKind {
     /// The polytope's unit vertices, never trained: zero parameters.
     Fixed,
     /// The paper's baseline: a trainable `[outputs, d]` matrix, normalised in the forward pass.
+    #[strum(to_string = "learnable", serialize = "learned")]
+    #[cfg_attr(feature = "clap", value(alias = "learned"))]
     Learnable,
-}
-
-impl fmt::Display for HeadKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Fixed => "fixed",
-            Self::Learnable => "learnable",
-        })
-    }
-}
-
-impl FromStr for HeadKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "fixed" => Ok(Self::Fixed),
-            "learnable" | "learned" => Ok(Self::Learnable),
-            other => Err(format!(
-                "unknown head '{other}': expected fixed or learnable"
-            )),
-        }
-    }
 }
 
 /// Rows divided by their L2 norm (floored at 1e-12, as PyTorch's `F.normalize`).

@@ -3,6 +3,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PRelu, PReluConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
+use reponet_conv::{conv2d_prelu, ConvKernels};
 
 /// Channels of LeNet++'s six 5x5 convolutions (Wen et al., ECCV 2016).
 const CHANNELS: [usize; 7] = [1, 32, 32, 64, 64, 128, 128];
@@ -17,6 +18,9 @@ pub struct LeNetPlusPlus {
     activations: Vec<PRelu>,
     pool: MaxPool2d,
     embed: Linear,
+    /// Whose kernels run the convolutions on the CPU: state of this process, not a weight.
+    #[module(skip)]
+    conv_kernels: ConvKernels,
 }
 
 impl LeNetPlusPlus {
@@ -43,7 +47,14 @@ impl LeNetPlusPlus {
             activations,
             pool: MaxPool2dConfig::new([2, 2]).init(),
             embed: LinearConfig::new(FLAT, feature_dim).init(device),
+            conv_kernels: ConvKernels::default(),
         }
+    }
+
+    /// The same network, running its convolutions on the CPU through `kernels`.
+    pub fn with_conv_kernels(mut self, kernels: ConvKernels) -> Self {
+        self.conv_kernels = kernels;
+        self
     }
 
     /// Features `[N, d]` of images `[N, 1, 28, 28]`.
@@ -51,7 +62,7 @@ impl LeNetPlusPlus {
         let mut x = images;
         for (i, (conv, act)) in self.convs.iter().zip(&self.activations).enumerate() {
             let pool = (i % 2 == 1).then_some(&self.pool);
-            x = super::conv::conv2d_prelu(conv, act, pool, x);
+            x = conv2d_prelu(self.conv_kernels, conv, act, pool, x);
         }
         self.embed.forward(x.flatten(1, 3))
     }

@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -10,38 +7,20 @@ use super::head::ClassifierHead;
 /// The paper's three losses on a (fixed or learnable) classifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LossKind {
     /// Eq. 6: softmax over `w_j . f`, unit weights, raw features.
     Softmax,
     /// Eq. 8: softmax over `s * cos(theta_j)`.
+    #[strum(to_string = "cosine", serialize = "normface")]
+    #[cfg_attr(feature = "clap", value(alias = "normface"))]
     Cosine,
     /// Eq. 9: `s * cos(theta_y + m)` for the true class, `s * cos(theta_j)` for the others.
+    #[strum(to_string = "margin", serialize = "arcface")]
+    #[cfg_attr(feature = "clap", value(alias = "arcface"))]
     Margin,
-}
-
-impl fmt::Display for LossKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Softmax => "softmax",
-            Self::Cosine => "cosine",
-            Self::Margin => "margin",
-        })
-    }
-}
-
-impl FromStr for LossKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "softmax" => Ok(Self::Softmax),
-            "cosine" | "normface" => Ok(Self::Cosine),
-            "margin" | "arcface" => Ok(Self::Margin),
-            other => Err(format!(
-                "unknown loss '{other}': expected softmax, cosine or margin"
-            )),
-        }
-    }
 }
 
 /// A loss with its settings: scale `s` (Eq. 8, 9) and margin `m` in radians (Eq. 9).

@@ -2,7 +2,6 @@
 //! losses, the margin warm-up, and LeNet++. Heads and losses take any `[N, d]` feature
 //! tensor, so they work on top of any Burn backbone, not only [`LeNetPlusPlus`].
 
-pub mod conv;
 mod head;
 mod lenet;
 mod loss;

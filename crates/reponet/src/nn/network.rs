@@ -51,6 +51,12 @@ impl Network {
         network
     }
 
+    /// The same network, running its convolutions on the CPU through `kernels`.
+    pub fn with_conv_kernels(mut self, kernels: reponet_conv::ConvKernels) -> Self {
+        self.backbone = self.backbone.with_conv_kernels(kernels);
+        self
+    }
+
     /// Features `[N, d]`.
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         self.backbone.forward(images)

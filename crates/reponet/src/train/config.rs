@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::TrainError;
+use super::{InvalidSetting, TrainError};
 use crate::data::{dataset, DataSplit, Normalization};
 use crate::geometry::{Polytope, PolytopeKind};
 use crate::nn::{HeadKind, LossKind};
@@ -209,7 +209,7 @@ impl fmt::Display for HoldoutSetting {
 impl HoldoutSetting {
     /// The held-out classes of a dataset with `classes` classes, sorted; `Count` draws them
     /// from `seed`. Refuses settings that leave fewer than 2 classes to train on.
-    pub fn resolve(&self, classes: usize, seed: u64) -> Result<Vec<usize>, String> {
+    pub fn resolve(&self, classes: usize, seed: u64) -> Result<Vec<usize>, InvalidSetting> {
         let mut held = match self {
             Self::Count(n) => {
                 use rand::seq::SliceRandom;
@@ -225,14 +225,22 @@ impl HoldoutSetting {
         held.sort_unstable();
         held.dedup();
         if let Some(c) = held.iter().find(|&&c| c >= classes) {
-            return Err(format!(
-                "--holdout-classes: class {c} does not exist (the dataset has classes 0..{})",
-                classes - 1
+            return Err(InvalidSetting::new(
+                "holdout_classes",
+                self,
+                &format!(
+                    "class {c} does not exist (the dataset has classes 0..{})",
+                    classes - 1
+                ),
             ));
         }
         if held.is_empty() || held.len() + 2 > classes {
-            return Err(format!(
-                "--holdout-classes {self}: hold out at least 1 class and keep at least 2 of the {classes} to train on"
+            return Err(InvalidSetting::new(
+                "holdout_classes",
+                self,
+                &format!(
+                    "hold out at least 1 class and keep at least 2 of the {classes} to train on"
+                ),
             ));
         }
         Ok(held)
@@ -325,28 +333,39 @@ impl TrainConfig {
 
     /// Check every option and work out the derived settings, before any work starts.
     pub fn resolve(&self) -> Result<ResolvedConfig, TrainError> {
-        let bad = |m: String| Err(TrainError::Config(m));
+        let bad = |field, value: &dyn std::fmt::Display, problem: &str| {
+            Err(TrainError::Config(InvalidSetting::new(
+                field, value, problem,
+            )))
+        };
         let info = dataset(&self.dataset)?;
         if !(self.scale.is_finite() && self.scale > 0.0) {
-            return bad(format!(
-                "--scale {}: must be a positive number (the paper uses 30)",
-                self.scale
-            ));
+            return bad(
+                "scale",
+                &self.scale,
+                "must be a positive number (the paper uses 30)",
+            );
         }
         if self.epochs == 0 {
-            return bad("--epochs 0: train for at least 1 epoch".into());
+            return bad("epochs", &0, "train for at least 1 epoch");
         }
         if self.batch_size == 0 {
-            return bad("--batch-size 0: must be at least 1 (the paper uses 512)".into());
+            return bad("batch_size", &0, "must be at least 1 (the paper uses 512)");
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!(
-                "--lr {}: must be a positive number (the paper uses 0.0005)",
-                self.lr
-            ));
+            return bad(
+                "lr",
+                &self.lr,
+                "must be a positive number (the paper uses 0.0005)",
+            );
         }
-        if self.limit_train == Some(0) || self.limit_test == Some(0) {
-            return bad("--limit-train / --limit-test 0: keep at least 1 image".into());
+        for (field, limit) in [
+            ("limit_train", self.limit_train),
+            ("limit_test", self.limit_test),
+        ] {
+            if limit == Some(0) {
+                return bad(field, &0, "keep at least 1 image");
+            }
         }
         let held_out = match &self.holdout_classes {
             Some(h) => h
@@ -361,17 +380,21 @@ impl TrainConfig {
             MarginSetting::Auto => polytope.phi_degrees(),
             MarginSetting::Degrees(d) if d > 0.0 && d < 180.0 => d,
             MarginSetting::Degrees(d) => {
-                return bad(format!(
-                    "--margin {d}: must be 'auto' or an angle strictly between 0 and 180 degrees"
-                ))
+                return bad(
+                    "margin",
+                    &d,
+                    "must be 'auto' or an angle strictly between 0 and 180 degrees",
+                )
             }
         };
         let warmup_epochs = match self.margin_warmup {
             WarmupSetting::Epochs(e) if e.is_finite() && e >= 0.0 => e,
             WarmupSetting::Epochs(e) => {
-                return bad(format!(
-                    "--margin-warmup {e}: must be 'auto' or a number of epochs >= 0"
-                ))
+                return bad(
+                    "margin_warmup",
+                    &e,
+                    "must be 'auto' or a number of epochs >= 0",
+                )
             }
             WarmupSetting::Auto if margin_degrees > 90.0 => DEFAULT_WARMUP_EPOCHS_ABOVE_90,
             WarmupSetting::Auto => 0.0,

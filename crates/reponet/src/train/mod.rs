@@ -29,12 +29,47 @@ use std::path::PathBuf;
 use crate::data::DataError;
 use crate::geometry::GeometryError;
 
+/// A setting of [`TrainConfig`] that cannot work: the field (as named in the struct and in
+/// `config.json`), the value given, and why. Front ends name the field their own way (the
+/// command line as `--field-name`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidSetting {
+    /// The [`TrainConfig`] field, e.g. `batch_size`.
+    pub field: &'static str,
+    /// The value given, as text.
+    pub value: String,
+    /// What is wrong with it, and what would do.
+    pub problem: String,
+}
+
+impl InvalidSetting {
+    pub(crate) fn new(field: &'static str, value: impl std::fmt::Display, problem: &str) -> Self {
+        Self {
+            field,
+            value: value.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for InvalidSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.field, self.value, self.problem)
+    }
+}
+
 /// Why a training or evaluation run cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("invalid option: {0}")]
+    #[error("invalid setting: {0}")]
     /// An impossible configuration.
-    Config(String),
+    Config(InvalidSetting),
+    #[error("{} exists and is not empty: write the run elsewhere, overwrite it (force), or resume the run there", path.display())]
+    /// A new run's folder holds files already.
+    OutputExists {
+        /// The folder.
+        path: PathBuf,
+    },
     #[error(transparent)]
     /// The data could not be read.
     Data(#[from] DataError),
@@ -49,7 +84,7 @@ pub enum TrainError {
         /// What came out now.
         rebuilt: HeadVertices,
     },
-    #[error("{what} {shortfall}: refused before training started. Use --limit-train / --batch-size to need less, or a machine with more memory")]
+    #[error("{what} {shortfall}: refused before training started. Train on fewer images or in smaller batches, or on a machine with more memory")]
     /// The run would need more memory than the machine has.
     Memory {
         /// What needs it.
@@ -81,7 +116,7 @@ pub enum TrainError {
         /// What is wrong with it.
         message: String,
     },
-    #[error("training diverged at epoch {epoch}, step {step}: the loss or a weight is {loss}; nothing was saved after it, and {last_good}. Try a lower --lr, or a margin warm-up")]
+    #[error("training diverged at epoch {epoch}, step {step}: the loss or a weight is {loss}; nothing was saved after it, and {last_good}. Try a lower learning rate, or a margin warm-up")]
     /// The loss became NaN or infinite.
     Diverged {
         /// The epoch it happened in.

@@ -64,11 +64,9 @@ impl RunDir {
                 .flatten()
                 .any(|e| e.file_name() != LOCK_FILE && !is_temporary(&e.path()));
             if non_empty && !force {
-                return Err(TrainError::Config(format!(
-                    "output folder {} exists and is not empty: choose another --out, pass --force to overwrite it, or continue an interrupted run with --resume {}",
-                    root.display(),
-                    root.display()
-                )));
+                return Err(TrainError::OutputExists {
+                    path: root.to_path_buf(),
+                });
             }
         }
         fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;

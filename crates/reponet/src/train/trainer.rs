@@ -13,6 +13,7 @@ use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
 use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
+use crate::device::Compute;
 use crate::distributed::{all_reduce_gradients, shard, Collective, SingleProcess};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 use crate::resources;
@@ -29,9 +30,10 @@ pub fn train(
     config: &TrainConfig,
     out: &Path,
     force: bool,
+    compute: &Compute,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
-    train_data_parallel(config, out, force, observer, &SingleProcess)
+    train_data_parallel(config, out, force, compute, observer, &SingleProcess)
 }
 
 /// [`train`] as one rank of a data-parallel job (see [`crate::distributed`]): every rank
@@ -41,6 +43,7 @@ pub fn train_data_parallel(
     config: &TrainConfig,
     out: &Path,
     force: bool,
+    compute: &Compute,
     observer: &mut dyn TrainObserver,
     comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
@@ -54,7 +57,7 @@ pub fn train_data_parallel(
     } else {
         RunDir::follower(out)
     };
-    start(&run, &resolved, &data, observer, comm)
+    start(&run, &resolved, &data, compute, observer, comm)
 }
 
 /// Continue the unfinished run in `run_dir` from its last checkpoint, with its saved
@@ -63,9 +66,10 @@ pub fn train_data_parallel(
 /// Refused while another process trains the run.
 pub fn resume(
     run_dir: &Path,
+    compute: &Compute,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainSummary, TrainError> {
-    resume_data_parallel(run_dir, observer, &SingleProcess)
+    resume_data_parallel(run_dir, compute, observer, &SingleProcess)
 }
 
 /// [`resume`] as one rank of a data-parallel job: every rank reads the run's configuration
@@ -73,6 +77,7 @@ pub fn resume(
 /// writes it.
 pub fn resume_data_parallel(
     run_dir: &Path,
+    compute: &Compute,
     observer: &mut dyn TrainObserver,
     comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
@@ -93,11 +98,12 @@ pub fn resume_data_parallel(
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     if !checkpoint_path.exists() {
         // Killed before its first checkpoint: the seed gives the same start again.
-        return start(&run, &resolved, &data, observer, comm);
+        return start(&run, &resolved, &data, compute, observer, comm);
     }
     let checkpoint = load_checkpoint(&checkpoint_path)?;
-    let device = crate::device::current().autodiff();
+    let device = compute.device().autodiff();
     let model = Network::new(&run.polytope(&resolved)?, resolved.request.head, &device)
+        .with_conv_kernels(compute.conv)
         .try_load_record(checkpoint.model)
         .map_err(|e| TrainError::Run {
             path: checkpoint_path.clone(),
@@ -116,6 +122,7 @@ pub fn resume_data_parallel(
         &resolved,
         &data,
         (model, optimizer, checkpoint.state),
+        compute,
         observer,
         comm,
     )
@@ -126,22 +133,25 @@ fn start(
     run: &RunDir,
     resolved: &ResolvedConfig,
     data: &TrainingData,
+    compute: &Compute,
     observer: &mut dyn TrainObserver,
     comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
-    let device = crate::device::current().autodiff();
+    let device = compute.device().autodiff();
     let request = &resolved.request;
     let model = Network::seeded(
         &run.polytope(resolved)?,
         request.head,
         &device,
         request.seed,
-    );
+    )
+    .with_conv_kernels(compute.conv);
     run_epochs(
         run,
         resolved,
         data,
         (model, adam(), TrainingState::start()),
+        compute,
         observer,
         comm,
     )
@@ -229,6 +239,7 @@ fn run_epochs(
     resolved: &ResolvedConfig,
     data: &TrainingData,
     (mut model, mut optimizer, mut state): (Network, ModuleOptimizer, TrainingState),
+    compute: &Compute,
     observer: &mut dyn TrainObserver,
     comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
@@ -236,7 +247,7 @@ fn run_epochs(
     // Rank 0 writes the run's files; the others hold the same state and write nothing.
     let writer = comm.rank() == 0;
     let (train_set, test_set) = (&data.train, &data.test);
-    let device = crate::device::current();
+    let device = compute.device();
     let train_device = device.clone().autodiff();
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     let run_start = Instant::now();

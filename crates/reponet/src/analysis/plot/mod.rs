@@ -14,9 +14,9 @@ use std::path::Path;
 
 use super::embeddings::embed_run_with_config;
 use super::Embeddings;
+use crate::analysis::AnalysisError;
 use crate::data::DataSplit;
 use crate::nn::HeadKind;
-use crate::train::TrainError;
 
 /// What to draw.
 #[derive(Debug, Clone)]
@@ -35,7 +35,11 @@ pub struct ScatterOptions {
 }
 
 /// The output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ImageFormat {
     /// A raster image (PNG).
     Png,
@@ -268,12 +272,13 @@ pub fn plot_run(
     run_dir: &Path,
     split: DataSplit,
     data_dir: Option<&Path>,
+    compute: &crate::device::Compute,
     normalize: bool,
     projection: Projection,
     max_points: usize,
     format: ImageFormat,
-) -> Result<Vec<u8>, TrainError> {
-    let (config, mut emb) = embed_run_with_config(run_dir, split, data_dir)?;
+) -> Result<Vec<u8>, AnalysisError> {
+    let (config, mut emb) = embed_run_with_config(run_dir, split, data_dir, compute)?;
     let mut norms: Vec<f64> = (0..emb.len())
         .map(|i| {
             emb.row(i)
@@ -312,5 +317,5 @@ pub fn plot_run(
         markers,
         marker_radius: if normalize { 1.0 } else { median_norm },
     };
-    scatter_matrix(&emb, &options, format).map_err(TrainError::Config)
+    scatter_matrix(&emb, &options, format).map_err(AnalysisError::Figure)
 }

@@ -12,7 +12,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::kernels::ConvShape;
+use super::shape::ConvShape;
 
 /// Outputs per tile side.
 pub const M: usize = 4;

@@ -1,5 +1,5 @@
 //! The convolution (alone, or with PReLU and pooling) as a Burn backend extension: the flex
-//! backend runs [`super::kernels`] forward, and its autodiff decorator registers one
+//! backend runs [`crate::kernels`] forward, and its autodiff decorator registers one
 //! backward node that runs their backward, so the rest of the graph (the linear layer, the
 //! head, the loss, Adam) stays Burn's.
 
@@ -13,7 +13,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
 use burn::tensor::TensorData;
 
-use super::kernels::{conv2d_backward, conv2d_forward, After, ConvShape, Wanted};
+use crate::kernels::{conv2d_backward, conv2d_forward, After, ConvShape, Wanted};
 
 /// A float32 2-D convolution with stride 1, no dilation and one group: input
 /// `[n, c, h, w]`, weight `[o, c, kh, kw]`, bias `[o]`, zero padding `padding_h` rows and

@@ -7,22 +7,38 @@
 //! - fig5: EMNIST balanced, d-cube (d = 6), margin loss, fixed and learnable.
 //! - fig6: fig5's runs again, their L2-normalised train and test features (figures only).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use crate::geometry::PolytopeKind;
 use crate::nn::{HeadKind, LossKind};
 use crate::train::{TrainConfig, WarmupSetting};
 
 pub use crate::train::DEFAULT_EPOCHS;
+#[cfg(feature = "plot")]
+pub use grid::{fig5_dataset, run_grid, GridError, GridObserver, GridReport, RunEvent};
+
+#[cfg(feature = "plot")]
+mod grid;
 /// `--quick`: the built-in MNIST sample, cut to this many training and test images.
 pub const QUICK_TRAIN: usize = 2000;
 /// Test images of each `--quick` run.
 pub const QUICK_TEST: usize = 500;
 
 /// One figure of the paper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Experiment {
     /// MNIST, softmax loss, fixed simplex / orthoplex / cube.
     Fig2,
@@ -37,28 +53,6 @@ pub enum Experiment {
 impl Experiment {
     /// The four, in the paper's order.
     pub const ALL: [Self; 4] = [Self::Fig2, Self::Fig4, Self::Fig5, Self::Fig6];
-}
-
-impl fmt::Display for Experiment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Fig2 => "fig2",
-            Self::Fig4 => "fig4",
-            Self::Fig5 => "fig5",
-            Self::Fig6 => "fig6",
-        })
-    }
-}
-
-impl FromStr for Experiment {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|e| e.to_string().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("experiment '{s}': expected fig2, fig4, fig5 or fig6"))
-    }
 }
 
 /// A run of the grid.

@@ -11,14 +11,15 @@
 //!
 //! Where the extension does not apply (another backend, float16, strides, dilation,
 //! groups, asymmetric padding, other pooling) or Burn's kernels are chosen
-//! ([`set_conv_kernels`], or `REPONET_CONV=burn` in the environment), these functions are
-//! the modules' own `forward`s.
+//! ([`ConvKernels::Burn`], passed in by the caller), these functions are the modules' own
+//! `forward`s.
+//!
+//! Layout: [`kernels`] holds the float32 kernels on plain slices (shape, work plan, im2col,
+//! GEMM calls, Winograd transforms, epilogue, forward, backward), [`ConvBackend`] the Burn
+//! extension over them, and this file the two entry points a model calls.
 
 mod extension;
 pub mod kernels;
-pub mod winograd;
-
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::nn::conv::Conv2d;
@@ -28,80 +29,22 @@ use burn::tensor::{DType, Tensor};
 
 pub use extension::ConvBackend;
 
-/// Whose convolution kernels run on the CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whose convolution kernels run on the CPU: a value each model holds (LeNet++'s
+/// `conv_kernels`), so two models in one process may use different ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::Display, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ConvKernels {
     /// reponet's ([`kernels`]): the default.
+    #[default]
     Reponet,
     /// Burn's own flex kernels, for comparison.
     Burn,
 }
 
-impl std::str::FromStr for ConvKernels {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "reponet" => Ok(Self::Reponet),
-            "burn" => Ok(Self::Burn),
-            other => Err(format!(
-                "convolution kernels '{other}': expected reponet or burn"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for ConvKernels {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Reponet => "reponet",
-            Self::Burn => "burn",
-        })
-    }
-}
-
-const UNSET: u8 = 0;
-static CHOICE: AtomicU8 = AtomicU8::new(UNSET);
-
-impl ConvKernels {
-    fn code(self) -> u8 {
-        match self {
-            Self::Reponet => 1,
-            Self::Burn => 2,
-        }
-    }
-
-    /// The environment's choice: `REPONET_CONV=burn` picks Burn's kernels.
-    fn from_env() -> Self {
-        match std::env::var("REPONET_CONV") {
-            Ok(v) if v.eq_ignore_ascii_case("burn") => Self::Burn,
-            _ => Self::Reponet,
-        }
-    }
-}
-
-/// Choose whose convolution kernels the CPU runs from now on (the process's choice; the
-/// benchmark switches it to measure both).
-pub fn set_conv_kernels(kernels: ConvKernels) {
-    CHOICE.store(kernels.code(), Ordering::Relaxed);
-}
-
-/// The kernels in use: those of [`set_conv_kernels`], else `REPONET_CONV`, else reponet's.
-pub fn conv_kernels() -> ConvKernels {
-    match CHOICE.load(Ordering::Relaxed) {
-        UNSET => {
-            let chosen = ConvKernels::from_env();
-            set_conv_kernels(chosen);
-            chosen
-        }
-        code if code == ConvKernels::Burn.code() => ConvKernels::Burn,
-        _ => ConvKernels::Reponet,
-    }
-}
-
 /// `conv.forward(x)`, through reponet's kernels where they apply (see the module docs).
-pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let Some((ph, pw)) = extension_padding(conv, &x) else {
+pub fn conv2d(kernels: ConvKernels, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let Some((ph, pw)) = extension_padding(kernels, conv, &x) else {
         return conv.forward(x);
     };
     let bias = bias(conv, &x);
@@ -119,6 +62,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// through reponet's kernels where they apply (see the module docs): LeNet++'s
 /// convolution + PReLU (+ 2x2 max pooling) blocks.
 pub fn conv2d_prelu(
+    kernels: ConvKernels,
     conv: &Conv2d,
     act: &PRelu,
     pool: Option<&MaxPool2d>,
@@ -128,7 +72,7 @@ pub fn conv2d_prelu(
     // refuses the first with its own message).
     let slopes = act.alpha.dims()[0];
     let fused = pool.is_none_or(is_plain_2x2) && (slopes == 1 || slopes == conv.weight.dims()[0]);
-    let Some((ph, pw)) = extension_padding(conv, &x).filter(|_| fused) else {
+    let Some((ph, pw)) = extension_padding(kernels, conv, &x).filter(|_| fused) else {
         let y = act.forward(conv.forward(x));
         return match pool {
             Some(pool) => pool.forward(y),
@@ -171,11 +115,11 @@ fn bias(conv: &Conv2d, x: &Tensor<4>) -> Tensor<1> {
 }
 
 /// The (rows, columns) padding if the extension computes this convolution, else `None`.
-fn extension_padding(conv: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
+fn extension_padding(kernels: ConvKernels, conv: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
     let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
     let float32 = x.dtype() == DType::F32 && conv.weight.val().dtype() == DType::F32;
     let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
-    if conv_kernels() != ConvKernels::Reponet || !on_flex || !float32 || !plain {
+    if kernels != ConvKernels::Reponet || !on_flex || !float32 || !plain {
         return None;
     }
     let [kh, kw] = conv.kernel_size;
@@ -226,7 +170,7 @@ mod tests {
                 Tensor::<4>::random([5, channels[0], size, size], Distribution::Default, &device)
                     .require_grad();
             assert!(
-                extension_padding(&conv, &x).is_some(),
+                extension_padding(ConvKernels::Reponet, &conv, &x).is_some(),
                 "{padding:?} takes the extension"
             );
             // Weight the outputs so every gradient entry differs.
@@ -234,7 +178,7 @@ mod tests {
             let weights = Tensor::<4>::random([5, o, oh, ow], Distribution::Default, &device);
             let run = |fast: bool| {
                 let out = if fast {
-                    conv2d(&conv, x.clone())
+                    conv2d(ConvKernels::Reponet, &conv, x.clone())
                 } else {
                     conv.forward(x.clone())
                 };
@@ -284,7 +228,7 @@ mod tests {
                 Tensor::<4>::random(burns(x.clone()).dims(), Distribution::Default, &device);
             let run = |fast: bool| {
                 let out = if fast {
-                    conv2d_prelu(&conv, &act, pool, x.clone())
+                    conv2d_prelu(ConvKernels::Reponet, &conv, &act, pool, x.clone())
                 } else {
                     burns(x.clone())
                 };
@@ -318,9 +262,9 @@ mod tests {
             .with_padding(PaddingConfig2d::Same)
             .init(&device);
         for conv in [strided, asymmetric, even_same] {
-            assert_eq!(extension_padding(&conv, &x), None);
+            assert_eq!(extension_padding(ConvKernels::Reponet, &conv, &x), None);
             assert_eq!(
-                conv2d(&conv, x.clone()).dims(),
+                conv2d(ConvKernels::Reponet, &conv, x.clone()).dims(),
                 conv.forward(x.clone()).dims()
             );
         }

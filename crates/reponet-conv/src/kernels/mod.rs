@@ -1,0 +1,34 @@
+//! 2-D convolution (stride 1, no dilation, one group) forward and backward on float32
+//! NCHW slices, images spread over rayon's threads in tasks and, within a task, taken a
+//! group at a time:
+//!
+//! - 5x5 kernels with 16 or more channels: Winograd F(4x4, 5x5) ([`super::winograd`]) for
+//!   the forward pass and for both gradients (the input's as the convolution of the output
+//!   gradient with the flipped, transposed kernel; the weight's summed in the transformed
+//!   domain), each 64 GEMMs over the group's tiles;
+//! - otherwise im2col + one GEMM per group (the `gemm` crate, AVX-512 where the CPU has
+//!   it), and col2im for the input's gradient.
+//!
+//! Bias, PReLU and 2x2 max pooling ([`After`]) are applied while a group's GEMM result is
+//! still in cache, and undone the same way in the backward. Why not Burn's: flex computes
+//! the input's gradient as a generic transposed convolution with scalar scatter loops and
+//! the weight's as a convolution with batch and channels swapped, allocates fresh tensors
+//! for each, and runs PReLU and pooling as separate passes with their own graphs.
+
+mod backward;
+mod epilogue;
+mod forward;
+mod gemm;
+mod im2col;
+mod plan;
+mod scratch;
+mod shape;
+pub mod winograd;
+
+pub use backward::{conv2d_backward, ConvGrads, Wanted};
+pub use epilogue::After;
+pub use forward::{conv2d_forward, Forward};
+pub use shape::ConvShape;
+
+#[cfg(test)]
+mod tests;
