@@ -381,7 +381,10 @@ fn impossible_options_are_refused_before_any_work() {
         (&["--polytope", "simplex", "--dim", "4"], "has d = 9"),
         (&["--holdout-classes", "9"], "keep at least 2 of the 10"),
         (&["--holdout-classes", "3,10"], "class 10 does not exist"),
-        (&["--loss", "hinge"], "[possible values: softmax, cosine, margin]"),
+        (
+            &["--loss", "hinge"],
+            "[possible values: softmax, cosine, margin]",
+        ),
         (
             &["--dataset", "cifar10"],
             "unknown dataset 'cifar10': known datasets are mnist",
@@ -825,7 +828,22 @@ fn data_fetch_gets_and_verifies_real_mnist_over_loopback() {
 
 /// Start `reponet train` on `images` sample digits (`images / batch` steps an epoch) and
 /// return `wait_ms` after it starts training (its signal handlers are in place by then).
-fn start_training(out: &Path, images: &str, batch: &str, wait_ms: u64) -> std::process::Child {
+/// A training run started in the background, once it has begun its first step.
+struct Training {
+    child: std::process::Child,
+    /// Its standard error, collected by a thread (the progress is read there).
+    log: std::thread::JoinHandle<String>,
+}
+
+impl Training {
+    /// Wait for the end: the exit status and everything it printed on standard error.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        (status, self.log.join().unwrap())
+    }
+}
+
+fn start_training(out: &Path, images: &str, batch: &str, wait_ms: u64) -> Training {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_reponet"))
         .args(["train", "--dataset", "mnist-sample", "--out"])
@@ -839,25 +857,33 @@ fn start_training(out: &Path, images: &str, batch: &str, wait_ms: u64) -> std::p
             "100",
         ])
         .args(["--batch-size", batch, "--polytope", "cube"])
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("trainable parameters") {
-            break;
+    let (started, begun) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    // Keep draining standard error so the child never blocks on a full pipe.
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            if line.starts_with("trainable parameters") {
+                let _ = started.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
         }
-    }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+        text
+    });
+    let _ = begun.recv();
     std::thread::sleep(std::time::Duration::from_millis(wait_ms));
-    child
+    Training { child, log }
 }
 
 /// Send SIGINT `times` times, 0.3 s apart (the kernel merges signals sent closer together).
-fn signal(child: &std::process::Child, times: usize) {
-    let kill = format!("kill -INT {}", child.id());
+fn signal(training: &Training, times: usize) {
+    let kill = format!("kill -INT {}", training.child.id());
     let script = vec![kill; times].join("; sleep 0.3; ");
     assert!(Command::new("sh")
         .args(["-c", &script])
@@ -872,14 +898,13 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
     let out = tmp.path().join("run");
     let r = out.to_str().unwrap();
     // Into epoch 1 (a step of 32 takes well under 0.25 s here).
-    let child = start_training(&out, "640", "32", 1500);
-    signal(&child, 1);
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let training = start_training(&out, "640", "32", 1500);
+    signal(&training, 1);
+    let (status, log) = training.finish();
+    assert_eq!(status.code(), Some(130), "{log}");
     assert!(
-        stderr(&o).contains(&format!("resume with: reponet train --resume {r}")),
-        "{}",
-        stderr(&o)
+        log.contains(&format!("resume with: reponet train --resume {r}")),
+        "{log}"
     );
     assert!(out.join("checkpoint.bin").exists() && !out.join("model.bpk").exists());
 
@@ -922,12 +947,12 @@ fn a_second_ctrl_c_exits_at_once() {
     // Both signals, 0.3 s apart, from the start of the first step, which has 1,600
     // images (about 3 s on 2 cores): both come in the middle of it. (Steps of 320, signalled
     // 1.5 s in, raced the signals once the kernels got faster.)
-    let child = start_training(&out, "1600", "1600", 0);
-    signal(&child, 2);
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130));
+    let training = start_training(&out, "1600", "1600", 0);
+    signal(&training, 2);
+    let (status, log) = training.finish();
+    assert_eq!(status.code(), Some(130), "{log}");
     // It did not wait to finish the step and write a checkpoint.
-    assert!(!stderr(&o).contains("checkpoint saved"), "{}", stderr(&o));
+    assert!(!log.contains("checkpoint saved"), "{log}");
     assert!(!out.join("checkpoint.bin").exists());
     // Stopped before its first checkpoint: --resume starts it from the beginning.
     let o = reponet(&["train", "--resume", out.to_str().unwrap()]);
@@ -1193,4 +1218,69 @@ fn test_data_root() -> std::path::PathBuf {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
         std::path::PathBuf::from,
     )
+}
+
+#[test]
+fn results_on_stdout_as_json_progress_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    // -q: nothing on standard error; --json: the summary alone on standard output.
+    let o = train_on_sample(&run, "96", "64", &["-q", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let summary: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(summary["train_images"], 96);
+    assert!(summary["final_test_accuracy"].as_f64().is_some());
+
+    // Without -q the progress is on standard error, and standard output is still JSON.
+    let o = reponet(&["--json", "eval", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let eval: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(eval["images"], 64);
+
+    let o = reponet(&["report", r, "--json"]);
+    let runs: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(runs[0]["name"], "run");
+    assert_eq!(runs[0]["epochs"].as_array().unwrap().len(), 1);
+
+    let o = reponet_without_data(tmp.path(), &["data", "list", "--json"]);
+    let list: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let sample = list["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "mnist-sample")
+        .unwrap();
+    assert_eq!(sample["built_in"], true);
+    let o = reponet_without_data(tmp.path(), &["data", "verify", "mnist-sample", "--json"]);
+    let verify: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(verify[0]["built_in"], true);
+
+    // -v says how it computes; -q and -v together are refused.
+    let o = reponet(&["-v", "polytope", "--classes", "3"]);
+    assert!(stderr(&o).contains("computing on burn 0.22.1 flex (CPU), reponet conv kernels"));
+    assert_fails_with(&reponet(&["-q", "-v", "polytope"]), "cannot be used with");
+    let o = Command::new(env!("CARGO_BIN_EXE_reponet"))
+        .args(["polytope", "--classes", "3"])
+        .env("REPONET_CONV", "cudnn")
+        .output()
+        .unwrap();
+    assert_fails_with(&o, "REPONET_CONV=cudnn: expected reponet or burn");
+
+    // --help lists every option's values.
+    // -h lists them; --help explains each. (Joined into one line: help text is wrapped to
+    // the terminal's width.)
+    let long = stdout(&reponet(&["train", "--help"]));
+    assert!(long.contains("- orthoplex: d = ceil(K / 2)"), "{long}");
+    let help = stdout(&reponet(&["train", "-h"]));
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for values in [
+        "[possible values: simplex, orthoplex, cube, hadamard, polygon, spread]",
+        "[possible values: fixed, learnable]",
+        "[possible values: softmax, cosine, margin]",
+        "[possible values: cpu, wgpu, cuda, libtorch, libtorch-cuda]",
+    ] {
+        assert!(help.contains(values), "{values} missing:\n{help}");
+    }
 }

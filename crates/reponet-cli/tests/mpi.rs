@@ -72,7 +72,9 @@ fn text(o: &Output) -> String {
 
 fn weights(run: &Path) -> Vec<f32> {
     let dir = reponet::train::RunDir::open(run).unwrap();
-    let (_, model) = dir.load_model(&reponet::device::Compute::default().burn_device().unwrap()).unwrap();
+    let (_, model) = dir
+        .load_model(&reponet::device::Compute::default().burn_device().unwrap())
+        .unwrap();
     model.flat_weights()
 }
 

@@ -29,11 +29,18 @@ fn two_kernel_choices_in_one_process_agree() {
 #[test]
 fn compute_refuses_backends_this_build_lacks() {
     use reponet::device::ComputeDevice;
-    for device in [ComputeDevice::Wgpu, ComputeDevice::Cuda, ComputeDevice::LibTorch] {
+    for device in [
+        ComputeDevice::Wgpu,
+        ComputeDevice::Cuda,
+        ComputeDevice::LibTorch,
+    ] {
         if !ComputeDevice::available().contains(&device) {
             let err = Compute::new(device).unwrap_err();
             assert!(err.contains("--features"), "{err}");
         }
     }
-    assert_eq!(Compute::new(ComputeDevice::Cpu).unwrap(), Compute::default());
+    assert_eq!(
+        Compute::new(ComputeDevice::Cpu).unwrap(),
+        Compute::default()
+    );
 }

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use reponet::geometry::{Polytope, PolytopeKind};
 use reponet::device::Compute;
+use reponet::geometry::{Polytope, PolytopeKind};
 use reponet::train::{
     load_checkpoint, resume, train, CheckpointEvery, RunDir, SilentObserver, StepProgress,
     TrainConfig, TrainError, TrainObserver, TrainSummary,
@@ -64,7 +64,14 @@ impl TrainObserver for CopyCheckpointAt {
 fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over() {
     let tmp = tempfile::tempdir().unwrap();
     let straight = tmp.path().join("straight");
-    let done = train(&config(), &straight, false, &Compute::default(), &mut SilentObserver).unwrap();
+    let done = train(
+        &config(),
+        &straight,
+        false,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     let sha = done.weights_sha256.clone().expect("recorded");
     assert_eq!(summary(&straight).weights_sha256, Some(sha.clone()));
 
@@ -81,7 +88,14 @@ fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over(
         checkpoint_every: CheckpointEvery::Steps(3),
         ..config()
     };
-    let result = train(&every3, &periodic, false, &Compute::default(), &mut observer).unwrap();
+    let result = train(
+        &every3,
+        &periodic,
+        false,
+        &Compute::default(),
+        &mut observer,
+    )
+    .unwrap();
     assert_eq!(
         result.weights_sha256,
         Some(sha.clone()),
@@ -96,7 +110,9 @@ fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over(
     std::fs::copy(periodic.join(RunDir::CONFIG), killed.join(RunDir::CONFIG)).unwrap();
     std::fs::copy(&copy, killed.join(RunDir::CHECKPOINT)).unwrap();
     assert_eq!(
-        resume(&killed, &Compute::default(), &mut SilentObserver).unwrap().weights_sha256,
+        resume(&killed, &Compute::default(), &mut SilentObserver)
+            .unwrap()
+            .weights_sha256,
         Some(sha.clone())
     );
     assert_eq!(figures(&killed), figures(&straight));
@@ -106,7 +122,9 @@ fn checkpoints_within_an_epoch_resume_bit_for_bit_and_a_bare_config_starts_over(
     std::fs::create_dir(&bare).unwrap();
     std::fs::copy(straight.join(RunDir::CONFIG), bare.join(RunDir::CONFIG)).unwrap();
     assert_eq!(
-        resume(&bare, &Compute::default(), &mut SilentObserver).unwrap().weights_sha256,
+        resume(&bare, &Compute::default(), &mut SilentObserver)
+            .unwrap()
+            .weights_sha256,
         Some(sha)
     );
     assert_eq!(figures(&bare), figures(&straight));
@@ -161,7 +179,14 @@ impl TrainObserver for SecondWriterAt {
         assert!(err
             .to_string()
             .contains("another process is training this run"));
-        let err = train(&config(), &self.run, true, &Compute::default(), &mut SilentObserver).unwrap_err();
+        let err = train(
+            &config(),
+            &self.run,
+            true,
+            &Compute::default(),
+            &mut SilentObserver,
+        )
+        .unwrap_err();
         assert!(matches!(err, TrainError::Busy { .. }), "{err}");
         // Readers read the last complete checkpoint while it trains.
         let run = RunDir::open(&self.run).unwrap();
@@ -193,14 +218,28 @@ fn one_writer_per_run_folder_while_readers_read() {
     assert!(observer.checked);
     // The first writer is gone, and with it its lock: resume goes on, and so does --force.
     resume(&run, &Compute::default(), &mut SilentObserver).unwrap();
-    train(&config(), &run, true, &Compute::default(), &mut SilentObserver).unwrap();
+    train(
+        &config(),
+        &run,
+        true,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     // A writer killed mid-write leaves a temporary file; the next writer removes it, and
     // a folder holding only the lock file and such leftovers is still a fresh folder.
     let fresh = tmp.path().join("fresh");
     std::fs::create_dir(&fresh).unwrap();
     std::fs::write(fresh.join(".lock"), "12345").unwrap();
     std::fs::write(fresh.join(".config.json.tmp999"), "half a fi").unwrap();
-    train(&config(), &fresh, false, &Compute::default(), &mut SilentObserver).unwrap();
+    train(
+        &config(),
+        &fresh,
+        false,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     assert!(!fresh.join(".config.json.tmp999").exists());
 }
 
@@ -208,7 +247,14 @@ fn one_writer_per_run_folder_while_readers_read() {
 fn a_run_refuses_other_vertices_and_changed_weights() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    train(&config(), &run, false, &Compute::default(), &mut SilentObserver).unwrap();
+    train(
+        &config(),
+        &run,
+        false,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     let device = burn::tensor::Device::flex();
     let dir = RunDir::open(&run).unwrap();
     dir.load_model(&device).unwrap();
@@ -255,7 +301,14 @@ fn a_run_refuses_other_vertices_and_changed_weights() {
         epochs: 1,
         ..config_small()
     };
-    train(&cfg, &learnable, false, &Compute::default(), &mut SilentObserver).unwrap();
+    train(
+        &cfg,
+        &learnable,
+        false,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     let saved = std::fs::read_to_string(learnable.join(RunDir::CONFIG)).unwrap();
     assert!(!saved.contains("head_vertices"), "{saved}");
 }

@@ -75,7 +75,14 @@ fn weights(run: &Path) -> Vec<u32> {
 fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let straight = tmp.path().join("straight");
-    train(&config(), &straight, false, &Compute::default(), &mut SilentObserver).unwrap();
+    train(
+        &config(),
+        &straight,
+        false,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     // Stationarity: class means every epoch, their drift from the second epoch on.
     let metrics = figures(&straight);
     for m in &metrics {
@@ -101,7 +108,14 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
 
     // Determinism: the same run again gives the same weights and metrics.
     let again = tmp.path().join("again");
-    train(&config(), &again, false, &Compute::default(), &mut SilentObserver).unwrap();
+    train(
+        &config(),
+        &again,
+        false,
+        &Compute::default(),
+        &mut SilentObserver,
+    )
+    .unwrap();
     assert!(
         weights(&again) == weights(&straight),
         "same seed, different weights"
@@ -150,7 +164,9 @@ fn resumed_runs_match_an_uninterrupted_one_bit_for_bit() {
             figures(&straight),
             "stopped after step {stop}"
         );
-        let msg = resume(&run, &Compute::default(), &mut SilentObserver).unwrap_err().to_string();
+        let msg = resume(&run, &Compute::default(), &mut SilentObserver)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("this run is complete"), "{msg}");
     }
 }
@@ -229,7 +245,9 @@ fn bad_numbers_and_bad_files_never_replace_a_good_checkpoint() {
     // names the file, and the previous checkpoint stays whole and usable.
     let blocker = run.join(format!(".{}.tmp{}", RunDir::CHECKPOINT, std::process::id()));
     std::fs::create_dir(&blocker).unwrap();
-    let msg = resume(&run, &Compute::default(), &mut SilentObserver).unwrap_err().to_string();
+    let msg = resume(&run, &Compute::default(), &mut SilentObserver)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("checkpoint.bin"), "{msg}");
     assert_eq!(std::fs::read(&path).unwrap(), good);
     std::fs::remove_dir(&blocker).unwrap();
