@@ -394,7 +394,7 @@ fn impossible_options_are_refused_before_any_work() {
             "[possible values: cpu, wgpu, cuda, libtorch, libtorch-cuda]",
         ),
         #[cfg(not(feature = "cuda"))]
-        (&["--device", "cuda"], "downloads an LLVM bundle"),
+        (&["--device", "cuda"], "--features cuda"),
         #[cfg(not(feature = "wgpu"))]
         (&["--device", "wgpu"], "--features wgpu"),
         #[cfg(not(feature = "tch"))]

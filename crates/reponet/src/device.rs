@@ -1,6 +1,6 @@
 //! Where the tensors live: the CPU (Burn's pure-Rust flex backend, always built), a GPU
 //! through wgpu (Vulkan, Metal or DirectX; the `wgpu` feature) or CUDA (the `cuda`
-//! feature, whose build downloads LLVM), or LibTorch on the CPU or a CUDA GPU (the `tch`
+//! feature), or LibTorch on the CPU or a CUDA GPU (the `tch`
 //! feature, for users who already have PyTorch).
 //!
 //! The choice is a value, [`Compute`]: the device, which of the machine's GPUs, and whose
@@ -111,11 +111,10 @@ const NO_WGPU: &str = "this reponet was built without the GPU backend: build it 
      `cargo build --release -p reponet-cli --features wgpu` (README.md, \"GPU\")";
 
 #[cfg(not(feature = "cuda"))]
-const NO_CUDA: &str = "this reponet was built without Burn's CUDA backend, whose build \
-     downloads an LLVM bundle (cubecl-llvm): where that is possible, build with \
-     `cargo build --release -p reponet-cli --features cuda`; otherwise --device wgpu runs \
-     NVIDIA GPUs through Vulkan, and --device libtorch-cuda through a CUDA libtorch \
-     (README.md, \"GPU\")";
+const NO_CUDA: &str = "this reponet was built without Burn's CUDA backend: build it with \
+     `cargo build --release -p reponet-cli --features cuda` (offline too; at run time it needs \
+     the NVIDIA driver and NVRTC with the CUDA headers, README.md, \"GPU\"); --device wgpu \
+     also runs NVIDIA GPUs, through Vulkan";
 
 #[cfg(not(feature = "tch"))]
 const NO_TCH: &str = "this reponet was built without the LibTorch backend: build it with \
