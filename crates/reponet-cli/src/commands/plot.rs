@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use reponet::analysis::plot::{plot_run, ImageFormat, Projection};
+use reponet::analysis::plot::{plot_run, ImageFormat, Projection, RunFigure};
 use reponet::data::DataSplit;
 use reponet::train::write_atomic;
 
@@ -76,10 +76,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         args.split,
         args.data_dir.as_deref(),
         &ctx.compute,
-        args.normalize,
-        projection,
-        max_points,
-        format,
+        RunFigure {
+            normalize: args.normalize,
+            projection,
+            max_points,
+            format,
+        },
     )?;
     write_atomic(&args.out, &bytes)?;
     ctx.out.log(format_args!("wrote {}", args.out.display()));

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::plot::curves::{accuracy_chart, drift_chart, line_chart};
-use super::plot::{plot_run, ImageFormat, Projection};
+use super::plot::{plot_run, ImageFormat, Projection, RunFigure};
 use super::{report_html, report_markdown, AnalysisError, ReportRun, RunRecord};
 use crate::data::DataSplit;
 use crate::device::Compute;
@@ -42,10 +42,12 @@ pub fn load_report_runs(
                 DataSplit::Test,
                 None,
                 compute,
-                false,
-                projection,
-                20_000,
-                ImageFormat::Png,
+                RunFigure {
+                    normalize: false,
+                    projection,
+                    max_points: 20_000,
+                    format: ImageFormat::Png,
+                },
             )?;
             let name = format!("{}.png", run.record.name);
             write_atomic(&out.join(&name), &png)?;

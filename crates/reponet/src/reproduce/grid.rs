@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::{plan, same_setting, Experiment, GridOptions, PlannedRun, QUICK_TEST, QUICK_TRAIN};
 use super::{FIG5_DATASET, FIG5_STANDIN};
-use crate::analysis::plot::{plot_run, ImageFormat, Projection};
+use crate::analysis::plot::{plot_run, ImageFormat, Projection, RunFigure};
 use crate::analysis::{load_report_runs, write_report, AnalysisError};
 use crate::data::{locate_dataset, DataError, DataSplit};
 use crate::device::Compute;
@@ -134,10 +134,12 @@ pub fn run_grid(
                     split,
                     None,
                     compute,
-                    true,
-                    Projection::All,
-                    20_000,
-                    ImageFormat::Png,
+                    RunFigure {
+                        normalize: true,
+                        projection: Projection::All,
+                        max_points: 20_000,
+                        format: ImageFormat::Png,
+                    },
                 )?;
                 let name = format!("fig6-{}-{}.png", run.record.name, split.name());
                 write_atomic(&report_dir.join(&name), &png).map_err(AnalysisError::from)?;

@@ -265,19 +265,35 @@ fn histogram(
     }
 }
 
+/// How [`plot_run`] draws a run's features.
+#[derive(Debug, Clone)]
+pub struct RunFigure {
+    /// Scale every feature to unit length first (the paper's Fig. 6).
+    pub normalize: bool,
+    /// Which coordinates make the panels.
+    pub projection: Projection,
+    /// At most this many points (an even sample of the rest is left out).
+    pub max_points: usize,
+    /// PNG or SVG.
+    pub format: ImageFormat,
+}
+
 /// The scatter-plot matrix of a run's features of `split` (data read from `data_dir`,
 /// default the run's own), titled with the run's setting; a fixed head's class vertices are
-/// marked at the features' median length (1 when `normalize`d).
+/// marked at the features' median length (1 when normalised).
 pub fn plot_run(
     run_dir: &Path,
     split: DataSplit,
     data_dir: Option<&Path>,
     compute: &crate::device::Compute,
-    normalize: bool,
-    projection: Projection,
-    max_points: usize,
-    format: ImageFormat,
+    figure: RunFigure,
 ) -> Result<Vec<u8>, AnalysisError> {
+    let RunFigure {
+        normalize,
+        projection,
+        max_points,
+        format,
+    } = figure;
     let (config, mut emb) = embed_run_with_config(run_dir, split, data_dir, compute)?;
     let mut norms: Vec<f64> = (0..emb.len())
         .map(|i| {
