@@ -2,8 +2,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use reponet::train::{EpochMetrics, StartInfo, StepProgress, TrainObserver};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::flag;
 
 use crate::context::{Output, Verbosity};
 
@@ -121,4 +124,18 @@ impl TrainObserver for ProgressObserver {
             m.train_seconds
         );
     }
+}
+
+/// The first SIGINT, SIGTERM or SIGUSR1 sets the flag (the run finishes its step,
+/// checkpoints and stops); a second one exits at once with status 130. SIGUSR1 is the one
+/// OpenMPI's mpirun passes on to its ranks (it ends the job on SIGINT): `kill -USR1` of
+/// mpirun checkpoints and stops a data-parallel run.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM, SIGUSR1] {
+        // Registered first, so it sees the flag as the earlier signal left it.
+        flag::register_conditional_shutdown(signal, 130, stop.clone())?;
+        flag::register(signal, stop.clone())?;
+    }
+    Ok(stop)
 }

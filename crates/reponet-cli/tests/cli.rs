@@ -1239,6 +1239,21 @@ fn results_on_stdout_as_json_progress_on_stderr() {
     let eval: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(eval["images"], 64);
 
+    // export: the listing as text or JSON; the file itself is checked in reponet's tests.
+    let model = tmp.path().join("model.safetensors");
+    let m = model.to_str().unwrap();
+    let o = reponet(&["export", r, "--out", m]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("fc.weight        [9, 1152]"),
+        "{}",
+        stdout(&o)
+    );
+    let o = reponet(&["--json", "export", r, "--out", m]);
+    let listing: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(listing["tensors"].as_array().unwrap().len(), 21);
+    assert!(model.exists());
+
     let o = reponet(&["report", r, "--json"]);
     let runs: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(runs[0]["name"], "run");

@@ -15,8 +15,16 @@ fn two_kernel_choices_in_one_process_agree() {
     let burns = Network::seeded(&polytope, HeadKind::Fixed, &device, 3)
         .with_conv_kernels(ConvKernels::Burn);
     let images = Tensor::<4>::random([6, 1, 28, 28], Distribution::Default, &device);
-    let a: Vec<f32> = ours.features(images.clone()).into_data().try_to_vec::<f32>().unwrap();
-    let b: Vec<f32> = burns.features(images).into_data().try_to_vec::<f32>().unwrap();
+    let a: Vec<f32> = ours
+        .features(images.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let b: Vec<f32> = burns
+        .features(images)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let worst = a
         .iter()

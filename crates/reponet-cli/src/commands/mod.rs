@@ -4,6 +4,7 @@ pub mod data;
 pub mod demo;
 pub mod embed;
 pub mod eval;
+pub mod export;
 pub mod plot;
 pub mod polytope;
 pub mod report;

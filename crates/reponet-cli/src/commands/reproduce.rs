@@ -8,9 +8,8 @@ use reponet::reproduce::{
 };
 use reponet::train::{TrainError, TrainObserver};
 
-use super::train::stop_on_signals;
 use crate::context::{Ctx, Output};
-use crate::progress::ProgressObserver;
+use crate::progress::{stop_on_signals, ProgressObserver};
 
 /// Run the paper's experiment grid and write one report of it, beside the paper's numbers.
 ///

@@ -7,13 +7,11 @@ use reponet::train::{
     self, CheckpointEvery, HoldoutSetting, MarginSetting, TrainConfig, TrainError, TrainObserver,
     WarmupSetting,
 };
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
-use signal_hook::flag;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::context::Ctx;
-use crate::progress::ProgressObserver;
+use crate::progress::{stop_on_signals, ProgressObserver};
 
 /// Train LeNet++ with a polytope classifier on an MNIST-family dataset.
 ///
@@ -195,20 +193,6 @@ impl TrainObserver for StopOnly {
     fn should_stop(&mut self) -> bool {
         self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
-}
-
-/// The first SIGINT, SIGTERM or SIGUSR1 sets the flag (the run finishes its step,
-/// checkpoints and stops); a second one exits at once with status 130. SIGUSR1 is the one
-/// OpenMPI's mpirun passes on to its ranks (it ends the job on SIGINT): `kill -USR1` of
-/// mpirun checkpoints and stops a data-parallel run.
-pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [SIGINT, SIGTERM, SIGUSR1] {
-        // Registered first, so it sees the flag as the earlier signal left it.
-        flag::register_conditional_shutdown(signal, 130, stop.clone())?;
-        flag::register(signal, stop.clone())?;
-    }
-    Ok(stop)
 }
 
 fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {

@@ -162,22 +162,22 @@ fn csv(emb: &Embeddings) -> Vec<u8> {
 }
 
 fn safetensors(emb: &Embeddings) -> Vec<u8> {
-    let (n, d) = (emb.len(), emb.dim);
-    let feature_bytes = 4 * n * d;
-    let header = serde_json::json!({
-        "__metadata__": { "class_names": serde_json::to_string(&emb.class_names).expect("strings") },
-        "features": { "dtype": "F32", "shape": [n, d], "data_offsets": [0, feature_bytes] },
-        "labels": { "dtype": "U8", "shape": [n], "data_offsets": [feature_bytes, feature_bytes + n] },
-    });
-    let mut header = serde_json::to_string(&header).expect("JSON");
-    // Pad the header with spaces so the data starts 8-byte aligned.
-    header.push_str(&" ".repeat((8 - header.len() % 8) % 8));
-    let mut out = Vec::with_capacity(8 + header.len() + feature_bytes + n);
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for x in &emb.features {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.extend_from_slice(&emb.labels);
-    out
+    use super::safetensors::{to_bytes, Data, Entry};
+    let metadata = [(
+        "class_names".to_string(),
+        serde_json::to_string(&emb.class_names).expect("strings"),
+    )];
+    let entries = [
+        Entry {
+            name: "features",
+            shape: vec![emb.len(), emb.dim],
+            data: Data::F32(&emb.features),
+        },
+        Entry {
+            name: "labels",
+            shape: vec![emb.len()],
+            data: Data::U8(&emb.labels),
+        },
+    ];
+    to_bytes(&entries, &metadata.into_iter().collect())
 }

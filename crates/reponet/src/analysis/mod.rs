@@ -1,10 +1,11 @@
 //! What trained runs are worth: accuracy overall and per class, the angles of
 //! the features (compactness, separation), retrieval and verification, and tables across
-//! runs.
+//! runs; a trained model exported for use elsewhere.
 
 mod embeddings;
 mod error;
 mod evaluation;
+mod export;
 mod feature_geometry;
 #[cfg(feature = "plot")]
 pub mod plot;
@@ -13,10 +14,12 @@ mod report;
 mod report_files;
 mod retrieval;
 mod runs_table;
+mod safetensors;
 
 pub use embeddings::{embed_run, write_embeddings, Embeddings};
 pub use error::AnalysisError;
 pub use evaluation::{evaluate_run, ClassAccuracy, Evaluation};
+pub use export::export_run;
 pub use feature_geometry::{feature_geometry, AngleStats, ClassGeometry, FeatureGeometry};
 pub use report::{report_html, report_markdown, ReportRun};
 #[cfg(feature = "plot")]

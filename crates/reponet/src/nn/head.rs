@@ -134,6 +134,15 @@ impl ClassifierHead {
         }
     }
 
+    /// The weights as stored `[outputs, d]`: a fixed head's unit vertices, a learnable
+    /// head's trained matrix before the forward pass normalises it.
+    pub fn stored_weights(&self) -> Tensor<2> {
+        match self {
+            Self::Fixed(h) => h.weights.clone(),
+            Self::Learnable(h) => h.weight.val(),
+        }
+    }
+
     /// Unit classifier weights `[outputs, d]`.
     pub fn unit_weights(&self) -> Tensor<2> {
         match self {

@@ -5,6 +5,8 @@ use burn::nn::{Initializer, Linear, LinearConfig, PRelu, PReluConfig, PaddingCon
 use burn::tensor::{Device, Tensor};
 use reponet_conv::{conv2d_prelu, ConvKernels};
 
+use super::NamedTensor;
+
 /// Channels of LeNet++'s six 5x5 convolutions (Wen et al., ECCV 2016).
 const CHANNELS: [usize; 7] = [1, 32, 32, 64, 64, 128, 128];
 /// Flattened size after three 2x2 pools of a 28x28 input: 128 x 3 x 3.
@@ -55,6 +57,30 @@ impl LeNetPlusPlus {
     pub fn with_conv_kernels(mut self, kernels: ConvKernels) -> Self {
         self.conv_kernels = kernels;
         self
+    }
+
+    /// Every weight as PyTorch's LeNet++ names and lays it out (`convs.I.weight` and
+    /// `.bias`, `acts.I.weight` for the PReLU slopes, `fc.weight` as `[d, 1152]` and
+    /// `fc.bias`): the module of `benches/pytorch/margin_reponet.py` loads them as they are.
+    pub fn named_tensors(&self) -> Vec<NamedTensor> {
+        let mut all = Vec::new();
+        for (i, (conv, act)) in self.convs.iter().zip(&self.activations).enumerate() {
+            all.push(NamedTensor::of(
+                format!("convs.{i}.weight"),
+                conv.weight.val(),
+            ));
+            if let Some(bias) = &conv.bias {
+                all.push(NamedTensor::of(format!("convs.{i}.bias"), bias.val()));
+            }
+            all.push(NamedTensor::of(format!("acts.{i}.weight"), act.alpha.val()));
+        }
+        // Burn keeps a linear layer's weight as [in, out]; PyTorch as [out, in].
+        let fc = self.embed.weight.val().transpose();
+        all.push(NamedTensor::of("fc.weight".into(), fc));
+        if let Some(bias) = &self.embed.bias {
+            all.push(NamedTensor::of("fc.bias".into(), bias.val()));
+        }
+        all
     }
 
     /// Features `[N, d]` of images `[N, 1, 28, 28]`.

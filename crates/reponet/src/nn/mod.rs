@@ -12,4 +12,4 @@ pub use head::{l2_normalize, ClassifierHead, FixedHead, HeadKind, LearnableHead}
 pub use lenet::LeNetPlusPlus;
 pub use loss::{arc_margin_logits, cross_entropy, LossKind, PolytopeLoss};
 pub use margin_warmup::MarginWarmup;
-pub use network::Network;
+pub use network::{NamedTensor, Network};

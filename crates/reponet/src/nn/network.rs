@@ -62,6 +62,14 @@ impl Network {
         self.backbone.forward(images)
     }
 
+    /// The backbone's weights under PyTorch's LeNet++ names (see
+    /// [`LeNetPlusPlus::named_tensors`]), then the head's as `head.W` `[outputs, d]`.
+    pub fn named_tensors(&self) -> Vec<NamedTensor> {
+        let mut all = self.backbone.named_tensors();
+        all.push(NamedTensor::of("head.W".into(), self.head.stored_weights()));
+        all
+    }
+
     /// Every trainable weight, in module order, as one vector (to compare two runs).
     pub fn flat_weights(&self) -> Vec<f32> {
         struct Collect(Vec<f32>);
@@ -94,5 +102,29 @@ impl Network {
         let cos = self.head.cosines(features);
         let n = cos.dims()[0];
         cos.slice([0..n, 0..classes]).argmax(1).reshape([n])
+    }
+}
+
+/// A tensor taken out of a network: its name, shape and float32 values in row-major order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    /// Where it sits in the module (`convs.0.weight`, ...).
+    pub name: String,
+    /// Its dimensions.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub values: Vec<f32>,
+}
+
+impl NamedTensor {
+    /// `tensor`'s values under `name`.
+    pub fn of<const D: usize>(name: String, tensor: Tensor<D>) -> Self {
+        let shape = tensor.dims().to_vec();
+        let values = tensor.into_data().convert::<f32>().iter::<f32>().collect();
+        Self {
+            name,
+            shape,
+            values,
+        }
     }
 }
