@@ -5,6 +5,7 @@
 # turns them into BENCHMARKS.md's GPU table.
 #
 #   REPONET=path/to/wgpu/reponet DATA=path/to/mnist scripts/bench-gpu.sh [OUT]
+#   CUDA_REPONET=path/to/cuda/reponet ...    also Burn's CUDA backend (`--features cuda`)
 #
 # Needs: a reponet built with `--features wgpu`, the Vulkan loader (Debian/Ubuntu:
 # libvulkan1) and the GPU's Vulkan driver; python3 with torch (CUDA) and numpy for the peer
@@ -68,6 +69,40 @@ if [ -f "$peer" ]; then
     step peer-cuda-epoch 90 python3 "$peer" --data "$data" --epochs 2 --polys simplex \
         --learnable 0 --margin-warmup 1 --device cuda
     mv "$out/peer-cuda-epoch.out" "$out/peer-cuda-epoch.jsonl"
+fi
+
+# Burn's CUDA backend (issue 18), if a `--features cuda` build is given: NVRTC compiles its
+# kernels at run time and needs the CUDA headers; PyTorch's CUDA wheels carry them.
+cuda=${CUDA_REPONET:-}
+if [ -n "$cuda" ]; then
+    if [ -z "${CUDA_PATH:-}" ]; then
+        CUDA_PATH=$(python3 -c '
+import glob, os, site
+for root in site.getsitepackages():
+    for inc in sorted(glob.glob(os.path.join(root, "nvidia", "*", "include"))):
+        if os.path.exists(os.path.join(inc, "cuda_fp16.h")):
+            print(os.path.dirname(inc)); raise SystemExit
+')
+        export CUDA_PATH
+    fi
+    echo "CUDA_PATH=${CUDA_PATH:-none found} (NVRTC reads its headers from \$CUDA_PATH/include)" \
+        | tee "$out/cuda-path.txt"
+    # Twice: the first run tunes every kernel (CubeCL's autotune, then cached on disk); the
+    # second shows the steady state and what the persistent cache saves at start-up.
+    step reponet-cuda-cold 300 "$cuda" --device cuda bench --phases $phases $steps \
+        --out "$out/reponet-cuda-cold.json"
+    step reponet-cuda 180 "$cuda" --device cuda bench --phases $phases $steps \
+        --out "$out/reponet-cuda.json"
+    step reponet-cuda-epoch 150 "$cuda" --device cuda bench --phases train:512 --steps 1 \
+        --warmup 0 --epoch --data-dir "$data" --out "$out/reponet-cuda-epoch.json"
+    # A run trained on CUDA evaluates on the CPU with the same accuracy (within 0.05 points).
+    step cuda-train 120 "$cuda" --device cuda train --data-dir "$data" --epochs 1 \
+        --limit-test 2000 --force --out "$out/cuda-run"
+    step cuda-eval-cuda 60 "$cuda" --device cuda --json eval "$out/cuda-run"
+    mv "$out/cuda-eval-cuda.out" "$out/cuda-eval-cuda.json"
+    step cuda-eval-cpu 60 "$cuda" --json eval "$out/cuda-run"
+    mv "$out/cuda-eval-cpu.out" "$out/cuda-eval-cpu.json"
+    rm -f "$out/cuda-run/model.bpk" "$out/cuda-run/checkpoint.bin"
 fi
 
 # The same machine's CPU, every core: how both scale past the 2 cores of BENCHMARKS.md.
