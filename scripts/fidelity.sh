@@ -12,7 +12,7 @@
 # threads, but the pair progresses together); NICE=19 leaves the cores to interactive work.
 source "$(dirname "$0")/common.sh"
 out=${OUT:-results/fidelity}
-mnist=${MNIST_DIR:-../shared/data/mnist}
+mnist=${MNIST_DIR:-${REPONET_DATA:-$HOME/.cache/reponet}/mnist}
 mkdir -p "$out"
 
 # One run: NAME, then train options. Resumes, or starts, or does nothing if finished.
