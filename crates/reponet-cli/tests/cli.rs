@@ -1254,6 +1254,23 @@ fn results_on_stdout_as_json_progress_on_stderr() {
     assert_eq!(listing["tensors"].as_array().unwrap().len(), 21);
     assert!(model.exists());
 
+    // predict: what is not an image is refused by name (recognition itself is tested in
+    // reponet's tests/predict.rs, on PNG files).
+    let o = reponet(&["predict", r, "/no/such.png"]);
+    assert_fails_with(&o, "/no/such.png: no such file or folder");
+    std::fs::write(tmp.path().join("fake.png"), "not a png").unwrap();
+    let fake = tmp.path().join("fake.png");
+    let o = reponet(&["predict", r, fake.to_str().unwrap()]);
+    assert_fails_with(&o, "fake.png: not a usable image");
+    let o = reponet(&[
+        "predict",
+        r,
+        run.join("config.json").to_str().unwrap(),
+        "--threshold",
+        "200",
+    ]);
+    assert_fails_with(&o, "--threshold 200: degrees from 0 to 180");
+
     let o = reponet(&["report", r, "--json"]);
     let runs: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(runs[0]["name"], "run");

@@ -294,8 +294,7 @@ fn a_rank_that_fails_ends_the_job_with_its_error() {
     let o = mpirun(2, &[], &train_args(&out)).output().unwrap();
     assert!(!o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("rank 0 of 2: error: invalid option: output folder")
-            && text(&o).contains("--force"),
+        text(&o).contains("rank 0 of 2: error: output folder") && text(&o).contains("--force"),
         "{}",
         text(&o)
     );

@@ -37,13 +37,11 @@ fn trained(dir: &std::path::Path, head: HeadKind) {
     .unwrap();
 }
 
-/// The tensors of a safetensors file as (shape, f32 values) by name, and its metadata.
-fn read(
-    bytes: &[u8],
-) -> (
-    HashMap<String, (Vec<usize>, Vec<f32>)>,
-    HashMap<String, String>,
-) {
+/// A file's tensors: (shape, f32 values) by name.
+type Tensors = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// The tensors of a safetensors file, and its metadata.
+fn read(bytes: &[u8]) -> (Tensors, HashMap<String, String>) {
     let (_, meta) = SafeTensors::read_metadata(bytes).unwrap();
     let file = SafeTensors::deserialize(bytes).unwrap();
     let tensors = file
@@ -105,7 +103,7 @@ fn max_pool(x: &[f64], c: usize, size: usize) -> Vec<f64> {
 }
 
 /// LeNet++ from the exported tensors alone.
-fn features_from_file(t: &HashMap<String, (Vec<usize>, Vec<f32>)>, image: &[f64]) -> Vec<f64> {
+fn features_from_file(t: &Tensors, image: &[f64]) -> Vec<f64> {
     let mut x = image.to_vec();
     let (mut c, mut size) = (1, 28);
     for i in 0..6 {

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use reponet::analysis::predict::{open_set, DEFAULT_PERCENTILE};
 use reponet::analysis::{evaluate_run, AngleStats, RetrievalMetrics};
 
 use crate::context::Ctx;
@@ -29,8 +30,15 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         args.data_dir.as_deref(),
         &ctx.compute,
     )?;
+    // A hold-out run: how the "unknown" answer of `reponet predict` separates its unseen
+    // classes from the known ones.
+    let unknown = open_set(&args.run_dir, DEFAULT_PERCENTILE, &ctx.compute)?;
     if ctx.out.json {
-        return ctx.out.json(&eval);
+        let mut value = serde_json::to_value(&eval)?;
+        if let Some(u) = &unknown {
+            value["unknown_answer"] = serde_json::to_value(u)?;
+        }
+        return ctx.out.json(&value);
     }
     println!(
         "test accuracy {:.2} % ({} of {} images, {})",
@@ -57,6 +65,17 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             reponet::train::class_list(&eval.held_out_classes, ", ")
         );
         print_retrieval("  ", r);
+    }
+    if let Some(u) = &unknown {
+        println!(
+            "  \"unknown\" beyond {:.2} deg (percentile {} of the training angles): {:.2} % of the unseen classes' {} images, {:.2} % of the known classes' {}",
+            u.threshold_degrees,
+            u.percentile,
+            u.unseen_rejected_percent,
+            u.unseen_images,
+            u.known_rejected_percent,
+            u.known_images
+        );
     }
     println!("  class  name         images  accuracy  angle to class weight (mean / median / p95)");
     for (c, cg) in eval.per_class.iter().zip(&g.per_class) {

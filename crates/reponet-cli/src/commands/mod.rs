@@ -7,6 +7,7 @@ pub mod eval;
 pub mod export;
 pub mod plot;
 pub mod polytope;
+pub mod predict;
 pub mod report;
 pub mod reproduce;
 pub mod train;

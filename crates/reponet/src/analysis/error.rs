@@ -31,6 +31,14 @@ pub enum AnalysisError {
     #[error("{0}")]
     /// A figure that cannot be drawn as asked (e.g. coordinates the features lack).
     Figure(String),
+    #[error("{}: not a usable image: {message}", path.display())]
+    /// An image file that cannot be read or decoded.
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     #[error("{}: {message}", path.display())]
     /// A report file or folder could not be written.
     Io {

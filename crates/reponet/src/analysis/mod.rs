@@ -9,6 +9,8 @@ mod export;
 mod feature_geometry;
 #[cfg(feature = "plot")]
 pub mod plot;
+#[cfg(feature = "images")]
+pub mod predict;
 mod report;
 #[cfg(feature = "plot")]
 mod report_files;

@@ -1,0 +1,79 @@
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use reponet::analysis::predict::{image_files, predict_files, Threshold, DEFAULT_PERCENTILE};
+
+use crate::context::Ctx;
+
+/// Recognise image files with a trained run, answering "unknown" for what is far from every
+/// class.
+///
+/// PNG or JPEG files, or folders of them; any size and colour (converted to grey, resized to
+/// 28 x 28; digits as in MNIST: light on dark). Per image: the class, the cosine and angle
+/// between its feature and the nearest class's vertex, and "unknown" when that angle exceeds
+/// the threshold: by default the 99th percentile of the training images' angles to their own
+/// class (computed once, kept in RUN_DIR/unknown-threshold.json).
+///   reponet predict runs/simplex digits/ --csv
+///   reponet predict runs/simplex a.png b.png --threshold 20
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A folder written by `reponet train`.
+    run_dir: PathBuf,
+    /// Image files or folders of them.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Unknown beyond this angle to the nearest class, degrees.
+    #[arg(long, conflicts_with = "percentile")]
+    threshold: Option<f64>,
+    /// Unknown beyond this percentile of the training images' angles to their class.
+    #[arg(long, default_value_t = DEFAULT_PERCENTILE)]
+    percentile: f64,
+    /// Comma-separated values instead of a table.
+    #[arg(long)]
+    csv: bool,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let files = image_files(&args.images)?;
+    if files.is_empty() {
+        bail!("no .png, .jpg or .jpeg files in {:?}", args.images);
+    }
+    let threshold = match args.threshold {
+        Some(d) if !(0.0..=180.0).contains(&d) => bail!("--threshold {d}: degrees from 0 to 180"),
+        Some(d) => Threshold::Degrees(d),
+        None => Threshold::Percentile(args.percentile),
+    };
+    let result = predict_files(&args.run_dir, &files, threshold, &ctx.compute)?;
+    if ctx.out.json {
+        return ctx.out.json(&result);
+    }
+    ctx.out.log(format_args!(
+        "unknown beyond {:.2} deg ({})",
+        result.threshold_degrees, result.threshold_from
+    ));
+    if args.csv {
+        println!("file,class,nearest,cosine,angle_degrees");
+    }
+    for p in &result.predictions {
+        let class = p.class.as_deref().unwrap_or("unknown");
+        if args.csv {
+            println!(
+                "{},{class},{},{:.6},{:.4}",
+                p.file.display(),
+                p.nearest,
+                p.cosine,
+                p.angle_degrees
+            );
+        } else {
+            println!(
+                "{}  {class:<10} nearest {:<10} cos {:.4}  {:.2} deg",
+                p.file.display(),
+                p.nearest,
+                p.cosine,
+                p.angle_degrees
+            );
+        }
+    }
+    Ok(())
+}

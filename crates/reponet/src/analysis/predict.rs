@@ -1,0 +1,337 @@
+//! Recognising image files with a trained run, and answering "unknown" for what is far from
+//! every class: a feature whose angle to its nearest class vertex (or class weight) exceeds
+//! a threshold belongs to none of the classes the run knows.
+//!
+//! The threshold comes from the training data: the given percentile (default 99) of the
+//! angles between the training features and their own class's vertex, so that that share of
+//! the known classes' training images would be accepted. It is computed once per run and
+//! percentile and kept in `RUN/unknown-threshold.json` (with the weights' SHA-256, so a
+//! retrained model recomputes it).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::embeddings::embed_run_with_config;
+use super::AnalysisError;
+use crate::data::{DataSplit, ImageSet};
+use crate::device::Compute;
+use crate::train::{extract_features, RunDir};
+
+/// The default percentile of the training angles that sets the threshold.
+pub const DEFAULT_PERCENTILE: f64 = 99.0;
+
+/// How the "unknown" threshold is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    /// This percentile (0-100) of the training features' angles to their own class.
+    Percentile(f64),
+    /// This angle, in degrees.
+    Degrees(f64),
+}
+
+/// What one image is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The image file.
+    pub file: PathBuf,
+    /// The class it is recognised as, or `None`: unknown (beyond the threshold).
+    pub class: Option<String>,
+    /// The nearest class, recognised or not.
+    pub nearest: String,
+    /// Index of the nearest class.
+    pub nearest_index: usize,
+    /// Cosine between the feature and the nearest class's vertex (or weight).
+    pub cosine: f64,
+    /// The angle between them, degrees.
+    pub angle_degrees: f64,
+}
+
+/// Predictions for a set of files, with the threshold they were judged by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Predictions {
+    /// Angles beyond this many degrees are unknown.
+    pub threshold_degrees: f64,
+    /// How the threshold was set.
+    pub threshold_from: String,
+    /// One per file, in order.
+    pub predictions: Vec<Prediction>,
+}
+
+/// Recognise the images in `files` (PNG or JPEG, any size and colour: converted to grey and
+/// resized to the run's input size) with the model of `run_dir`.
+pub fn predict_files(
+    run_dir: &Path,
+    files: &[PathBuf],
+    threshold: Threshold,
+    compute: &Compute,
+) -> Result<Predictions, AnalysisError> {
+    let run = RunDir::open(run_dir)?;
+    let device = compute.device();
+    let (config, model) = run.load_model(&device)?;
+    let model = model.with_conv_kernels(compute.conv);
+    let info = crate::data::dataset(&config.request.dataset)?;
+    let names = config.trained_class_names(info.class_names);
+    let (threshold_degrees, threshold_from) = match threshold {
+        Threshold::Degrees(d) => (d, format!("given: {d} deg")),
+        Threshold::Percentile(p) => (
+            unknown_threshold(run_dir, p, compute)?,
+            format!("percentile {p} of the training features' angles to their class"),
+        ),
+    };
+    // LeNet++ takes the MNIST family's 28 x 28 grey images.
+    let (rows, cols) = (28, 28);
+    let mut pixels = Vec::with_capacity(files.len() * rows * cols);
+    for file in files {
+        pixels.extend(read_image(file, rows, cols)?);
+    }
+    let set = ImageSet {
+        pixels,
+        labels: vec![0; files.len()],
+        rows,
+        cols,
+        classes: config.classes,
+    };
+    let features = extract_features(&model, &set, config.normalization, &device);
+    let weights = unit_class_weights(&model, config.classes);
+    let predictions = files
+        .iter()
+        .zip(features.chunks_exact(config.dim))
+        .map(|(file, feature)| {
+            let (nearest_index, cosine) = nearest(feature, &weights);
+            let angle_degrees = cosine.clamp(-1.0, 1.0).acos().to_degrees();
+            let name = names[nearest_index].clone();
+            Prediction {
+                file: file.clone(),
+                class: (angle_degrees <= threshold_degrees).then(|| name.clone()),
+                nearest: name,
+                nearest_index,
+                cosine,
+                angle_degrees,
+            }
+        })
+        .collect();
+    Ok(Predictions {
+        threshold_degrees,
+        threshold_from,
+        predictions,
+    })
+}
+
+/// The `percentile` (0-100) of the angles between the run's training features and their own
+/// class's vertex (or weight), in degrees: computed once, then read from
+/// `RUN/unknown-threshold.json`.
+pub fn unknown_threshold(
+    run_dir: &Path,
+    percentile: f64,
+    compute: &Compute,
+) -> Result<f64, AnalysisError> {
+    if !(0.0..=100.0).contains(&percentile) {
+        return Err(AnalysisError::Figure(format!(
+            "percentile {percentile}: must be between 0 and 100"
+        )));
+    }
+    #[derive(Serialize, Deserialize, PartialEq)]
+    struct Cached {
+        percentile: f64,
+        degrees: f64,
+        weights_sha256: String,
+    }
+    let run = RunDir::open(run_dir)?;
+    let (_, model) = run.load_model(&compute.device())?;
+    let sha = model.weights_sha256();
+    let cache = run.path("unknown-threshold.json");
+    if let Ok(cached) = run.read_json::<Vec<Cached>>("unknown-threshold.json") {
+        if let Some(c) = cached
+            .iter()
+            .find(|c| c.percentile == percentile && c.weights_sha256 == sha)
+        {
+            return Ok(c.degrees);
+        }
+    }
+    let (config, emb) = embed_run_with_config(run_dir, DataSplit::Train, None, compute)?;
+    let weights = unit_class_weights(&model, config.classes);
+    let mut angles: Vec<f64> = (0..emb.len())
+        .map(|i| {
+            let w = &weights[emb.labels[i] as usize];
+            cosine(emb.row(i), w).clamp(-1.0, 1.0).acos().to_degrees()
+        })
+        .collect();
+    let degrees = percentile_of(&mut angles, percentile);
+    let mut cached: Vec<Cached> = run.read_json("unknown-threshold.json").unwrap_or_default();
+    cached.retain(|c| c.weights_sha256 == sha && c.percentile != percentile);
+    cached.push(Cached {
+        percentile,
+        degrees,
+        weights_sha256: sha,
+    });
+    let text = serde_json::to_string_pretty(&cached).expect("JSON");
+    crate::train::write_atomic(&cache, text.as_bytes())?;
+    Ok(degrees)
+}
+
+/// The `p`-th percentile (0-100) of `values`, by linear interpolation between order
+/// statistics (NumPy's default).
+pub fn percentile_of(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let at = p / 100.0 * (values.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    values[lo] + (values[hi] - values[lo]) * (at - lo as f64)
+}
+
+/// The head's unit weights of the `classes` classes (vertices without a class never win).
+fn unit_class_weights(model: &crate::nn::Network, classes: usize) -> Vec<Vec<f64>> {
+    let w = model.head.unit_weights();
+    let d = w.dims()[1];
+    let values: Vec<f32> = w.into_data().iter::<f32>().collect();
+    values
+        .chunks_exact(d)
+        .take(classes)
+        .map(|row| row.iter().map(|&x| x as f64).collect())
+        .collect()
+}
+
+fn cosine(feature: &[f32], unit_weight: &[f64]) -> f64 {
+    let norm = feature
+        .iter()
+        .map(|&x| x as f64 * x as f64)
+        .sum::<f64>()
+        .sqrt();
+    let dot: f64 = feature
+        .iter()
+        .zip(unit_weight)
+        .map(|(&x, w)| x as f64 * w)
+        .sum();
+    if norm > 0.0 {
+        dot / norm
+    } else {
+        0.0
+    }
+}
+
+/// The class whose weight is nearest (largest cosine) and that cosine.
+fn nearest(feature: &[f32], weights: &[Vec<f64>]) -> (usize, f64) {
+    weights.iter().map(|w| cosine(feature, w)).enumerate().fold(
+        (0, f64::NEG_INFINITY),
+        |best, (i, c)| if c > best.1 { (i, c) } else { best },
+    )
+}
+
+/// One image file as `rows x cols` grey pixels: decoded (PNG or JPEG), converted to grey,
+/// resized if its size differs.
+pub fn read_image(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, AnalysisError> {
+    let bad = |message: String| AnalysisError::Image {
+        path: path.to_path_buf(),
+        message,
+    };
+    let image = image::ImageReader::open(path)
+        .map_err(|e| bad(e.to_string()))?
+        .with_guessed_format()
+        .map_err(|e| bad(e.to_string()))?
+        .decode()
+        .map_err(|e| bad(e.to_string()))?
+        .into_luma8();
+    let image = if (image.height() as usize, image.width() as usize) == (rows, cols) {
+        image
+    } else {
+        image::imageops::resize(
+            &image,
+            cols as u32,
+            rows as u32,
+            image::imageops::FilterType::Triangle,
+        )
+    };
+    Ok(image.into_raw())
+}
+
+/// The image files among `paths`: files as given, folders' `.png`, `.jpg` and `.jpeg` files
+/// (not recursive), sorted by name.
+pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AnalysisError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| AnalysisError::io(path, e))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    let ext = p
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .map(str::to_ascii_lowercase);
+                    matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg"))
+                })
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(AnalysisError::io(path, "no such file or folder"));
+        }
+    }
+    Ok(files)
+}
+
+/// How well the "unknown" answer tells classes never trained on from known ones, on a
+/// hold-out run's test split (`--holdout-classes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenSet {
+    /// The percentile of the training angles that set the threshold.
+    pub percentile: f64,
+    /// The threshold, degrees.
+    pub threshold_degrees: f64,
+    /// Test images of the known classes.
+    pub known_images: usize,
+    /// Of those, the share wrongly answered "unknown", percent.
+    pub known_rejected_percent: f64,
+    /// Test images of the held-out classes.
+    pub unseen_images: usize,
+    /// Of those, the share rightly answered "unknown", percent.
+    pub unseen_rejected_percent: f64,
+}
+
+/// [`OpenSet`] of the hold-out run in `run_dir`, at the threshold of `percentile`; `None` for
+/// a run that held no class out.
+pub fn open_set(
+    run_dir: &Path,
+    percentile: f64,
+    compute: &Compute,
+) -> Result<Option<OpenSet>, AnalysisError> {
+    let run = RunDir::open(run_dir)?;
+    let device = compute.device();
+    let (config, model) = run.load_model(&device)?;
+    if config.held_out.is_empty() {
+        return Ok(None);
+    }
+    let model = model.with_conv_kernels(compute.conv);
+    let threshold_degrees = unknown_threshold(run_dir, percentile, compute)?;
+    let request = &config.request;
+    let all = crate::data::locate_dataset(&request.dataset, request.data_dir.as_deref())?
+        .load(DataSplit::Test)?
+        .limited(request.limit(DataSplit::Test));
+    let weights = unit_class_weights(&model, config.classes);
+    let rejected = |set: &ImageSet| {
+        let features = extract_features(&model, set, config.normalization, &device);
+        let far = features
+            .chunks_exact(config.dim)
+            .filter(|f| {
+                nearest(f, &weights).1.clamp(-1.0, 1.0).acos().to_degrees() > threshold_degrees
+            })
+            .count();
+        (set.len(), 100.0 * far as f64 / set.len().max(1) as f64)
+    };
+    let (known_images, known_rejected_percent) = rejected(&all.without_classes(&config.held_out));
+    let (unseen_images, unseen_rejected_percent) = rejected(&all.only_classes(&config.held_out));
+    Ok(Some(OpenSet {
+        percentile,
+        threshold_degrees,
+        known_images,
+        known_rejected_percent,
+        unseen_images,
+        unseen_rejected_percent,
+    }))
+}
