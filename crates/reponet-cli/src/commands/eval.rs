@@ -21,6 +21,11 @@ pub struct Args {
     /// Folder (or data root) with the test data [default: the run's own].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// For a run trained with --holdout-classes: the percentile of the training angles that
+    /// sets `reponet predict`'s "unknown" threshold, whose rejection of unseen and known
+    /// classes is reported.
+    #[arg(long, default_value_t = DEFAULT_PERCENTILE)]
+    unknown_percentile: f64,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -32,7 +37,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     )?;
     // A hold-out run: how the "unknown" answer of `reponet predict` separates its unseen
     // classes from the known ones.
-    let unknown = open_set(&args.run_dir, DEFAULT_PERCENTILE, &ctx.compute)?;
+    let unknown = open_set(&args.run_dir, args.unknown_percentile, &ctx.compute)?;
     if ctx.out.json {
         let mut value = serde_json::to_value(&eval)?;
         if let Some(u) = &unknown {

@@ -2,9 +2,11 @@
 //! every class: a feature whose angle to its nearest class vertex (or class weight) exceeds
 //! a threshold belongs to none of the classes the run knows.
 //!
-//! The threshold comes from the training data: the given percentile (default 99) of the
+//! The threshold comes from the training data: the given percentile (default 95) of the
 //! angles between the training features and their own class's vertex, so that that share of
-//! the known classes' training images would be accepted. It is computed once per run and
+//! the known classes' training images would be accepted. 95 rather than 99: the last
+//! percent of training images lie far from every vertex (73.9 deg for a fixed simplex after
+//! 2 MNIST epochs), and a threshold there rejected no unseen class at all (results/unknown). It is computed once per run and
 //! percentile and kept in `RUN/unknown-threshold.json` (with the weights' SHA-256, so a
 //! retrained model recomputes it).
 
@@ -19,7 +21,7 @@ use crate::device::Compute;
 use crate::train::{extract_features, RunDir};
 
 /// The default percentile of the training angles that sets the threshold.
-pub const DEFAULT_PERCENTILE: f64 = 99.0;
+pub const DEFAULT_PERCENTILE: f64 = 95.0;
 
 /// How the "unknown" threshold is set.
 #[derive(Debug, Clone, Copy, PartialEq)]
