@@ -26,7 +26,10 @@ run() {
     else
         "$reponet" train --data-dir "$mnist" --out "$dir" --force "$@" >>"$out/$name.log" 2>&1
     fi
-    [ -f "$dir/eval.json" ] || "$reponet" eval "$dir" >"$out/$name.eval.txt"
+    # Only a finished run is evaluated (an interrupted one would be judged on its checkpoint).
+    if [ -f "$dir/summary.json" ] && [ ! -f "$dir/eval.json" ]; then
+        "$reponet" eval "$dir" >"$out/$name.eval.txt"
+    fi
 }
 
 jobs=()

@@ -156,13 +156,23 @@ impl Compute {
             .unwrap_or_else(|e| panic!("{self:?} was not checked with Compute::new: {e}"))
     }
 
-    /// A short description for reports and benchmark tables: the backend and, on the CPU,
-    /// whose convolution kernels.
-    pub fn describe(&self) -> String {
+    /// Whose convolutions run: `conv` on the CPU; the GPU backends run Burn's, LibTorch
+    /// PyTorch's.
+    pub fn conv_kernels(&self) -> String {
         match self.device {
-            ComputeDevice::Cpu => format!("{}, {} conv kernels", self.device.describe(), self.conv),
-            _ => self.device.describe().to_string(),
+            ComputeDevice::Cpu => self.conv.to_string(),
+            gpu @ (ComputeDevice::Wgpu | ComputeDevice::Cuda) => format!("burn ({gpu})"),
+            ComputeDevice::LibTorch | ComputeDevice::LibTorchCuda => "libtorch".into(),
         }
+    }
+
+    /// A short description for reports: the backend and whose convolution kernels.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}, {} conv kernels",
+            self.device.describe(),
+            self.conv_kernels()
+        )
     }
 }
 

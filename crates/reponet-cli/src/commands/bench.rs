@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use reponet::bench::{head_phase, model_phase, HeadResult, Phase, PhaseResult};
-use reponet::device::{Compute, ComputeDevice, ConvKernels};
+use reponet::device::{Compute, ConvKernels};
 use reponet::nn::HeadKind;
 use reponet::train::{self, SilentObserver, TrainConfig};
 use serde_json::json;
@@ -99,7 +99,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let mut report = json!({
         "reponet_version": env!("CARGO_PKG_VERSION"),
         "backend": compute.device.describe(),
-        "conv_kernels": effective_kernels(&compute),
+        "conv_kernels": compute.conv_kernels(),
         "threads": reponet::machine::compute_threads(),
     });
     let bench = Bench {
@@ -130,16 +130,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Whose convolutions run: reponet's kernels are for flex only; the GPU backends run
-/// Burn's, LibTorch PyTorch's.
-fn effective_kernels(compute: &Compute) -> String {
-    match compute.device {
-        ComputeDevice::Cpu => compute.conv.to_string(),
-        gpu @ (ComputeDevice::Wgpu | ComputeDevice::Cuda) => format!("burn ({gpu})"),
-        ComputeDevice::LibTorch | ComputeDevice::LibTorchCuda => "libtorch".into(),
-    }
-}
-
 /// One benchmark invocation: its options, where it computes, where the table goes (the
 /// table is the result: standard output, unless --json).
 struct Bench<'a> {
@@ -153,7 +143,7 @@ impl Bench<'_> {
         let args = self.args;
         self.out.log(format_args!(
         "LeNet++, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
-        effective_kernels(&self.compute),
+        self.compute.conv_kernels(),
         args.steps,
         args.warmup
     ));

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use super::AnalysisError;
 use crate::data::{locate_dataset, DataSplit};
+use crate::nn::Network;
 use crate::train::{extract_features, ResolvedConfig, RunDir};
+use burn::tensor::Device;
 
 /// Features of one split, row-major, with their labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,10 +74,19 @@ pub(crate) fn embed_run_with_config(
     data_dir: Option<&Path>,
     compute: &Compute,
 ) -> Result<(ResolvedConfig, Embeddings), AnalysisError> {
-    let run = RunDir::open(run_dir)?;
-    let device = compute.device();
-    let (config, model) = run.load_model(&device)?;
-    let model = model.with_conv_kernels(compute.conv);
+    let (config, model) = RunDir::open(run_dir)?.load_model_on(compute)?;
+    let emb = embed_split(&config, &model, split, data_dir, &compute.device())?;
+    Ok((config, emb))
+}
+
+/// The features of `split` under `model`, a run's network loaded already (see [`embed_run`]).
+pub(crate) fn embed_split(
+    config: &ResolvedConfig,
+    model: &Network,
+    split: DataSplit,
+    data_dir: Option<&Path>,
+    device: &Device,
+) -> Result<Embeddings, AnalysisError> {
     let request = &config.request;
     let data = locate_dataset(&request.dataset, data_dir.or(request.data_dir.as_deref()))?;
     // A run trained without some classes: the classes it knows, relabelled as in training.
@@ -83,13 +94,12 @@ pub(crate) fn embed_run_with_config(
         .load(split)?
         .limited(request.limit(split))
         .without_classes(&config.held_out);
-    let emb = Embeddings {
+    Ok(Embeddings {
         dim: config.dim,
-        features: extract_features(&model, &set, config.normalization, &device),
+        features: extract_features(model, &set, config.normalization, device),
         labels: set.labels,
         class_names: config.trained_class_names(data.info.class_names),
-    };
-    Ok((config, emb))
+    })
 }
 
 /// Write `emb` to `path`, in the format its extension names, atomically:

@@ -67,8 +67,7 @@ pub fn evaluate_run(
 ) -> Result<Evaluation, AnalysisError> {
     let run = RunDir::open(run_dir)?;
     let device = compute.device();
-    let (config, model) = run.load_model(&device)?;
-    let model = model.with_conv_kernels(compute.conv);
+    let (config, model) = run.load_model_on(compute)?;
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
     let dataset = dataset.unwrap_or(&config.request.dataset);
     let info = crate::data::dataset(dataset)?;
@@ -101,15 +100,7 @@ pub fn evaluate_run(
         .iter::<i64>()
         .map(|p| p as u8)
         .collect();
-    let weights = model.head.unit_weights().into_data();
-    let class_weights: Vec<Vec<f64>> = weights
-        .iter::<f32>()
-        .map(f64::from)
-        .collect::<Vec<_>>()
-        .chunks(config.dim)
-        .take(config.classes)
-        .map(<[f64]>::to_vec)
-        .collect();
+    let class_weights = model.class_unit_weights();
     let geometry = feature_geometry(&features, config.dim, &set.labels, &class_weights);
     let mut per_class: Vec<ClassAccuracy> = (0..config.classes)
         .map(|class| ClassAccuracy {

@@ -24,7 +24,7 @@ pub fn export_run(
     compute: &Compute,
 ) -> Result<Vec<NamedTensor>, AnalysisError> {
     let run = RunDir::open(run_dir)?;
-    let (config, model) = run.load_model(&compute.device())?;
+    let (config, model) = run.load_model_on(compute)?;
     let info = crate::data::dataset(&config.request.dataset)?;
     let tensors = model.named_tensors();
     let request = &config.request;

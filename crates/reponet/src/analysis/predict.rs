@@ -14,11 +14,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::embeddings::embed_run_with_config;
+use burn::tensor::Device;
+
+use super::embeddings::embed_split;
 use super::AnalysisError;
 use crate::data::{DataSplit, ImageSet};
 use crate::device::Compute;
-use crate::train::{extract_features, RunDir};
+use crate::nn::Network;
+use crate::train::{extract_features, ResolvedConfig, RunDir};
 
 /// The default percentile of the training angles that sets the threshold.
 pub const DEFAULT_PERCENTILE: f64 = 95.0;
@@ -70,14 +73,13 @@ pub fn predict_files(
 ) -> Result<Predictions, AnalysisError> {
     let run = RunDir::open(run_dir)?;
     let device = compute.device();
-    let (config, model) = run.load_model(&device)?;
-    let model = model.with_conv_kernels(compute.conv);
+    let (config, model) = run.load_model_on(compute)?;
     let info = crate::data::dataset(&config.request.dataset)?;
     let names = config.trained_class_names(info.class_names);
     let (threshold_degrees, threshold_from) = match threshold {
         Threshold::Degrees(d) => (d, format!("given: {d} deg")),
         Threshold::Percentile(p) => (
-            unknown_threshold(run_dir, p, compute)?,
+            threshold_of(&run, &config, &model, p, &device)?,
             format!("percentile {p} of the training features' angles to their class"),
         ),
     };
@@ -95,7 +97,7 @@ pub fn predict_files(
         classes: config.classes,
     };
     let features = extract_features(&model, &set, config.normalization, &device);
-    let weights = unit_class_weights(&model, config.classes);
+    let weights = model.class_unit_weights();
     let predictions = files
         .iter()
         .zip(features.chunks_exact(config.dim))
@@ -128,6 +130,19 @@ pub fn unknown_threshold(
     percentile: f64,
     compute: &Compute,
 ) -> Result<f64, AnalysisError> {
+    let run = RunDir::open(run_dir)?;
+    let (config, model) = run.load_model_on(compute)?;
+    threshold_of(&run, &config, &model, percentile, &compute.device())
+}
+
+/// [`unknown_threshold`] of a run whose model is loaded already.
+fn threshold_of(
+    run: &RunDir,
+    config: &ResolvedConfig,
+    model: &Network,
+    percentile: f64,
+    device: &Device,
+) -> Result<f64, AnalysisError> {
     if !(0.0..=100.0).contains(&percentile) {
         return Err(AnalysisError::Figure(format!(
             "percentile {percentile}: must be between 0 and 100"
@@ -139,20 +154,16 @@ pub fn unknown_threshold(
         degrees: f64,
         weights_sha256: String,
     }
-    let run = RunDir::open(run_dir)?;
-    let (_, model) = run.load_model(&compute.device())?;
+    const CACHE: &str = "unknown-threshold.json";
     let sha = model.weights_sha256();
-    let cache = run.path("unknown-threshold.json");
-    if let Ok(cached) = run.read_json::<Vec<Cached>>("unknown-threshold.json") {
-        if let Some(c) = cached
-            .iter()
-            .find(|c| c.percentile == percentile && c.weights_sha256 == sha)
-        {
-            return Ok(c.degrees);
-        }
+    // Thresholds of other weights (the run was trained again) are dropped.
+    let mut cached: Vec<Cached> = run.read_json(CACHE).unwrap_or_default();
+    cached.retain(|c| c.weights_sha256 == sha);
+    if let Some(c) = cached.iter().find(|c| c.percentile == percentile) {
+        return Ok(c.degrees);
     }
-    let (config, emb) = embed_run_with_config(run_dir, DataSplit::Train, None, compute)?;
-    let weights = unit_class_weights(&model, config.classes);
+    let emb = embed_split(config, model, DataSplit::Train, None, device)?;
+    let weights = model.class_unit_weights();
     let mut angles: Vec<f64> = (0..emb.len())
         .map(|i| {
             let w = &weights[emb.labels[i] as usize];
@@ -160,15 +171,12 @@ pub fn unknown_threshold(
         })
         .collect();
     let degrees = percentile_of(&mut angles, percentile);
-    let mut cached: Vec<Cached> = run.read_json("unknown-threshold.json").unwrap_or_default();
-    cached.retain(|c| c.weights_sha256 == sha && c.percentile != percentile);
     cached.push(Cached {
         percentile,
         degrees,
         weights_sha256: sha,
     });
-    let text = serde_json::to_string_pretty(&cached).expect("JSON");
-    crate::train::write_atomic(&cache, text.as_bytes())?;
+    run.write_json(CACHE, &cached)?;
     Ok(degrees)
 }
 
@@ -182,18 +190,6 @@ pub fn percentile_of(values: &mut [f64], p: f64) -> f64 {
     let at = p / 100.0 * (values.len() - 1) as f64;
     let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
     values[lo] + (values[hi] - values[lo]) * (at - lo as f64)
-}
-
-/// The head's unit weights of the `classes` classes (vertices without a class never win).
-fn unit_class_weights(model: &crate::nn::Network, classes: usize) -> Vec<Vec<f64>> {
-    let w = model.head.unit_weights();
-    let d = w.dims()[1];
-    let values: Vec<f32> = w.into_data().iter::<f32>().collect();
-    values
-        .chunks_exact(d)
-        .take(classes)
-        .map(|row| row.iter().map(|&x| x as f64).collect())
-        .collect()
 }
 
 fn cosine(feature: &[f32], unit_weight: &[f64]) -> f64 {
@@ -305,17 +301,16 @@ pub fn open_set(
 ) -> Result<Option<OpenSet>, AnalysisError> {
     let run = RunDir::open(run_dir)?;
     let device = compute.device();
-    let (config, model) = run.load_model(&device)?;
+    let (config, model) = run.load_model_on(compute)?;
     if config.held_out.is_empty() {
         return Ok(None);
     }
-    let model = model.with_conv_kernels(compute.conv);
-    let threshold_degrees = unknown_threshold(run_dir, percentile, compute)?;
+    let threshold_degrees = threshold_of(&run, &config, &model, percentile, &device)?;
     let request = &config.request;
     let all = crate::data::locate_dataset(&request.dataset, request.data_dir.as_deref())?
         .load(DataSplit::Test)?
         .limited(request.limit(DataSplit::Test));
-    let weights = unit_class_weights(&model, config.classes);
+    let weights = model.class_unit_weights();
     let rejected = |set: &ImageSet| {
         let features = extract_features(&model, set, config.normalization, &device);
         let far = features

@@ -96,6 +96,19 @@ impl Network {
         format!("{:x}", hasher.finalize())
     }
 
+    /// The unit weights of the classes (the head's first `classes()` rows; vertices
+    /// without a class left out), in `f64`, for measuring angles.
+    pub fn class_unit_weights(&self) -> Vec<Vec<f64>> {
+        let weights = self.head.unit_weights();
+        let dim = weights.dims()[1];
+        let values: Vec<f64> = weights.into_data().iter::<f32>().map(f64::from).collect();
+        values
+            .chunks_exact(dim)
+            .take(self.head.classes())
+            .map(<[f64]>::to_vec)
+            .collect()
+    }
+
     /// Predicted class: the nearest class vertex by cosine; vertices without a class never win.
     pub fn predict_from_features(&self, features: Tensor<2>) -> Tensor<1, Int> {
         let classes = self.head.classes();

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::checkpoint::load_checkpoint;
 use super::run_lock::{is_temporary, RunLock, LOCK_FILE};
 use super::{EpochMetrics, ResolvedConfig, TrainError, TrainSummary};
+use crate::device::Compute;
 use crate::geometry::Polytope;
 use crate::nn::Network;
 
@@ -200,6 +201,16 @@ impl RunDir {
     pub fn load_model(&self, device: &Device) -> Result<(ResolvedConfig, Network), TrainError> {
         self.load_model_from(device)
             .map(|(config, model, _)| (config, model))
+    }
+
+    /// [`RunDir::load_model`] on `compute`'s device, its convolutions on `compute`'s kernels:
+    /// the model ready to compute with.
+    pub fn load_model_on(
+        &self,
+        compute: &Compute,
+    ) -> Result<(ResolvedConfig, Network), TrainError> {
+        let (config, model) = self.load_model(&compute.device())?;
+        Ok((config, model.with_conv_kernels(compute.conv)))
     }
 
     /// [`RunDir::load_model`], with the file the weights came from.
