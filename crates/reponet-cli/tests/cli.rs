@@ -1261,7 +1261,7 @@ fn results_on_stdout_as_json_progress_on_stderr() {
     std::fs::write(tmp.path().join("fake.png"), "not a png").unwrap();
     let fake = tmp.path().join("fake.png");
     let o = reponet(&["predict", r, fake.to_str().unwrap()]);
-    assert_fails_with(&o, "fake.png: not a usable image");
+    assert_fails_with(&o, "fake.png: not a readable image");
     let o = reponet(&[
         "predict",
         r,

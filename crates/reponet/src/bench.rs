@@ -18,6 +18,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use serde::Serialize;
 
+use crate::data::ImageShape;
 use crate::geometry::{spread, Polytope, PolytopeKind};
 use crate::nn::{
     ClassifierHead, FixedHead, HeadKind, LearnableHead, LossKind, Network, PolytopeLoss,
@@ -101,7 +102,13 @@ pub fn model_phase(
     reset_peak_rss();
     let times = match phase {
         Phase::Train => {
-            let model = Network::seeded(&polytope, HeadKind::Fixed, &train_device, 0);
+            let model = Network::seeded(
+                &polytope,
+                HeadKind::Fixed,
+                ImageShape::MNIST,
+                &train_device,
+                0,
+            );
             let mut model = Some(model.with_conv_kernels(compute.conv));
             let mut optimizer = adam();
             let loss_fn = PolytopeLoss {
@@ -117,7 +124,7 @@ pub fn model_phase(
             })
         }
         Phase::Infer => {
-            let model = Network::seeded(&polytope, HeadKind::Fixed, &device, 0)
+            let model = Network::seeded(&polytope, HeadKind::Fixed, ImageShape::MNIST, &device, 0)
                 .with_conv_kernels(compute.conv);
             let x = images(&device);
             timed(warmup, steps, || {

@@ -153,6 +153,7 @@ fn without_classes_relabels_and_only_classes_keeps_labels() {
     let set = ImageSet {
         pixels: (0..6).collect(),
         labels: vec![0, 1, 2, 3, 1, 3],
+        channels: 1,
         rows: 1,
         cols: 1,
         classes: 4,

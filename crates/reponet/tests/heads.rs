@@ -5,7 +5,7 @@ use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use reponet::data::{
     images_to_tensor, labels_to_tensor, load_mnist_dir, write_synthetic_mnist, DataSplit,
-    MNIST_NORMALIZATION,
+    ImageShape, MNIST_NORMALIZATION,
 };
 use reponet::geometry::{Polytope, PolytopeKind};
 use reponet::nn::{HeadKind, LossKind, Network, PolytopeLoss};
@@ -30,8 +30,8 @@ fn parameter_counts_show_the_saving() {
     let device = Device::flex();
     for kind in PolytopeKind::ALL {
         let p = Polytope::with_dim(kind, 10, Some(16).filter(|_| !kind.dim_is_fixed())).unwrap();
-        let fixed = Network::new(&p, HeadKind::Fixed, &device);
-        let learnable = Network::new(&p, HeadKind::Learnable, &device);
+        let fixed = Network::new(&p, HeadKind::Fixed, ImageShape::MNIST, &device);
+        let learnable = Network::new(&p, HeadKind::Learnable, ImageShape::MNIST, &device);
         assert_eq!(fixed.head.num_params(), 0, "{kind}");
         assert_eq!(
             learnable.head.num_params(),
@@ -62,7 +62,7 @@ fn fixed_head_is_bit_identical_after_an_epoch_and_learnable_head_moves() {
     let p = Polytope::new(PolytopeKind::Cube, 10).unwrap();
     let expected_vertices: Vec<u32> = p.vertices_f32().iter().map(|x| x.to_bits()).collect();
     for head in [HeadKind::Fixed, HeadKind::Learnable] {
-        let mut model = Network::new(&p, head, &device);
+        let mut model = Network::new(&p, head, ImageShape::MNIST, &device);
         let head_before = bits(model.head.unit_weights());
         let backbone_before = backbone_bytes(&model);
         if head == HeadKind::Fixed {

@@ -13,6 +13,7 @@ fn embeddings(dim: usize, rows: &[(Vec<f32>, u8)], classes: usize) -> Embeddings
         features: rows.iter().flat_map(|(r, _)| r.clone()).collect(),
         labels: rows.iter().map(|(_, l)| *l).collect(),
         class_names: (0..classes).map(|c| format!("c{c}")).collect(),
+        files: Vec::new(),
     }
 }
 

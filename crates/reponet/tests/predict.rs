@@ -5,7 +5,8 @@
 //! an error naming it.
 
 use reponet::analysis::embed_run;
-use reponet::analysis::predict::{image_files, predict_files, unknown_threshold, Threshold};
+use reponet::analysis::predict::{predict_files, unknown_threshold, Threshold};
+use reponet::data::image_files;
 use reponet::data::{load_dataset, DataSplit};
 use reponet::device::Compute;
 use reponet::geometry::PolytopeKind;
@@ -99,7 +100,7 @@ fn image_files_are_recognised_and_far_ones_are_unknown() {
     std::fs::write(&broken, b"\x89PNG\r\n\x1a\nnot really").unwrap();
     let err = predict_files(&run, &[broken], Threshold::Degrees(30.0), &compute).unwrap_err();
     assert!(
-        err.to_string().contains("broken.png: not a usable image"),
+        err.to_string().contains("broken.png: not a readable image"),
         "{err}"
     );
 }

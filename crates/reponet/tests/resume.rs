@@ -194,8 +194,12 @@ fn bad_numbers_and_bad_files_never_replace_a_good_checkpoint() {
     let checkpoint = load_checkpoint(&path).unwrap();
     let device = burn::tensor::Device::flex().autodiff();
     let config: reponet::train::ResolvedConfig = RunDir::open(&run).unwrap().config().unwrap();
-    let model =
-        reponet::nn::Network::new(&config.polytope().unwrap(), config.request.head, &device);
+    let model = reponet::nn::Network::new(
+        &config.polytope().unwrap(),
+        config.request.head,
+        config.input,
+        &device,
+    );
     let model = burn::module::Module::load_record(model, checkpoint.model);
     let poisoned = poison(model);
     let optimizer = burn::optim::AdamConfig::new()

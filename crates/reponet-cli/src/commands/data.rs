@@ -1,11 +1,12 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use reponet::data::{
-    dataset, fetch_dataset, verify_dataset, Checksum, DataRoot, DatasetInfo, FetchOptions,
-    FetchProgress, FileStatus, Source, DATASETS,
+    dataset, fetch_dataset, locate_dataset, verify_dataset, write_image_folder, Checksum, DataRoot,
+    DataSplit, DatasetInfo, FetchOptions, FetchProgress, FileStatus, FolderLayout, FolderOptions,
+    ImageFolder, Source, DATASETS, FOLDER_PREFIX,
 };
 use serde_json::json;
 
@@ -19,6 +20,8 @@ use crate::context::{Ctx, Output, Verbosity};
 ///   reponet data list
 ///   reponet data fetch mnist fashion-mnist
 ///   reponet data verify mnist
+///   reponet data check folder:photos
+///   reponet data to-folder fashion-mnist --out fashion-png
 /// mnist-sample is built in and needs no fetching.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -58,6 +61,34 @@ enum DataCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Check a folder dataset of your own: decode every image and report its classes, images
+    /// per class and split, sizes, colour, unreadable files and ignored files.
+    ///
+    /// Fails (exit 1) if an image does not decode; train with --skip-bad-images to leave
+    /// such files out. The options are train's, and give the split and shape training uses.
+    Check {
+        /// folder:PATH (or PATH).
+        dataset: String,
+        #[arg(long, value_name = "ROWSxCOLS", value_parser = crate::commands::train::parse_image_size)]
+        image_size: Option<[usize; 2]>,
+        #[arg(long)]
+        channels: Option<usize>,
+        #[arg(long)]
+        test_fraction: Option<f64>,
+        #[arg(long, default_value_t = 0)]
+        split_seed: u64,
+    },
+    /// Write a dataset as a folder of PNG images, OUT/train/CLASS/ and OUT/test/CLASS/: the
+    /// layout `--dataset folder:OUT` reads, to see it or to start from it.
+    ToFolder {
+        /// A registry dataset (`reponet data list`).
+        name: String,
+        /// The folder to create (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -69,7 +100,131 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         } => fetch(&names, data_dir, mirror, &ctx.out),
         DataCommand::List { data_dir } => list(data_dir, &ctx.out),
         DataCommand::Verify { names, data_dir } => verify(&names, data_dir, &ctx.out),
+        DataCommand::Check {
+            dataset,
+            image_size,
+            channels,
+            test_fraction,
+            split_seed,
+        } => {
+            let options = FolderOptions {
+                image_size,
+                channels,
+                test_fraction,
+                split_seed,
+                skip_bad_images: false,
+            };
+            check(&dataset, &options, &ctx.out)
+        }
+        DataCommand::ToFolder {
+            name,
+            out,
+            data_dir,
+        } => to_folder(&name, &out, data_dir, &ctx.out),
     }
+}
+
+fn check(name: &str, options: &FolderOptions, out: &Output) -> Result<()> {
+    let path = name.strip_prefix(FOLDER_PREFIX).unwrap_or(name);
+    if dataset(path).is_ok() {
+        bail!("{name} is a registry dataset: check it with `reponet data verify {name}`");
+    }
+    let started = Instant::now();
+    let report = ImageFolder::open(Path::new(path), options)?.check();
+    out.json(&report)?;
+    let layout = match report.layout {
+        FolderLayout::TrainTest => "train/ and test/".to_string(),
+        FolderLayout::Split { test_fraction } => {
+            format!("one folder per class, {test_fraction} of each kept for testing")
+        }
+    };
+    out.text(format_args!(
+        "{}: {} classes ({layout}), read as {} (channels x rows x cols), checked in {:.1} s",
+        report.root.display(),
+        report.classes.len(),
+        report.shape,
+        started.elapsed().as_secs_f64()
+    ));
+    let width = report
+        .classes
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out.text(format_args!(
+        "  {:<width$} {:>8} {:>8}",
+        "class", "train", "test"
+    ));
+    for class in &report.classes {
+        out.text(format_args!(
+            "  {:<width$} {:>8} {:>8}",
+            class.name, class.train, class.test
+        ));
+    }
+    let sizes: Vec<String> = report
+        .sizes
+        .iter()
+        .take(5)
+        .map(|s| format!("{}x{} ({})", s.rows, s.cols, s.images))
+        .collect();
+    let more = report.sizes.len().saturating_sub(5);
+    out.text(format_args!(
+        "  sizes (rows x cols): {}{}",
+        sizes.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ));
+    out.text(format_args!(
+        "  grey {}, colour {}",
+        report.grey, report.colour
+    ));
+    if !report.ignored.is_empty() {
+        out.text(format_args!(
+            "  {} file(s) ignored (not .png, .jpg or .jpeg), e.g. {}",
+            report.ignored.len(),
+            report.ignored[0].display()
+        ));
+    }
+    for bad in &report.bad {
+        out.text(format_args!(
+            "  BAD {}: {}",
+            bad.path.display(),
+            bad.problem
+        ));
+    }
+    if !report.bad.is_empty() {
+        bail!(
+            "{} image(s) do not decode: fix or remove them, or train with --skip-bad-images",
+            report.bad.len()
+        );
+    }
+    Ok(())
+}
+
+fn to_folder(name: &str, out_dir: &Path, data_dir: Option<PathBuf>, out: &Output) -> Result<()> {
+    let data = locate_dataset(name, data_dir.as_deref())?;
+    let train = data.load(DataSplit::Train)?;
+    let test = data.load(DataSplit::Test)?;
+    write_image_folder(
+        out_dir,
+        &[("train", &train), ("test", &test)],
+        &data.header.class_names,
+    )?;
+    out.json(
+        &json!({ "dataset": name, "out": out_dir, "train": train.len(), "test": test.len() }),
+    )?;
+    out.text(format_args!(
+        "{name}: {} training and {} test images as PNG -> {} (train with --dataset folder:{})",
+        train.len(),
+        test.len(),
+        out_dir.display(),
+        out_dir.display()
+    ));
+    Ok(())
 }
 
 fn fetch(

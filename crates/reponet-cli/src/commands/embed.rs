@@ -1,18 +1,21 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use reponet::analysis::{embed_run, write_embeddings};
-use reponet::data::DataSplit;
+use reponet::analysis::{embed_images, embed_run, write_embeddings};
+use reponet::data::{image_files, DataSplit};
 
 use crate::context::Ctx;
 
-/// Write a run's d-dimensional features of a split, with labels, for other tools.
+/// Write a run's d-dimensional features of a split, with labels, for other tools; or of
+/// image files of your own (--images), labelled with their nearest class.
 ///
 /// The format follows the extension of --out:
 ///   .npy          one structured array: a = np.load(f); a["features"] (n, d), a["label"]
-///   .csv          label,class,f0,f1,... one row per image
+///   .csv          label,class,f0,f1,... one row per image (file,label,... with --images)
 ///   .safetensors  tensors "features" (F32 [n, d]) and "labels" (U8 [n])
-/// Example: reponet embed runs/simplex --split test --normalize --out simplex-test.npy
+/// Examples:
+///   reponet embed runs/simplex --split test --normalize --out simplex-test.npy
+///   reponet embed runs/mine --images photos/ extra.jpg --out photos.csv
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -21,6 +24,9 @@ pub struct Args {
     /// train or test.
     #[arg(long, default_value = "test")]
     split: DataSplit,
+    /// Embed these PNG or JPEG files (folders: their images, sorted) instead of a split.
+    #[arg(long, num_args = 1.., value_name = "FILE|FOLDER", conflicts_with_all = ["split", "data_dir"])]
+    images: Vec<PathBuf>,
     /// Folder holding the run's dataset, when it has moved since training [default: the
     /// folder the run was trained from].
     #[arg(long)]
@@ -34,12 +40,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let mut emb = embed_run(
-        &args.run_dir,
-        args.split,
-        args.data_dir.as_deref(),
-        &ctx.compute,
-    )?;
+    let mut emb = if args.images.is_empty() {
+        embed_run(
+            &args.run_dir,
+            args.split,
+            args.data_dir.as_deref(),
+            &ctx.compute,
+        )?
+    } else {
+        let files = image_files(&args.images)?;
+        if files.is_empty() {
+            anyhow::bail!("no PNG or JPEG files among the --images given");
+        }
+        embed_images(&args.run_dir, &files, &ctx.compute)?
+    };
+    let what = if args.images.is_empty() {
+        args.split.name()
+    } else {
+        "image"
+    };
     if args.normalize {
         emb = emb.normalized();
     }
@@ -48,13 +67,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         "file": args.out,
         "features": emb.len(),
         "dim": emb.dim,
-        "split": args.split,
+        "split": (args.images.is_empty()).then_some(args.split),
+        "images": emb.files,
         "normalized": args.normalize,
     }))?;
     ctx.out.text(format_args!(
         "{} {} features of dimension {}{} -> {}",
         emb.len(),
-        args.split.name(),
+        what,
         emb.dim,
         if args.normalize { ", unit length" } else { "" },
         args.out.display()

@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use reponet::analysis::predict::{image_files, predict_files, Threshold, DEFAULT_PERCENTILE};
+use reponet::analysis::predict::{predict_files, Threshold, DEFAULT_PERCENTILE};
+use reponet::data::image_files;
 
 use crate::context::Ctx;
 

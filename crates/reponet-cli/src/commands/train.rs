@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use reponet::data::{FolderOptions, FOLDER_PREFIX};
 use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind};
 use reponet::train::{
@@ -29,9 +30,30 @@ use crate::progress::{stop_on_signals, ProgressObserver};
 #[command(verbatim_doc_comment, allow_negative_numbers = true)]
 pub struct Args {
     /// Dataset: mnist, mnist-sample (built in), fashion-mnist, kmnist, emnist-balanced, ...
-    /// (`reponet data list` shows them all).
+    /// (`reponet data list` shows them all), or folder:PATH, your own PNG or JPEG images in
+    /// PATH/train/CLASS/ and PATH/test/CLASS/, or in PATH/CLASS/ split by --test-fraction
+    /// (`reponet data check folder:PATH` first).
     #[arg(long, default_value = "mnist")]
     dataset: String,
+    /// Folder datasets: resize every image to ROWSxCOLS (or N for N x N)
+    /// [default: the first training image's size].
+    #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_image_size)]
+    image_size: Option<[usize; 2]>,
+    /// Folder datasets: 1 (grey) or 3 (RGB) [default: the first training image's].
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Folder datasets without train/ and test/: the share of each class's images kept for
+    /// testing [default: 0.2].
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// Folder datasets without train/ and test/: seeds that split (not --seed, so that runs
+    /// of different seeds test on the same images).
+    #[arg(long, default_value_t = 0)]
+    split_seed: u64,
+    /// Folder datasets: leave out images that do not decode (counted in config.json) instead
+    /// of stopping at the first.
+    #[arg(long)]
+    skip_bad_images: bool,
     /// Folder holding the dataset's IDX files, or the data root holding NAME/ folders
     /// [default: $REPONET_DATA, else the cache directory, e.g. ~/.cache/reponet].
     #[arg(long)]
@@ -42,7 +64,7 @@ pub struct Args {
     /// Continue the unfinished run in RUN_DIR from its last checkpoint, with its saved
     /// configuration (no other training option may be given).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
-        "out", "force", "dataset", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
+        "out", "force", "dataset", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
     ])]
     resume: Option<PathBuf>,
@@ -198,6 +220,13 @@ impl TrainObserver for StopOnly {
 fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
     let config = TrainConfig {
         dataset: args.dataset,
+        folder: FolderOptions {
+            image_size: args.image_size,
+            channels: args.channels,
+            test_fraction: args.test_fraction,
+            split_seed: args.split_seed,
+            skip_bad_images: args.skip_bad_images,
+        },
         data_dir: args.data_dir,
         polytope: args.polytope,
         dim: args.dim,
@@ -222,6 +251,12 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
             reponet::train::class_list(&resolved.held_out, ", ")
         ));
     }
+    if config.dataset.starts_with(FOLDER_PREFIX) {
+        log(format!(
+            "{}: {} classes, images read as {} (channels x rows x cols)",
+            resolved.request.dataset, resolved.classes, resolved.input
+        ));
+    }
     log(format!(
         "training LeNet++ -> {}-{} ({} head, {} outputs), {} loss, s = {}, m = {:.3} deg, warm-up {} epoch(s)",
         resolved.dim,
@@ -234,4 +269,17 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         resolved.warmup_epochs
     ));
     Ok(config)
+}
+
+/// `32x28` (rows x columns) or `32` (square).
+pub fn parse_image_size(text: &str) -> Result<[usize; 2], String> {
+    let side = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{text}': give ROWSxCOLS, such as 32x32, or one side"))
+    };
+    match text.split_once(['x', 'X']) {
+        Some((rows, cols)) => Ok([side(rows)?, side(cols)?]),
+        None => side(text).map(|n| [n, n]),
+    }
 }

@@ -2,25 +2,29 @@
 //! `.safetensors` for other tools.
 
 use crate::device::Compute;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::predict::read_images;
 use super::AnalysisError;
-use crate::data::{locate_dataset, DataSplit};
+use crate::data::DataSplit;
 use crate::nn::Network;
 use crate::train::{extract_features, ResolvedConfig, RunDir};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 
-/// Features of one split, row-major, with their labels.
+/// Features of one split (or of image files), row-major, with their labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
     /// Feature dimension d: each row holds `dim` floats.
     pub dim: usize,
     /// The features, row-major, `len() * dim` floats.
     pub features: Vec<f32>,
-    /// Class label of each row.
+    /// Class label of each row: a split's true label; for image files, which carry none,
+    /// the nearest class (predicted).
     pub labels: Vec<u8>,
     /// Name of each class, indexed by label.
     pub class_names: Vec<String>,
+    /// The image file of each row ([`embed_images`]); empty for a dataset split.
+    pub files: Vec<PathBuf>,
 }
 
 impl Embeddings {
@@ -88,7 +92,7 @@ pub(crate) fn embed_split(
     device: &Device,
 ) -> Result<Embeddings, AnalysisError> {
     let request = &config.request;
-    let data = locate_dataset(&request.dataset, data_dir.or(request.data_dir.as_deref()))?;
+    let data = config.locate_data(data_dir)?;
     // A run trained without some classes: the classes it knows, relabelled as in training.
     let set = data
         .load(split)?
@@ -98,16 +102,48 @@ pub(crate) fn embed_split(
         dim: config.dim,
         features: extract_features(model, &set, config.normalization, device),
         labels: set.labels,
-        class_names: config.trained_class_names(data.info.class_names),
+        class_names: config.trained_class_names(),
+        files: Vec::new(),
+    })
+}
+
+/// The features of image files (PNG or JPEG, any size and colour, read as the run's input
+/// shape) under the model of `run_dir`, labelled with their nearest class.
+pub fn embed_images(
+    run_dir: &Path,
+    files: &[PathBuf],
+    compute: &Compute,
+) -> Result<Embeddings, AnalysisError> {
+    let (config, model) = RunDir::open(run_dir)?.load_model_on(compute)?;
+    let device = compute.device();
+    let set = read_images(files, config.input, config.classes)?;
+    let features = extract_features(&model, &set, config.normalization, &device);
+    let rows = Tensor::from_data(
+        TensorData::new(features.clone(), [set.len(), config.dim]),
+        &device,
+    );
+    let labels = model
+        .predict_from_features(rows)
+        .into_data()
+        .iter::<i64>()
+        .map(|p| p as u8)
+        .collect();
+    Ok(Embeddings {
+        dim: config.dim,
+        features,
+        labels,
+        class_names: config.trained_class_names(),
+        files: files.to_vec(),
     })
 }
 
 /// Write `emb` to `path`, in the format its extension names, atomically:
 /// - `.npy`: one structured array of shape `(n,)` with fields `features` (`<f4`, `(d,)`)
 ///   and `label` (`u1`): `a = np.load(path); a["features"], a["label"]`.
-/// - `.csv`: a header `label,class,f0,...`, then one row per sample.
+/// - `.csv`: a header `label,class,f0,...` (`file,label,...` for image files), then one row
+///   per sample.
 /// - `.safetensors`: tensors `features` (F32, `[n, d]`) and `labels` (U8, `[n]`), class
-///   names in the metadata.
+///   names (and image files) in the metadata.
 pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<(), AnalysisError> {
     let ext = path
         .extension()
@@ -151,7 +187,12 @@ fn npy(emb: &Embeddings) -> Vec<u8> {
 }
 
 fn csv(emb: &Embeddings) -> Vec<u8> {
-    let mut out = String::from("label,class");
+    let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let mut out = String::from(if emb.files.is_empty() {
+        "label,class"
+    } else {
+        "file,label,class"
+    });
     for j in 0..emb.dim {
         out.push_str(&format!(",f{j}"));
     }
@@ -161,8 +202,12 @@ fn csv(emb: &Embeddings) -> Vec<u8> {
         let name = emb
             .class_names
             .get(label as usize)
-            .map_or(String::new(), |n| n.replace('"', "\"\""));
-        out.push_str(&format!("{label},\"{name}\""));
+            .map_or("", String::as_str);
+        if let Some(file) = emb.files.get(i) {
+            out.push_str(&quoted(&file.display().to_string()));
+            out.push(',');
+        }
+        out.push_str(&format!("{label},{}", quoted(name)));
         for x in emb.row(i) {
             out.push_str(&format!(",{x}"));
         }
@@ -173,10 +218,16 @@ fn csv(emb: &Embeddings) -> Vec<u8> {
 
 fn safetensors(emb: &Embeddings) -> Vec<u8> {
     use super::safetensors::{to_bytes, Data, Entry};
-    let metadata = [(
+    let mut metadata = vec![(
         "class_names".to_string(),
         serde_json::to_string(&emb.class_names).expect("strings"),
     )];
+    if !emb.files.is_empty() {
+        metadata.push((
+            "files".to_string(),
+            serde_json::to_string(&emb.files).expect("paths"),
+        ));
+    }
     let entries = [
         Entry {
             name: "features",

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::data::DataError;
+use crate::data::{DataError, ImageShape};
 use crate::train::TrainError;
 
 /// Why a trained run could not be evaluated, embedded, drawn or reported.
@@ -22,6 +22,16 @@ pub enum AnalysisError {
         /// Its classes.
         classes: usize,
     },
+    #[error("{dataset} has {shape} images; this run's network takes {run_shape}")]
+    /// A dataset whose images have another shape than the run's input.
+    OtherShape {
+        /// The run's input shape.
+        run_shape: ImageShape,
+        /// The dataset asked for.
+        dataset: String,
+        /// Its image shape.
+        shape: ImageShape,
+    },
     #[error("{}: unknown format: name the file .npy, .csv or .safetensors", path.display())]
     /// An embeddings file whose extension names no format reponet writes.
     UnknownFormat {
@@ -31,14 +41,6 @@ pub enum AnalysisError {
     #[error("{0}")]
     /// A figure that cannot be drawn as asked (e.g. coordinates the features lack).
     Figure(String),
-    #[error("{}: not a usable image: {message}", path.display())]
-    /// An image file that cannot be read or decoded.
-    Image {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        message: String,
-    },
     #[error("{}: {message}", path.display())]
     /// A report file or folder could not be written.
     Io {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
 use super::retrieval::{retrieval_metrics, RetrievalMetrics};
 use super::AnalysisError;
-use crate::data::{locate_dataset, DataSplit};
+use crate::data::{dataset_header, locate_dataset_with, DataSplit};
 use crate::train::{extract_features, RunDir};
 
 /// Accuracy of one class.
@@ -70,15 +70,25 @@ pub fn evaluate_run(
     let (config, model) = run.load_model_on(compute)?;
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
     let dataset = dataset.unwrap_or(&config.request.dataset);
-    let info = crate::data::dataset(dataset)?;
-    if info.classes() != config.dataset_classes() {
+    // Another folder is read at the run's shape; a registry dataset has its own. Checked
+    // before the data is looked for.
+    let header = dataset_header(dataset, &config.request.folder)?;
+    let classes = header.class_names.len();
+    if classes != config.dataset_classes() {
         return Err(AnalysisError::OtherClasses {
             run_classes: config.dataset_classes(),
-            dataset: info.name.into(),
-            classes: info.classes(),
+            dataset: dataset.into(),
+            classes,
         });
     }
-    let data = locate_dataset(dataset, data_dir)?;
+    if header.shape != config.input {
+        return Err(AnalysisError::OtherShape {
+            run_shape: config.input,
+            dataset: dataset.into(),
+            shape: header.shape,
+        });
+    }
+    let data = locate_dataset_with(dataset, data_dir, &config.request.folder)?;
     let all = data
         .load(DataSplit::Test)?
         .limited(config.request.limit_test);
@@ -87,7 +97,7 @@ pub fn evaluate_run(
         let features = extract_features(&model, &unseen, config.normalization, &device);
         retrieval_metrics(&features, config.dim, &unseen.labels, config.request.seed)
     });
-    let seen_names = config.trained_class_names(data.info.class_names);
+    let seen_names = config.trained_class_names();
     let set = all.without_classes(&config.held_out);
     let features = extract_features(&model, &set, config.normalization, &device);
     let rows = Tensor::from_data(

@@ -14,7 +14,7 @@ use crate::train::{write_atomic, RunDir};
 /// Write the model of `run_dir` to `out` (atomically) and return its tensors as written.
 ///
 /// Names follow the PyTorch LeNet++ of `benches/pytorch/margin_reponet.py`: `convs.I.weight`,
-/// `convs.I.bias`, `acts.I.weight` (PReLU), `fc.weight` `[d, 1152]`, `fc.bias`, and the head as
+/// `convs.I.bias`, `acts.I.weight` (PReLU), `fc.weight` `[d, 1152]` (28 x 28 inputs), `fc.bias`, and the head as
 /// `head.W` `[outputs, d]` (fixed: the unit vertices; learnable: the trained matrix, which the
 /// head normalises). Features are `fc(...)`; class scores the cosines between the feature and
 /// the rows of `head.W`, the first `classes` rows being the classes in `class_names` order.
@@ -25,19 +25,24 @@ pub fn export_run(
 ) -> Result<Vec<NamedTensor>, AnalysisError> {
     let run = RunDir::open(run_dir)?;
     let (config, model) = run.load_model_on(compute)?;
-    let info = crate::data::dataset(&config.request.dataset)?;
     let tensors = model.named_tensors();
     let request = &config.request;
     let text = |v: &dyn std::fmt::Display| v.to_string();
     let metadata: BTreeMap<String, String> = [
         ("format", "reponet LeNet++ with a cosine head".to_string()),
         ("reponet_version", env!("CARGO_PKG_VERSION").to_string()),
-        ("input_shape", "[1, 28, 28]".to_string()),
+        (
+            "input_shape",
+            format!(
+                "[{}, {}, {}]",
+                config.input.channels, config.input.rows, config.input.cols
+            ),
+        ),
         ("normalization_mean", text(&config.normalization.mean)),
         ("normalization_std", text(&config.normalization.std)),
         (
             "class_names",
-            serde_json::to_string(&config.trained_class_names(info.class_names)).expect("strings"),
+            serde_json::to_string(&config.trained_class_names()).expect("strings"),
         ),
         ("classes", text(&config.classes)),
         ("outputs", text(&config.num_outputs)),

@@ -9,7 +9,6 @@ mod export;
 mod feature_geometry;
 #[cfg(feature = "plot")]
 pub mod plot;
-#[cfg(feature = "images")]
 pub mod predict;
 mod report;
 #[cfg(feature = "plot")]
@@ -18,7 +17,7 @@ mod retrieval;
 mod runs_table;
 mod safetensors;
 
-pub use embeddings::{embed_run, write_embeddings, Embeddings};
+pub use embeddings::{embed_images, embed_run, write_embeddings, Embeddings};
 pub use error::AnalysisError;
 pub use evaluation::{evaluate_run, ClassAccuracy, Evaluation};
 pub use export::export_run;

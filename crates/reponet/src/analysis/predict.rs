@@ -6,8 +6,8 @@
 //! angles between the training features and their own class's vertex, so that that share of
 //! the known classes' training images would be accepted. 95 rather than 99: the last
 //! percent of training images lie far from every vertex (73.9 deg for a fixed simplex after
-//! 2 MNIST epochs), and a threshold there rejected no unseen class at all (results/unknown). It is computed once per run and
-//! percentile and kept in `RUN/unknown-threshold.json` (with the weights' SHA-256, so a
+//! 2 MNIST epochs), and a threshold there rejected no unseen class at all
+//! (results/unknown). It is computed once per run and percentile and kept in `RUN/unknown-threshold.json` (with the weights' SHA-256, so a
 //! retrained model recomputes it).
 
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use burn::tensor::Device;
 
 use super::embeddings::embed_split;
 use super::AnalysisError;
-use crate::data::{DataSplit, ImageSet};
+use crate::data::{read_image, DataSplit, ImageSet, ImageShape};
 use crate::device::Compute;
 use crate::nn::Network;
 use crate::train::{extract_features, ResolvedConfig, RunDir};
@@ -63,8 +63,8 @@ pub struct Predictions {
     pub predictions: Vec<Prediction>,
 }
 
-/// Recognise the images in `files` (PNG or JPEG, any size and colour: converted to grey and
-/// resized to the run's input size) with the model of `run_dir`.
+/// Recognise the images in `files` (PNG or JPEG, any size and colour: converted to the
+/// run's input shape, see [`read_image`]) with the model of `run_dir`.
 pub fn predict_files(
     run_dir: &Path,
     files: &[PathBuf],
@@ -74,8 +74,7 @@ pub fn predict_files(
     let run = RunDir::open(run_dir)?;
     let device = compute.device();
     let (config, model) = run.load_model_on(compute)?;
-    let info = crate::data::dataset(&config.request.dataset)?;
-    let names = config.trained_class_names(info.class_names);
+    let names = config.trained_class_names();
     let (threshold_degrees, threshold_from) = match threshold {
         Threshold::Degrees(d) => (d, format!("given: {d} deg")),
         Threshold::Percentile(p) => (
@@ -83,19 +82,7 @@ pub fn predict_files(
             format!("percentile {p} of the training features' angles to their class"),
         ),
     };
-    // LeNet++ takes the MNIST family's 28 x 28 grey images.
-    let (rows, cols) = (28, 28);
-    let mut pixels = Vec::with_capacity(files.len() * rows * cols);
-    for file in files {
-        pixels.extend(read_image(file, rows, cols)?);
-    }
-    let set = ImageSet {
-        pixels,
-        labels: vec![0; files.len()],
-        rows,
-        cols,
-        classes: config.classes,
-    };
+    let set = read_images(files, config.input, config.classes)?;
     let features = extract_features(&model, &set, config.normalization, &device);
     let weights = model.class_unit_weights();
     let predictions = files
@@ -218,60 +205,26 @@ fn nearest(feature: &[f32], weights: &[Vec<f64>]) -> (usize, f64) {
     )
 }
 
-/// One image file as `rows x cols` grey pixels: decoded (PNG or JPEG), converted to grey,
-/// resized if its size differs.
-pub fn read_image(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, AnalysisError> {
-    let bad = |message: String| AnalysisError::Image {
-        path: path.to_path_buf(),
-        message,
-    };
-    let image = image::ImageReader::open(path)
-        .map_err(|e| bad(e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| bad(e.to_string()))?
-        .decode()
-        .map_err(|e| bad(e.to_string()))?
-        .into_luma8();
-    let image = if (image.height() as usize, image.width() as usize) == (rows, cols) {
-        image
-    } else {
-        image::imageops::resize(
-            &image,
-            cols as u32,
-            rows as u32,
-            image::imageops::FilterType::Triangle,
-        )
-    };
-    Ok(image.into_raw())
-}
-
-/// The image files among `paths`: files as given, folders' `.png`, `.jpg` and `.jpeg` files
-/// (not recursive), sorted by name.
-pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AnalysisError> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| AnalysisError::io(path, e))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    let ext = p
-                        .extension()
-                        .and_then(|e| e.to_str())
-                        .map(str::to_ascii_lowercase);
-                    matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg"))
-                })
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            return Err(AnalysisError::io(path, "no such file or folder"));
-        }
-    }
-    Ok(files)
+/// `files` decoded to `shape` as one set (labels all 0), in parallel; the first that does
+/// not decode is an error naming it.
+pub fn read_images(
+    files: &[PathBuf],
+    shape: ImageShape,
+    classes: usize,
+) -> Result<ImageSet, AnalysisError> {
+    use rayon::prelude::*;
+    let decoded: Vec<Vec<u8>> = files
+        .par_iter()
+        .map(|file| read_image(file, shape))
+        .collect::<Result<_, _>>()?;
+    Ok(ImageSet {
+        pixels: decoded.concat(),
+        labels: vec![0; files.len()],
+        channels: shape.channels,
+        rows: shape.rows,
+        cols: shape.cols,
+        classes,
+    })
 }
 
 /// How well the "unknown" answer tells classes never trained on from known ones, on a
@@ -307,7 +260,8 @@ pub fn open_set(
     }
     let threshold_degrees = threshold_of(&run, &config, &model, percentile, &device)?;
     let request = &config.request;
-    let all = crate::data::locate_dataset(&request.dataset, request.data_dir.as_deref())?
+    let all = config
+        .locate_data(None)?
         .load(DataSplit::Test)?
         .limited(request.limit(DataSplit::Test));
     let weights = model.class_unit_weights();

@@ -2,7 +2,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::{ImageSet, Normalization};
 
-/// The images at `indices` as a standardised `[N, 1, rows, cols]` tensor.
+/// The images at `indices` as a standardised `[N, channels, rows, cols]` tensor.
 pub fn images_to_tensor(
     set: &ImageSet,
     indices: &[usize],
@@ -19,7 +19,7 @@ pub fn images_to_tensor(
                 .map(|&p| (p as f64 * scale - shift) as f32),
         );
     }
-    let data = TensorData::new(values, [indices.len(), 1, set.rows, set.cols]);
+    let data = TensorData::new(values, [indices.len(), set.channels, set.rows, set.cols]);
     Tensor::from_data(data, device)
 }
 

@@ -114,6 +114,7 @@ pub fn load_idx_pair(
     Ok(ImageSet {
         pixels: images.data,
         labels: label_values,
+        channels: 1,
         rows: images.dims[1],
         cols: images.dims[2],
         classes,

@@ -1,12 +1,58 @@
 use serde::{Deserialize, Serialize};
 
-/// Greyscale images with class labels, held as bytes (one byte a pixel).
+/// The shape of one image, and so of the network's input: channels x rows x columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImageShape {
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// Height in pixels.
+    pub rows: usize,
+    /// Width in pixels.
+    pub cols: usize,
+}
+
+impl ImageShape {
+    /// The MNIST family's 28 x 28 grey images (and every run saved before shapes were
+    /// recorded).
+    pub const MNIST: Self = Self {
+        channels: 1,
+        rows: 28,
+        cols: 28,
+    };
+
+    /// Values per image.
+    pub fn len(&self) -> usize {
+        self.channels * self.rows * self.cols
+    }
+
+    /// Whether an image holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for ImageShape {
+    fn default() -> Self {
+        Self::MNIST
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.channels, self.rows, self.cols)
+    }
+}
+
+/// Images with class labels, held as bytes (one byte a pixel and channel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSet {
-    /// `len * rows * cols` pixels, image after image.
+    /// `len * channels * rows * cols` values, image after image, each channel's plane
+    /// after the other's (the network's layout).
     pub pixels: Vec<u8>,
     /// Label of each image.
     pub labels: Vec<u8>,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
     /// Image height in pixels.
     pub rows: usize,
     /// Image width in pixels.
@@ -26,12 +72,21 @@ impl ImageSet {
         self.labels.is_empty()
     }
 
-    /// Pixels per image (`rows * cols`).
+    /// Values per image (`channels * rows * cols`).
     pub fn image_size(&self) -> usize {
-        self.rows * self.cols
+        self.shape().len()
     }
 
-    /// The pixels of image `i`, row-major.
+    /// The shape of each image.
+    pub fn shape(&self) -> ImageShape {
+        ImageShape {
+            channels: self.channels,
+            rows: self.rows,
+            cols: self.cols,
+        }
+    }
+
+    /// The values of image `i`, channel planes in turn, each row-major.
     pub fn image(&self, i: usize) -> &[u8] {
         let s = self.image_size();
         &self.pixels[i * s..(i + 1) * s]
@@ -91,6 +146,7 @@ impl ImageSet {
         Self {
             pixels,
             labels,
+            channels: self.channels,
             rows: self.rows,
             cols: self.cols,
             classes: self.classes,
@@ -124,7 +180,8 @@ impl ImageSet {
         self.select(|i| only.contains(&(self.labels[i] as usize)))
     }
 
-    /// Pixel mean and standard deviation (pixels scaled to [0, 1]), in float64.
+    /// Pixel mean and standard deviation (pixels scaled to [0, 1]), over every channel, in
+    /// float64.
     pub fn normalization(&self) -> Normalization {
         let mut histogram = [0u64; 256];
         for &p in &self.pixels {

@@ -1,4 +1,5 @@
-//! Where a dataset's files live, and loading a dataset by name.
+//! Where a dataset's files live, and loading a dataset by name (a registry name, or
+//! `folder:PATH` for a folder of one's own images, see [`super::ImageFolder`]).
 //!
 //! The data root is `--data-dir` if given, else `$REPONET_DATA`, else the platform's cache
 //! directory (`~/.cache/reponet` on Linux); dataset `NAME` lives in `ROOT/NAME`. A folder
@@ -9,9 +10,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::folder::{holds_dataset, load_split_from};
+use super::image_folder::{BadImage, FolderOptions, ImageFolder, FOLDER_PREFIX};
 use super::registry::{dataset, DatasetInfo, Source};
 use super::sample::load_sample;
-use super::{DataError, DataSplit, ImageSet};
+use super::{DataError, DataSplit, ImageSet, ImageShape, Normalization};
 
 /// The environment variable naming the data root.
 pub const DATA_ENV: &str = "REPONET_DATA";
@@ -96,45 +98,118 @@ impl DataRoot {
     }
 }
 
-/// A dataset found on disk (or built in).
+/// What a dataset is, known before its images are read: class names, image shape, and
+/// the registry's normalisation.
 #[derive(Debug, Clone, PartialEq)]
+pub struct DatasetHeader {
+    /// Every class's name, by label.
+    pub class_names: Vec<String>,
+    /// The shape its images are read as.
+    pub shape: ImageShape,
+    /// The registry's measured normalisation; `None`: measure it on the training split.
+    pub normalization: Option<Normalization>,
+}
+
+impl DatasetHeader {
+    fn of(info: &DatasetInfo) -> Self {
+        Self {
+            class_names: info.class_names.iter().map(|n| n.to_string()).collect(),
+            shape: ImageShape::MNIST,
+            normalization: info.normalization,
+        }
+    }
+}
+
+/// The header of dataset `name` (a registry name, or `folder:PATH` scanned with `folder`'s
+/// options), without its data for a registry dataset.
+pub fn dataset_header(name: &str, folder: &FolderOptions) -> Result<DatasetHeader, DataError> {
+    match name.strip_prefix(FOLDER_PREFIX) {
+        Some(path) => Ok(ImageFolder::open(Path::new(path), folder)?.header()),
+        None => Ok(DatasetHeader::of(dataset(name)?)),
+    }
+}
+
+/// A dataset found on disk (or built in).
+#[derive(Debug, Clone)]
 pub struct LocatedDataset {
-    /// The registry entry.
-    pub info: &'static DatasetInfo,
-    /// `None` for the built-in sample.
-    pub dir: Option<PathBuf>,
+    /// Classes, shape, normalisation.
+    pub header: DatasetHeader,
+    location: Location,
+}
+
+#[derive(Debug, Clone)]
+enum Location {
+    /// A registry dataset's IDX files; `None` for the built-in sample.
+    Registry {
+        info: &'static DatasetInfo,
+        dir: Option<PathBuf>,
+    },
+    /// `folder:PATH`.
+    Folder(ImageFolder),
 }
 
 impl LocatedDataset {
     /// Where the data is, for messages and run records.
     pub fn describe(&self) -> String {
-        match &self.dir {
-            Some(d) => d.display().to_string(),
-            None => "built in".into(),
+        match &self.location {
+            Location::Registry { dir: Some(d), .. } => d.display().to_string(),
+            Location::Registry { dir: None, .. } => "built in".into(),
+            Location::Folder(folder) => format!("{FOLDER_PREFIX}{}", folder.root.display()),
         }
     }
 
     /// Read and decode one split.
     pub fn load(&self, split: DataSplit) -> Result<ImageSet, DataError> {
-        match &self.dir {
-            Some(dir) => load_split_from(dir, self.info, split),
-            None => load_sample(split),
+        Ok(self.load_counting_bad(split)?.0)
+    }
+
+    /// Read and decode one split, with the images skipped as unreadable (only a folder
+    /// dataset opened with `skip_bad_images` skips any).
+    pub fn load_counting_bad(
+        &self,
+        split: DataSplit,
+    ) -> Result<(ImageSet, Vec<BadImage>), DataError> {
+        match &self.location {
+            Location::Registry {
+                info,
+                dir: Some(dir),
+            } => Ok((load_split_from(dir, info, split)?, Vec::new())),
+            Location::Registry { dir: None, .. } => Ok((load_sample(split)?, Vec::new())),
+            Location::Folder(folder) => folder.load(split),
         }
     }
 }
 
 /// Find dataset `name` under the data root (see the module docs).
 pub fn locate_dataset(name: &str, data_dir: Option<&Path>) -> Result<LocatedDataset, DataError> {
+    locate_dataset_with(name, data_dir, &FolderOptions::default())
+}
+
+/// Find dataset `name`: a registry dataset under the data root (see the module docs), or
+/// `folder:PATH`, scanned with `folder`'s options.
+pub fn locate_dataset_with(
+    name: &str,
+    data_dir: Option<&Path>,
+    folder: &FolderOptions,
+) -> Result<LocatedDataset, DataError> {
+    if let Some(path) = name.strip_prefix(FOLDER_PREFIX) {
+        let folder = ImageFolder::open(Path::new(path), folder)?;
+        return Ok(LocatedDataset {
+            header: folder.header(),
+            location: Location::Folder(folder),
+        });
+    }
     let info = dataset(name)?;
+    let located = |dir| LocatedDataset {
+        header: DatasetHeader::of(info),
+        location: Location::Registry { info, dir },
+    };
     if info.source == Source::Embedded {
-        return Ok(LocatedDataset { info, dir: None });
+        return Ok(located(None));
     }
     let root = DataRoot::resolve(data_dir)?;
     match root.find(info) {
-        Some(dir) => Ok(LocatedDataset {
-            info,
-            dir: Some(dir),
-        }),
+        Some(dir) => Ok(located(Some(dir))),
         None => Err(DataError::NotFetched {
             dataset: info.name.to_string(),
             looked_in: root

@@ -1,11 +1,13 @@
 //! Image-classification data: the dataset registry, IDX files (raw or gzip'd), where data
-//! lives, the built-in MNIST sample, verification and downloading.
+//! lives, the built-in MNIST sample, verification and downloading, and folders of one's own
+//! PNG or JPEG images.
 
 mod batch;
 #[cfg(feature = "fetch")]
 mod fetch;
 mod folder;
 mod idx;
+mod image_folder;
 mod image_set;
 mod locate;
 mod registry;
@@ -18,8 +20,16 @@ pub use batch::{images_to_tensor, labels_to_tensor};
 pub use fetch::{fetch_dataset, FetchOptions, FetchProgress, FetchedFile};
 pub use folder::{file_spellings, find_file, load_idx_pair, load_mnist_dir, load_split_from};
 pub use idx::{parse_idx_bytes, read_idx, read_idx_checked, write_idx, IdxArray, MAX_ELEMENTS};
-pub use image_set::{DataSplit, ImageSet, Normalization};
-pub use locate::{load_dataset, locate_dataset, DataRoot, LocatedDataset, RootOrigin, DATA_ENV};
+pub use image_folder::{
+    check_shape, image_files, is_image_file, read_image, write_image_folder, BadImage, ClassCount,
+    FolderLayout, FolderOptions, FolderReport, ImageFolder, SizeCount, DEFAULT_TEST_FRACTION,
+    FOLDER_PREFIX,
+};
+pub use image_set::{DataSplit, ImageSet, ImageShape, Normalization};
+pub use locate::{
+    dataset_header, load_dataset, locate_dataset, locate_dataset_with, DataRoot, DatasetHeader,
+    LocatedDataset, RootOrigin, DATA_ENV,
+};
 pub use registry::{
     dataset, Checksum, DataFile, DatasetInfo, Source, DATASETS, MNIST_NORMALIZATION,
 };

@@ -21,6 +21,7 @@ pub fn load_sample(split: DataSplit) -> Result<ImageSet, DataError> {
     let all = ImageSet {
         pixels: images.data,
         labels: labels.data,
+        channels: 1,
         rows: images.dims[1],
         cols: images.dims[2],
         classes: 10,

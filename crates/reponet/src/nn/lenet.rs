@@ -6,14 +6,16 @@ use burn::tensor::{Device, Tensor};
 use reponet_conv::{conv2d_prelu, ConvKernels};
 
 use super::NamedTensor;
+use crate::data::ImageShape;
 
-/// Channels of LeNet++'s six 5x5 convolutions (Wen et al., ECCV 2016).
-const CHANNELS: [usize; 7] = [1, 32, 32, 64, 64, 128, 128];
-/// Flattened size after three 2x2 pools of a 28x28 input: 128 x 3 x 3.
-const FLAT: usize = 128 * 3 * 3;
+/// Output channels of LeNet++'s six 5x5 convolutions (Wen et al., ECCV 2016).
+const CHANNELS: [usize; 6] = [32, 32, 64, 64, 128, 128];
+/// Three 2x2 poolings (floor) divide each side by 8.
+const DOWNSAMPLING: usize = 8;
 
 /// LeNet++: [conv5x5, PReLU] x 2 then max-pool 2, three times (32, 64, 128 channels),
-/// then a linear layer to the d-dimensional feature. Input `[N, 1, 28, 28]`.
+/// then a linear layer to the d-dimensional feature. Input `[N, C, H, W]`; the paper's is
+/// MNIST's `[N, 1, 28, 28]`, whose flattened feature map is 128 x 3 x 3 = 1152.
 #[derive(Module, Debug)]
 pub struct LeNetPlusPlus {
     convs: Vec<Conv2d>,
@@ -26,10 +28,27 @@ pub struct LeNetPlusPlus {
 }
 
 impl LeNetPlusPlus {
+    /// The smallest side LeNet++ takes: three poolings leave at least 1 x 1.
+    pub const MIN_SIDE: usize = DOWNSAMPLING;
+
+    /// Values after the last pooling, the linear layer's input: 128 x (H / 8) x (W / 8).
+    pub fn flattened_len(input: ImageShape) -> usize {
+        CHANNELS[5] * (input.rows / DOWNSAMPLING) * (input.cols / DOWNSAMPLING)
+    }
+
     /// Convolutions: Kaiming-normal weights (gain sqrt 2, fan-in, as PyTorch's
     /// `kaiming_normal_`), zero biases, stride 1, padding 2. PReLU: one slope per layer, 0.25.
-    pub fn new(feature_dim: usize, device: &Device) -> Self {
-        let convs = CHANNELS
+    ///
+    /// # Panics
+    /// If a side of `input` is below [`Self::MIN_SIDE`] (configurations check it first).
+    pub fn new(feature_dim: usize, input: ImageShape, device: &Device) -> Self {
+        assert!(
+            input.rows >= Self::MIN_SIDE && input.cols >= Self::MIN_SIDE,
+            "LeNet++ needs images of at least {0} x {0}, not {input}",
+            Self::MIN_SIDE
+        );
+        let channels: Vec<usize> = std::iter::once(input.channels).chain(CHANNELS).collect();
+        let convs = channels
             .windows(2)
             .map(|c| {
                 let mut conv = Conv2dConfig::new([c[0], c[1]], [5, 5])
@@ -48,7 +67,7 @@ impl LeNetPlusPlus {
             convs,
             activations,
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            embed: LinearConfig::new(FLAT, feature_dim).init(device),
+            embed: LinearConfig::new(Self::flattened_len(input), feature_dim).init(device),
             conv_kernels: ConvKernels::default(),
         }
     }
@@ -60,7 +79,8 @@ impl LeNetPlusPlus {
     }
 
     /// Every weight as PyTorch's LeNet++ names and lays it out (`convs.I.weight` and
-    /// `.bias`, `acts.I.weight` for the PReLU slopes, `fc.weight` as `[d, 1152]` and
+    /// `.bias`, `acts.I.weight` for the PReLU slopes, `fc.weight` as `[d, 1152]` (for
+    /// 28 x 28 inputs) and
     /// `fc.bias`): the module of `benches/pytorch/margin_reponet.py` loads them as they are.
     pub fn named_tensors(&self) -> Vec<NamedTensor> {
         let mut all = Vec::new();
@@ -83,7 +103,7 @@ impl LeNetPlusPlus {
         all
     }
 
-    /// Features `[N, d]` of images `[N, 1, 28, 28]`.
+    /// Features `[N, d]` of images `[N, C, H, W]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for (i, (conv, act)) in self.convs.iter().zip(&self.activations).enumerate() {

@@ -5,6 +5,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 use super::head::{ClassifierHead, HeadKind};
 use super::lenet::LeNetPlusPlus;
+use crate::data::ImageShape;
 use crate::geometry::Polytope;
 
 /// LeNet++ features followed by a cosine head: the network the paper trains.
@@ -21,23 +22,29 @@ pub struct Network {
 static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 impl Network {
-    /// A freshly initialised network, drawn from the backend's generator as it stands.
-    pub fn new(polytope: &Polytope, head: HeadKind, device: &Device) -> Self {
+    /// A freshly initialised network for images of `input`'s shape, drawn from the backend's generator as it stands.
+    pub fn new(polytope: &Polytope, head: HeadKind, input: ImageShape, device: &Device) -> Self {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        Self::build(polytope, head, device)
+        Self::build(polytope, head, input, device)
     }
 
     /// A network whose initial weights depend on `seed` alone, even with other threads
     /// building networks at the same time.
-    pub fn seeded(polytope: &Polytope, head: HeadKind, device: &Device, seed: u64) -> Self {
+    pub fn seeded(
+        polytope: &Polytope,
+        head: HeadKind,
+        input: ImageShape,
+        device: &Device,
+        seed: u64,
+    ) -> Self {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         device.seed(seed);
-        Self::build(polytope, head, device)
+        Self::build(polytope, head, input, device)
     }
 
-    fn build(polytope: &Polytope, head: HeadKind, device: &Device) -> Self {
+    fn build(polytope: &Polytope, head: HeadKind, input: ImageShape, device: &Device) -> Self {
         let network = Self {
-            backbone: LeNetPlusPlus::new(polytope.dim(), device),
+            backbone: LeNetPlusPlus::new(polytope.dim(), input, device),
             head: ClassifierHead::new(head, polytope, device),
         };
         // Burn initialises parameters lazily, at first use: draw them now, under the lock.

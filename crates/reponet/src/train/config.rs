@@ -1,11 +1,14 @@
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::{InvalidSetting, TrainError};
-use crate::data::{dataset, DataSplit, Normalization};
+use crate::data::{
+    dataset, dataset_header, locate_dataset_with, DataError, DataSplit, FolderOptions, ImageShape,
+    LocatedDataset, Normalization, FOLDER_PREFIX,
+};
 use crate::geometry::{Polytope, PolytopeKind};
 use crate::nn::{HeadKind, LossKind};
 
@@ -256,8 +259,12 @@ pub const DEFAULT_EPOCHS: usize = 6;
 /// Everything a training run needs, as the user asked for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// A dataset of the registry (`reponet data list`), e.g. `mnist`, `mnist-sample`.
+    /// A dataset of the registry (`reponet data list`), e.g. `mnist`, `mnist-sample`, or
+    /// `folder:PATH`, a folder of one's own images (see `data::ImageFolder`).
     pub dataset: String,
+    /// How a folder dataset's images are read (ignored by the registry's datasets).
+    #[serde(default)]
+    pub folder: FolderOptions,
     /// Where the data is: a folder holding the dataset's files, or the data root holding
     /// `NAME/`; `None`: `$REPONET_DATA`, then the cache directory (see `data::DataRoot`).
     #[serde(default)]
@@ -304,6 +311,7 @@ impl TrainConfig {
     pub fn paper_defaults(data_dir: Option<PathBuf>) -> Self {
         Self {
             dataset: "mnist".into(),
+            folder: FolderOptions::default(),
             data_dir,
             polytope: PolytopeKind::Simplex,
             dim: None,
@@ -338,7 +346,15 @@ impl TrainConfig {
                 field, value, problem,
             )))
         };
-        let info = dataset(&self.dataset)?;
+        let header = dataset_header(&self.dataset, &self.folder)?;
+        let is_folder = self.dataset.starts_with(FOLDER_PREFIX);
+        if !is_folder && self.folder != FolderOptions::default() {
+            return bad(
+                "dataset",
+                &self.dataset,
+                "image size, channels, test fraction, split seed and skipping bad images apply to folder datasets (folder:PATH) only",
+            );
+        }
         if !(self.scale.is_finite() && self.scale > 0.0) {
             return bad(
                 "scale",
@@ -369,12 +385,12 @@ impl TrainConfig {
         }
         let held_out = match &self.holdout_classes {
             Some(h) => h
-                .resolve(info.classes(), self.seed)
+                .resolve(header.class_names.len(), self.seed)
                 .map_err(TrainError::Config)?,
             None => Vec::new(),
         };
         // The polytope has one class vertex per class trained on.
-        let classes = info.classes() - held_out.len();
+        let classes = header.class_names.len() - held_out.len();
         let polytope = Polytope::with_dim(self.polytope, classes, self.dim)?;
         let margin_degrees = match self.margin {
             MarginSetting::Auto => polytope.phi_degrees(),
@@ -399,8 +415,17 @@ impl TrainConfig {
             WarmupSetting::Auto if margin_degrees > 90.0 => DEFAULT_WARMUP_EPOCHS_ABOVE_90,
             WarmupSetting::Auto => 0.0,
         };
+        let mut request = self.clone();
+        if is_folder {
+            // Evaluation reads the same folder from wherever it runs, at the same shape.
+            let path = self.dataset.trim_start_matches(FOLDER_PREFIX);
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+            request.dataset = format!("{FOLDER_PREFIX}{}", absolute.display());
+            request.folder.image_size = Some([header.shape.rows, header.shape.cols]);
+            request.folder.channels = Some(header.shape.channels);
+        }
         Ok(ResolvedConfig {
-            request: self.clone(),
+            request,
             classes,
             dim: polytope.dim(),
             num_outputs: polytope.num_vertices(),
@@ -409,10 +434,13 @@ impl TrainConfig {
             warmup_epochs,
             // Datasets without a measured normalisation get theirs from the training split
             // when training starts (see `train`).
-            normalization: info.normalization.unwrap_or(Normalization {
+            normalization: header.normalization.unwrap_or(Normalization {
                 mean: 0.0,
                 std: 1.0,
             }),
+            input: header.shape,
+            class_names: header.class_names,
+            bad_images_skipped: 0,
             data_source: String::new(),
             held_out,
             head_vertices: (self.head == HeadKind::Fixed).then(|| HeadVertices::of(&polytope)),
@@ -461,6 +489,16 @@ pub struct ResolvedConfig {
     pub warmup_epochs: f64,
     /// Input normalisation.
     pub normalization: Normalization,
+    /// The shape of the network's input (runs saved before shapes were recorded: MNIST's).
+    #[serde(default)]
+    pub input: ImageShape,
+    /// The dataset's class names by label, held-out classes included (runs saved before
+    /// they were recorded: the registry's).
+    #[serde(default)]
+    pub class_names: Vec<String>,
+    /// Training and test images left out as unreadable (`skip_bad_images`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bad_images_skipped: usize,
     /// Where the training data was read from.
     #[serde(default)]
     pub data_source: String,
@@ -480,14 +518,36 @@ impl ResolvedConfig {
         self.classes + self.held_out.len()
     }
 
-    /// The names of the classes trained on, in their (relabelled) order, from the
-    /// dataset's names of all its classes.
-    pub fn trained_class_names(&self, all: &[&str]) -> Vec<String> {
-        all.iter()
+    /// The dataset's class names by label, held-out classes included.
+    pub fn all_class_names(&self) -> Vec<String> {
+        if !self.class_names.is_empty() {
+            return self.class_names.clone();
+        }
+        match dataset(&self.request.dataset) {
+            Ok(info) => info.class_names.iter().map(|n| n.to_string()).collect(),
+            Err(_) => (0..self.dataset_classes()).map(|c| c.to_string()).collect(),
+        }
+    }
+
+    /// The names of the classes trained on, in their (relabelled) order.
+    pub fn trained_class_names(&self) -> Vec<String> {
+        self.all_class_names()
+            .into_iter()
             .enumerate()
             .filter(|(c, _)| !self.held_out.contains(c))
-            .map(|(_, n)| n.to_string())
+            .map(|(_, n)| n)
             .collect()
+    }
+
+    /// The run's dataset, located as it was trained: `data_dir` (if given) for the
+    /// configured one, a folder dataset at its recorded shape.
+    pub fn locate_data(&self, data_dir: Option<&Path>) -> Result<LocatedDataset, DataError> {
+        let request = &self.request;
+        locate_dataset_with(
+            &request.dataset,
+            data_dir.or(request.data_dir.as_deref()),
+            &request.folder,
+        )
     }
 
     /// The polytope of this configuration.
@@ -506,4 +566,8 @@ impl ResolvedConfig {
             _ => Ok(polytope),
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

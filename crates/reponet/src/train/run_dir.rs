@@ -221,7 +221,7 @@ impl RunDir {
         let config = self.config()?;
         let polytope = self.polytope(&config)?;
         let (path, record) = self.model_record()?;
-        let model = Network::new(&polytope, config.request.head, device)
+        let model = Network::new(&polytope, config.request.head, config.input, device)
             .try_load_record(record)
             .map_err(|e| TrainError::io(&path, format!("model does not match config.json: {e}")))?;
         if path.ends_with(Self::MODEL) && self.path(Self::SUMMARY).exists() {

@@ -12,7 +12,7 @@ use super::inference::test_pass;
 use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
-use crate::data::{images_to_tensor, labels_to_tensor, locate_dataset, DataSplit, ImageSet};
+use crate::data::{images_to_tensor, labels_to_tensor, DataSplit, ImageSet};
 use crate::device::Compute;
 use crate::distributed::{all_reduce_gradients, shard, Collective, SingleProcess};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
@@ -102,13 +102,18 @@ pub fn resume_data_parallel(
     }
     let checkpoint = load_checkpoint(&checkpoint_path)?;
     let device = compute.device().autodiff();
-    let model = Network::new(&run.polytope(&resolved)?, resolved.request.head, &device)
-        .with_conv_kernels(compute.conv)
-        .try_load_record(checkpoint.model)
-        .map_err(|e| TrainError::Run {
-            path: checkpoint_path.clone(),
-            message: format!("corrupt checkpoint: the model does not match config.json: {e}"),
-        })?;
+    let model = Network::new(
+        &run.polytope(&resolved)?,
+        resolved.request.head,
+        resolved.input,
+        &device,
+    )
+    .with_conv_kernels(compute.conv)
+    .try_load_record(checkpoint.model)
+    .map_err(|e| TrainError::Run {
+        path: checkpoint_path.clone(),
+        message: format!("corrupt checkpoint: the model does not match config.json: {e}"),
+    })?;
     // Burn panics on a malformed optimizer record that still parses; report it instead.
     let optimizer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         adam().load_record(checkpoint.optimizer)
@@ -142,6 +147,7 @@ fn start(
     let model = Network::seeded(
         &run.polytope(resolved)?,
         request.head,
+        resolved.input,
         &device,
         request.seed,
     )
@@ -176,23 +182,20 @@ impl TrainingData {
     /// and, for datasets without a registry normalisation, measure it on the training split.
     fn load(resolved: &mut ResolvedConfig, fresh: bool) -> Result<Self, TrainError> {
         let started = Instant::now();
+        let data = resolved.locate_data(None)?;
         let request = &resolved.request;
-        let data = locate_dataset(&request.dataset, request.data_dir.as_deref())?;
         // Held-out classes are never seen in training, nor in the per-epoch test accuracy.
         let held_out = &resolved.held_out;
-        let train = data
-            .load(DataSplit::Train)?
-            .limited(request.limit_train)
-            .without_classes(held_out);
-        let test = data
-            .load(DataSplit::Test)?
-            .limited(request.limit_test)
-            .without_classes(held_out);
+        let (train, bad_train) = data.load_counting_bad(DataSplit::Train)?;
+        let (test, bad_test) = data.load_counting_bad(DataSplit::Test)?;
+        let train = train.limited(request.limit_train).without_classes(held_out);
+        let test = test.limited(request.limit_test).without_classes(held_out);
         if fresh {
-            if data.info.normalization.is_none() {
+            if data.header.normalization.is_none() {
                 resolved.normalization = train.normalization();
             }
             resolved.data_source = data.describe();
+            resolved.bad_images_skipped = bad_train.len() + bad_test.len();
         }
         Ok(Self {
             train,
