@@ -6,7 +6,10 @@
 #
 #   scripts/fidelity.sh study     the fixed and the learnable simplex, 30 epochs, seed 0
 #   scripts/fidelity.sh grid      fig4 (margin; simplex, orthoplex, cube; fixed, learnable)
-#                                 for seeds 0, 1, 2 at 6 epochs
+#                                 for seeds 0, 1, 2 at 6 epochs; after seed 0, fig2 (softmax,
+#                                 fixed simplex, orthoplex, cube) and the fixed simplex without
+#                                 margin warm-up, seed 0; then the tables of the runs finished
+#                                 so far (scripts/fidelity-tables.py) in results/fidelity/grid.md
 #
 # JOBS=2 trains two runs side by side with one thread each (the same work as one run on two
 # threads, but the pair progresses together); NICE=19 leaves the cores to interactive work.
@@ -45,6 +48,12 @@ grid)
                 jobs+=("fig4-$polytope-$head-seed$seed --polytope $polytope --head $head --epochs ${EPOCHS:-6} --seed $seed")
             done
         done
+        if [ "$seed" = 0 ]; then
+            for polytope in simplex orthoplex cube; do
+                jobs+=("fig2-$polytope-fixed-seed0 --polytope $polytope --head fixed --loss softmax --epochs ${EPOCHS:-6} --seed 0")
+            done
+            jobs+=("fig4-simplex-fixed-no-warmup-seed0 --polytope simplex --head fixed --margin-warmup 0 --epochs ${EPOCHS:-6} --seed 0")
+        fi
     done ;;
 *) echo "usage: scripts/fidelity.sh study|grid" >&2; exit 2 ;;
 esac
@@ -53,3 +62,8 @@ export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-$((2 / ${JOBS:-1}))}
 export -f run
 export reponet out mnist
 printf '%s\n' "${jobs[@]}" | nice -n "${NICE:-0}" xargs -P "${JOBS:-1}" -I{} bash -c 'run {}'
+
+# The grid's tables, from the runs finished so far.
+if [ "${1:-study}" = grid ]; then
+    python3 scripts/fidelity-tables.py "$out" >"$out/grid.md"
+fi

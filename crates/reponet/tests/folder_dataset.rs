@@ -25,6 +25,14 @@ fn digit_names() -> Vec<String> {
     (0..10).map(|d| d.to_string()).collect()
 }
 
+/// The built-in sample written as PNG under `root` (train/ and test/); its two splits.
+fn write_sample_folder(root: &Path) -> (ImageSet, ImageSet) {
+    let (train_set, test_set) = (sample(DataSplit::Train), sample(DataSplit::Test));
+    let splits = [("train", &train_set), ("test", &test_set)];
+    write_image_folder(root, &splits, &digit_names()).unwrap();
+    (train_set, test_set)
+}
+
 /// The index a file written by `write_image_folder` had in its set (`NNNNNN.png`).
 fn index_of(path: &Path) -> usize {
     path.file_stem().unwrap().to_str().unwrap().parse().unwrap()
@@ -49,13 +57,7 @@ fn assert_reads_back(folder: &ImageFolder, split: DataSplit, set: &ImageSet) {
 fn a_png_folder_of_the_sample_reads_back_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("digits");
-    let (train_set, test_set) = (sample(DataSplit::Train), sample(DataSplit::Test));
-    write_image_folder(
-        &root,
-        &[("train", &train_set), ("test", &test_set)],
-        &digit_names(),
-    )
-    .unwrap();
+    let (train_set, test_set) = write_sample_folder(&root);
     let folder = ImageFolder::open(&root, &FolderOptions::default()).unwrap();
     assert_eq!(folder.layout, FolderLayout::TrainTest);
     assert_eq!(folder.class_names, digit_names());
@@ -123,13 +125,7 @@ fn settled(dataset: String) -> TrainConfig {
 fn training_on_the_png_folder_matches_the_idx_path() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("digits");
-    let (train_set, test_set) = (sample(DataSplit::Train), sample(DataSplit::Test));
-    write_image_folder(
-        &root,
-        &[("train", &train_set), ("test", &test_set)],
-        &digit_names(),
-    )
-    .unwrap();
+    let (train_set, _) = write_sample_folder(&root);
     let compute = Compute::default();
     let idx_run = tmp.path().join("idx");
     let idx = train(

@@ -10,6 +10,7 @@ use reponet::data::{
 };
 use serde_json::json;
 
+use crate::commands::train::FolderArgs;
 use crate::context::{Ctx, Output, Verbosity};
 
 /// Get, list and check datasets.
@@ -69,14 +70,8 @@ enum DataCommand {
     Check {
         /// folder:PATH (or PATH).
         dataset: String,
-        #[arg(long, value_name = "ROWSxCOLS", value_parser = crate::commands::train::parse_image_size)]
-        image_size: Option<[usize; 2]>,
-        #[arg(long)]
-        channels: Option<usize>,
-        #[arg(long)]
-        test_fraction: Option<f64>,
-        #[arg(long, default_value_t = 0)]
-        split_seed: u64,
+        #[command(flatten)]
+        folder: FolderArgs,
     },
     /// Write a dataset as a folder of PNG images, OUT/train/CLASS/ and OUT/test/CLASS/: the
     /// layout `--dataset folder:OUT` reads, to see it or to start from it.
@@ -100,22 +95,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         } => fetch(&names, data_dir, mirror, &ctx.out),
         DataCommand::List { data_dir } => list(data_dir, &ctx.out),
         DataCommand::Verify { names, data_dir } => verify(&names, data_dir, &ctx.out),
-        DataCommand::Check {
-            dataset,
-            image_size,
-            channels,
-            test_fraction,
-            split_seed,
-        } => {
-            let options = FolderOptions {
-                image_size,
-                channels,
-                test_fraction,
-                split_seed,
-                skip_bad_images: false,
-            };
-            check(&dataset, &options, &ctx.out)
-        }
+        DataCommand::Check { dataset, folder } => check(&dataset, &folder.options(), &ctx.out),
         DataCommand::ToFolder {
             name,
             out,

@@ -9,11 +9,12 @@ use crate::context::Ctx;
 /// Recognise image files with a trained run, answering "unknown" for what is far from every
 /// class.
 ///
-/// PNG or JPEG files, or folders of them; any size and colour (converted to grey, resized to
-/// 28 x 28; digits as in MNIST: light on dark). Per image: the class, the cosine and angle
-/// between its feature and the nearest class's vertex, and "unknown" when that angle exceeds
-/// the threshold: by default the 95th percentile of the training images' angles to their own
-/// class (computed once, kept in RUN_DIR/unknown-threshold.json).
+/// PNG or JPEG files, or folders of them; any size and colour (converted and resized to the
+/// run's input: grey 28 x 28 for the MNIST family, digits light on dark). Per image: the
+/// class, the cosine and angle between its feature and the nearest class's vertex, and
+/// "unknown" when that angle exceeds the threshold: by default the 95th percentile of the
+/// training images' angles to their own class (computed once, kept in
+/// RUN_DIR/unknown-threshold.json).
 ///   reponet predict runs/simplex digits/ --csv
 ///   reponet predict runs/simplex a.png b.png --threshold 20
 #[derive(clap::Args)]

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use crate::context::Ctx;
 use crate::progress::{stop_on_signals, ProgressObserver};
 
-/// Train LeNet++ with a polytope classifier on an MNIST-family dataset.
+/// Train LeNet++ with a polytope classifier on an MNIST-family dataset, or on your own
+/// images (--dataset folder:PATH).
 ///
 /// Defaults are the paper's recipe: fixed d-Simplex head, additive angular margin
 /// m = phi, s = 30, Adam lr 0.0005, batch 512. The paper states no margin warm-up;
@@ -35,21 +36,8 @@ pub struct Args {
     /// (`reponet data check folder:PATH` first).
     #[arg(long, default_value = "mnist")]
     dataset: String,
-    /// Folder datasets: resize every image to ROWSxCOLS (or N for N x N)
-    /// [default: the first training image's size].
-    #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_image_size)]
-    image_size: Option<[usize; 2]>,
-    /// Folder datasets: 1 (grey) or 3 (RGB) [default: the first training image's].
-    #[arg(long)]
-    channels: Option<usize>,
-    /// Folder datasets without train/ and test/: the share of each class's images kept for
-    /// testing [default: 0.2].
-    #[arg(long)]
-    test_fraction: Option<f64>,
-    /// Folder datasets without train/ and test/: seeds that split (not --seed, so that runs
-    /// of different seeds test on the same images).
-    #[arg(long, default_value_t = 0)]
-    split_seed: u64,
+    #[command(flatten)]
+    folder: FolderArgs,
     /// Folder datasets: leave out images that do not decode (counted in config.json) instead
     /// of stopping at the first.
     #[arg(long)]
@@ -221,11 +209,8 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
     let config = TrainConfig {
         dataset: args.dataset,
         folder: FolderOptions {
-            image_size: args.image_size,
-            channels: args.channels,
-            test_fraction: args.test_fraction,
-            split_seed: args.split_seed,
             skip_bad_images: args.skip_bad_images,
+            ..args.folder.options()
         },
         data_dir: args.data_dir,
         polytope: args.polytope,
@@ -271,8 +256,41 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
     Ok(config)
 }
 
+/// How a folder dataset is read: train's options, and data check's.
+#[derive(clap::Args)]
+pub struct FolderArgs {
+    /// Folder datasets: resize every image to ROWSxCOLS (or N for N x N)
+    /// [default: the first training image's size].
+    #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_image_size)]
+    image_size: Option<[usize; 2]>,
+    /// Folder datasets: 1 (grey) or 3 (RGB) [default: the first training image's].
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Folder datasets without train/ and test/: the share of each class's images kept for
+    /// testing [default: 0.2].
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// Folder datasets without train/ and test/: seeds that split (not --seed, so that runs
+    /// of different seeds test on the same images).
+    #[arg(long, default_value_t = 0)]
+    split_seed: u64,
+}
+
+impl FolderArgs {
+    /// The options, not skipping bad images.
+    pub fn options(&self) -> FolderOptions {
+        FolderOptions {
+            image_size: self.image_size,
+            channels: self.channels,
+            test_fraction: self.test_fraction,
+            split_seed: self.split_seed,
+            skip_bad_images: false,
+        }
+    }
+}
+
 /// `32x28` (rows x columns) or `32` (square).
-pub fn parse_image_size(text: &str) -> Result<[usize; 2], String> {
+fn parse_image_size(text: &str) -> Result<[usize; 2], String> {
     let side = |s: &str| {
         s.trim()
             .parse::<usize>()
