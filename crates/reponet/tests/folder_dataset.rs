@@ -125,7 +125,7 @@ fn settled(dataset: String) -> TrainConfig {
 fn training_on_the_png_folder_matches_the_idx_path() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("digits");
-    let (train_set, _) = write_sample_folder(&root);
+    let (train_set, test_set) = write_sample_folder(&root);
     let compute = Compute::default();
     let idx_run = tmp.path().join("idx");
     let idx = train(
@@ -164,6 +164,47 @@ fn training_on_the_png_folder_matches_the_idx_path() {
     // The IDX run evaluated on the PNG test folder: the same images, the same accuracy.
     let on_png = evaluate_run(&idx_run, Some(&dataset), None, &compute).unwrap();
     assert_eq!(on_png.accuracy, idx.final_test_accuracy);
+
+    // And on the test digits as 36 x 36 colour images: read back at the run's 1 x 28 x 28.
+    let rgb = image_set_to_rgb(&test_set, 36);
+    let coloured = tmp.path().join("coloured");
+    let splits = [("train", &rgb), ("test", &rgb)];
+    write_image_folder(&coloured, &splits, &digit_names()).unwrap();
+    let on_colour = evaluate_run(
+        &idx_run,
+        Some(&format!("folder:{}", coloured.display())),
+        None,
+        &compute,
+    )
+    .unwrap();
+    assert_eq!(on_colour.images, test_set.len());
+    assert!(
+        (on_colour.accuracy - idx_acc).abs() <= 1.0,
+        "resized colour copies {} %, IDX {idx_acc} %",
+        on_colour.accuracy
+    );
+}
+
+/// `set`'s grey images as RGB (three equal planes), resized to `side` x `side`.
+fn image_set_to_rgb(set: &ImageSet, side: u32) -> ImageSet {
+    let mut pixels = Vec::new();
+    for i in 0..set.len() {
+        let grey =
+            image::GrayImage::from_raw(set.cols as u32, set.rows as u32, set.image(i).to_vec())
+                .unwrap();
+        let resized =
+            image::imageops::resize(&grey, side, side, image::imageops::FilterType::Triangle);
+        for _ in 0..3 {
+            pixels.extend_from_slice(resized.as_raw());
+        }
+    }
+    ImageSet {
+        pixels,
+        channels: 3,
+        rows: side as usize,
+        cols: side as usize,
+        ..set.clone()
+    }
 }
 
 /// Three colours of stripes, 32 x 32 RGB, noisy: a task only the colour channels solve.

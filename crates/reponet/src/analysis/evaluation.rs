@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
 use super::retrieval::{retrieval_metrics, RetrievalMetrics};
 use super::AnalysisError;
-use crate::data::{dataset_header, locate_dataset_with, DataSplit};
+use crate::data::{dataset_header, locate_dataset_with, DataSplit, FolderOptions};
 use crate::train::{extract_features, RunDir};
 
 /// Accuracy of one class.
@@ -58,7 +58,8 @@ pub struct Evaluation {
 
 /// Evaluate the model of `run_dir` on the test split of `dataset` in `data_dir` (default:
 /// the run's own), honouring the run's `--limit-test`, and write `eval.json` into the run.
-/// A dataset with another class count than the run's is refused.
+/// A dataset with another class count than the run's is refused, and so is a registry
+/// dataset of another image shape (a folder dataset is read at the run's shape).
 pub fn evaluate_run(
     run_dir: &Path,
     dataset: Option<&str>,
@@ -70,9 +71,14 @@ pub fn evaluate_run(
     let (config, model) = run.load_model_on(compute)?;
     let data_dir = data_dir.or(config.request.data_dir.as_deref());
     let dataset = dataset.unwrap_or(&config.request.dataset);
-    // Another folder is read at the run's shape; a registry dataset has its own. Checked
-    // before the data is looked for.
-    let header = dataset_header(dataset, &config.request.folder)?;
+    // Any folder is read at the run's shape; a registry dataset has its own. Checked before
+    // the data is looked for.
+    let folder = FolderOptions {
+        image_size: Some([config.input.rows, config.input.cols]),
+        channels: Some(config.input.channels),
+        ..config.request.folder.clone()
+    };
+    let header = dataset_header(dataset, &folder)?;
     let classes = header.class_names.len();
     if classes != config.dataset_classes() {
         return Err(AnalysisError::OtherClasses {
@@ -88,7 +94,7 @@ pub fn evaluate_run(
             shape: header.shape,
         });
     }
-    let data = locate_dataset_with(dataset, data_dir, &config.request.folder)?;
+    let data = locate_dataset_with(dataset, data_dir, &folder)?;
     let all = data
         .load(DataSplit::Test)?
         .limited(config.request.limit_test);
