@@ -17,3 +17,8 @@ for run in idx png; do
         --out "$out/$run" --force 2>"$out/$run.log"
     "$reponet" eval "$out/$run" > "$out/$run.eval.txt"
 done
+# Each model on the other's copy of the test images: the folder's classes are sorted by name
+# (Ankle boot first), and eval maps them to the run's classes by name.
+"$reponet" eval results/folder/idx --dataset "folder:$png" > "$out/idx-on-png.txt"
+"$reponet" eval results/folder/png --dataset fashion-mnist > "$out/png-on-idx.txt"
+for run in idx png; do "$reponet" eval "$out/$run" > "$out/$run.eval.txt"; done

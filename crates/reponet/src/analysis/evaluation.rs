@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
 use super::retrieval::{retrieval_metrics, RetrievalMetrics};
 use super::AnalysisError;
-use crate::data::{dataset_header, locate_dataset_with, DataSplit, FolderOptions};
+use crate::data::{
+    class_folder_name, dataset_header, locate_dataset_with, DataSplit, FolderOptions,
+};
 use crate::train::{extract_features, RunDir};
 
 /// Accuracy of one class.
@@ -95,9 +97,13 @@ pub fn evaluate_run(
         });
     }
     let data = locate_dataset_with(dataset, data_dir, &folder)?;
-    let all = data
+    let mut all = data
         .load(DataSplit::Test)?
         .limited(config.request.limit_test);
+    // The run's classes in another order (a folder's sorted names): labels follow the names.
+    if let Some(to_run) = relabelling(&header.class_names, &config.all_class_names()) {
+        all.labels.iter_mut().for_each(|l| *l = to_run[*l as usize]);
+    }
     let held_out_retrieval = (!config.held_out.is_empty()).then(|| {
         let unseen = all.only_classes(&config.held_out);
         let features = extract_features(&model, &unseen, config.normalization, &device);
@@ -157,4 +163,46 @@ pub fn evaluate_run(
     };
     run.write_json(RunDir::EVAL, &evaluation)?;
     Ok(evaluation)
+}
+
+/// The run's label of each of the dataset's labels, where the two name the same classes in
+/// another order (names compared as class folders spell them); `None` where the order is
+/// the same, or the names differ (then labels are taken as they are).
+fn relabelling(dataset: &[String], run: &[String]) -> Option<Vec<u8>> {
+    let spelled =
+        |names: &[String]| -> Vec<String> { names.iter().map(|n| class_folder_name(n)).collect() };
+    let (dataset, run) = (spelled(dataset), spelled(run));
+    if dataset == run {
+        return None;
+    }
+    let to_run: Option<Vec<u8>> = dataset
+        .iter()
+        .map(|name| run.iter().position(|r| r == name).map(|i| i as u8))
+        .collect();
+    let to_run = to_run?;
+    let mut seen = to_run.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    (seen.len() == to_run.len()).then_some(to_run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relabelling;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn labels_follow_class_names_in_another_order() {
+        let run = names(&["T-shirt/top", "Trouser", "Bag"]);
+        // A folder's sorted names, spelled as folders.
+        let folder = names(&["Bag", "T-shirt-top", "Trouser"]);
+        assert_eq!(relabelling(&folder, &run), Some(vec![2, 0, 1]));
+        assert_eq!(relabelling(&run, &run), None);
+        // Other names, or a name twice: labels as they are.
+        assert_eq!(relabelling(&names(&["a", "b", "c"]), &run), None);
+        assert_eq!(relabelling(&names(&["Bag", "Bag", "Trouser"]), &run), None);
+    }
 }

@@ -388,7 +388,7 @@ pub fn write_image_folder(
                 .get(label as usize)
                 .cloned()
                 .unwrap_or_else(|| label.to_string());
-            dir.join(name.replace(['/', '\\', ':', '\0'], "-"))
+            dir.join(class_folder_name(&name))
         };
         for label in 0..set.classes as u8 {
             let path = folder(label);
@@ -416,6 +416,12 @@ pub fn write_image_folder(
     }
     let staged = staging.keep();
     std::fs::rename(&staged, out).map_err(|e| DataError::io(out, e))
+}
+
+/// The folder a class named `name` is written to: `/` and other characters a folder name
+/// cannot hold become `-` (Fashion-MNIST's `T-shirt/top` is `T-shirt-top`).
+pub fn class_folder_name(name: &str) -> String {
+    name.replace(['/', '\\', ':', '\0'], "-")
 }
 
 /// The class folders of `dir` (sorted, hidden ones left out) with their image files (sorted
