@@ -81,12 +81,16 @@ POLY = {"simplex": simplex, "orthoplex": orthoplex, "cube": cube}
 
 # ---------------------------------------------------------------- model
 class LeNetPP(nn.Module):
-    def __init__(self, d):
+    """LeNet++ for inputs of shape (channels, rows, cols): MNIST's (1, 28, 28) by default, or
+    the `input_shape` of a model `reponet export` wrote."""
+
+    def __init__(self, d, input_shape=(1, 28, 28)):
         super().__init__()
-        c = [1, 32, 32, 64, 64, 128, 128]
+        channels, rows, cols = input_shape
+        c = [channels, 32, 32, 64, 64, 128, 128]
         self.convs = nn.ModuleList(nn.Conv2d(c[i], c[i + 1], 5, padding=2) for i in range(6))
         self.acts = nn.ModuleList(nn.PReLU() for _ in range(6))
-        self.fc = nn.Linear(128 * 3 * 3, d)
+        self.fc = nn.Linear(128 * (rows // 8) * (cols // 8), d)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
