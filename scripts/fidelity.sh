@@ -10,6 +10,7 @@
 #                                 fixed simplex, orthoplex, cube) and the fixed simplex without
 #                                 margin warm-up, seed 0; then the tables of the runs finished
 #                                 so far (scripts/fidelity-tables.py) in results/fidelity/grid.md
+#                                 and the seed-0 runs' figures in results/fidelity/figures/
 #
 # JOBS=2 trains two runs side by side with one thread each (the same work as one run on two
 # threads, but the pair progresses together); NICE=19 leaves the cores to interactive work.
@@ -63,7 +64,15 @@ export -f run
 export reponet out mnist
 printf '%s\n' "${jobs[@]}" | nice -n "${NICE:-0}" xargs -P "${JOBS:-1}" -I{} bash -c 'run {}'
 
-# The grid's tables, from the runs finished so far.
+# The grid's tables, and the paper's Fig. 2 and Fig. 4 redrawn from the finished seed-0 runs
+# (test features; needs their model.bpk, which stays out of git).
 if [ "${1:-study}" = grid ]; then
     python3 scripts/fidelity-tables.py "$out" >"$out/grid.md"
+    mkdir -p "$out/figures"
+    for dir in "$out"/fig2-*-seed0 "$out"/fig4-*-seed0; do
+        name=$(basename "$dir")
+        if [ -f "$dir/model.bpk" ] && [ ! -f "$out/figures/$name.png" ]; then
+            "$reponet" -q plot "$dir" --out "$out/figures/$name.png"
+        fi
+    done
 fi
