@@ -380,6 +380,11 @@ fn malformed_folders_are_refused_by_name() {
     write_stripes(&half.join("test"), 2);
     std::fs::create_dir_all(half.join("test").join("purple")).unwrap();
     assert!(open(&half, &defaults).contains("purple"));
+    // A class without images.
+    let hollow = tmp.path().join("hollow");
+    write_stripes(&hollow, 2);
+    std::fs::create_dir(hollow.join("violet")).unwrap();
+    assert!(open(&hollow, &defaults).contains("violet: no .png"));
     // Impossible shapes and fractions.
     let stripes = tmp.path().join("stripes");
     write_stripes(&stripes, 2);

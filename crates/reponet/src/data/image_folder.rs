@@ -97,6 +97,7 @@ impl ImageFolder {
         let (layout, class_names, train, test) = match (train_dir.is_dir(), test_dir.is_dir()) {
             (true, true) => {
                 let train = class_files(&train_dir, &mut ignored)?;
+                refuse_empty_classes(&train_dir, &train)?;
                 let test = class_files(&test_dir, &mut ignored)?;
                 if let Some((name, _)) = test.iter().find(|(n, _)| !train.iter().any(|t| &t.0 == n))
                 {
@@ -129,6 +130,7 @@ impl ImageFolder {
                     ));
                 }
                 let classes = class_files(&root, &mut ignored)?;
+                refuse_empty_classes(&root, &classes)?;
                 let names = classes.iter().map(|(n, _)| n.clone()).collect();
                 let (mut train, mut test) = (Vec::new(), Vec::new());
                 for (label, (_, mut paths)) in classes.into_iter().enumerate() {
@@ -162,7 +164,7 @@ impl ImageFolder {
         train.sort();
         test.sort();
         // The first training image by path sets the shape unless it is given.
-        let shape = shape_of(&train, options)?;
+        let shape = shape_of(&root, &train, options)?;
         // Then a seeded order, not class by class, so that the first N images
         // (--limit-train) hold every class.
         let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(options.split_seed);
@@ -470,6 +472,17 @@ fn class_files(
     Ok(classes)
 }
 
+/// Every class needs a training image.
+fn refuse_empty_classes(dir: &Path, classes: &[(String, Vec<PathBuf>)]) -> Result<(), DataError> {
+    match classes.iter().find(|(_, files)| files.is_empty()) {
+        Some((name, _)) => Err(DataError::format(
+            &dir.join(name),
+            "no .png, .jpg or .jpeg files: every class needs training images",
+        )),
+        None => Ok(()),
+    }
+}
+
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| DataError::io(dir, e))?
@@ -490,7 +503,11 @@ pub fn is_image_file(path: &Path) -> bool {
 
 /// The shape images are converted to: the options' size and channels, the rest from the
 /// first training image that decodes.
-fn shape_of(train: &[(PathBuf, u8)], options: &FolderOptions) -> Result<ImageShape, DataError> {
+fn shape_of(
+    root: &Path,
+    train: &[(PathBuf, u8)],
+    options: &FolderOptions,
+) -> Result<ImageShape, DataError> {
     let mut first_error = None;
     let from_data = || {
         for (path, _) in train {
@@ -505,7 +522,7 @@ fn shape_of(train: &[(PathBuf, u8)], options: &FolderOptions) -> Result<ImageSha
                 Err(e) => return Err(e),
             }
         }
-        Err(first_error.unwrap_or_else(|| DataError::format(Path::new("."), "no training images")))
+        Err(first_error.unwrap_or_else(|| DataError::format(root, "no training images")))
     };
     let (channels, rows, cols) = match (options.channels, options.image_size) {
         (Some(c), Some([r, w])) => (c, r, w),
@@ -520,9 +537,7 @@ fn shape_of(train: &[(PathBuf, u8)], options: &FolderOptions) -> Result<ImageSha
         rows,
         cols,
     };
-    check_shape(shape).map_err(|problem| {
-        DataError::format(train.first().map_or(Path::new("."), |f| &f.0), problem)
-    })?;
+    check_shape(shape).map_err(|problem| DataError::format(root, problem))?;
     Ok(shape)
 }
 
