@@ -19,7 +19,7 @@ out=${OUT:-results/fidelity}
 mnist=${MNIST_DIR:-${REPONET_DATA:-$HOME/.cache/reponet}/mnist}
 mkdir -p "$out"
 
-# One run: NAME, then train options. Resumes, or starts, or does nothing if finished.
+# One run: NAME, then train options (the data's among them). Resumes, or starts, or does nothing if finished.
 run() {
     local name=$1 dir="$out/$1"
     shift
@@ -28,7 +28,7 @@ run() {
     elif [ -f "$dir/checkpoint.bin" ] || [ -f "$dir/config.json" ]; then
         "$reponet" train --resume "$dir" >>"$out/$name.log" 2>&1
     else
-        "$reponet" train --data-dir "$mnist" --out "$dir" --force "$@" >>"$out/$name.log" 2>&1
+        "$reponet" train --out "$dir" --force "$@" >>"$out/$name.log" 2>&1
     fi
     # Only a finished run is evaluated (an interrupted one would be judged on its checkpoint).
     if [ -f "$dir/summary.json" ] && [ ! -f "$dir/eval.json" ]; then
@@ -40,21 +40,27 @@ jobs=()
 case ${1:-study} in
 study)
     for head in fixed learnable; do
-        jobs+=("epochs30-simplex-$head-seed0 --polytope simplex --head $head --epochs 30 --seed 0")
+        jobs+=("epochs30-simplex-$head-seed0 --polytope simplex --head $head --epochs 30 --seed 0 --data-dir $mnist")
     done ;;
 grid)
     for seed in 0 1 2; do
         for polytope in simplex orthoplex cube; do
             for head in fixed learnable; do
-                jobs+=("fig4-$polytope-$head-seed$seed --polytope $polytope --head $head --epochs ${EPOCHS:-6} --seed $seed")
+                jobs+=("fig4-$polytope-$head-seed$seed --polytope $polytope --head $head --epochs ${EPOCHS:-6} --seed $seed --data-dir $mnist")
             done
         done
         if [ "$seed" = 0 ]; then
             for polytope in simplex orthoplex cube; do
-                jobs+=("fig2-$polytope-fixed-seed0 --polytope $polytope --head fixed --loss softmax --epochs ${EPOCHS:-6} --seed 0")
+                jobs+=("fig2-$polytope-fixed-seed0 --polytope $polytope --head fixed --loss softmax --epochs ${EPOCHS:-6} --seed 0 --data-dir $mnist")
             done
-            jobs+=("fig4-simplex-fixed-no-warmup-seed0 --polytope simplex --head fixed --margin-warmup 0 --epochs ${EPOCHS:-6} --seed 0")
+            jobs+=("fig4-simplex-fixed-no-warmup-seed0 --polytope simplex --head fixed --margin-warmup 0 --epochs ${EPOCHS:-6} --seed 0 --data-dir $mnist")
         fi
+    done
+    # Fig. 5's setting (d-cube, margin loss, fixed vs learnable) on Fashion-MNIST, a stand-in
+    # for EMNIST balanced (562 MB, not fetched here), seed 0; from $FASHION_DIR, else Debian's
+    # dataset-fashion-mnist or the data root.
+    for head in fixed learnable; do
+        jobs+=("fig5-standin-fashion-cube-$head-seed0 --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope cube --head $head --epochs ${EPOCHS:-6} --seed 0")
     done ;;
 *) echo "usage: scripts/fidelity.sh study|grid" >&2; exit 2 ;;
 esac
@@ -69,7 +75,7 @@ printf '%s\n' "${jobs[@]}" | nice -n "${NICE:-0}" xargs -P "${JOBS:-1}" -I{} bas
 if [ "${1:-study}" = grid ]; then
     python3 scripts/fidelity-tables.py "$out" >"$out/grid.md"
     mkdir -p "$out/figures"
-    for dir in "$out"/fig2-*-seed0 "$out"/fig4-*-seed0; do
+    for dir in "$out"/fig2-*-seed0 "$out"/fig4-*-seed0 "$out"/fig5-standin-*-seed0; do
         name=$(basename "$dir")
         if [ -f "$dir/model.bpk" ] && [ ! -f "$out/figures/$name.png" ]; then
             "$reponet" -q plot "$dir" --out "$out/figures/$name.png"
