@@ -307,7 +307,7 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The paper's recipe on MNIST: simplex, fixed head, margin loss, s = 30, m = phi,
-    /// Adam 0.0005, batch 512, 3 epochs.
+    /// Adam 0.0005, batch 512, [`DEFAULT_EPOCHS`] epochs.
     pub fn paper_defaults(data_dir: Option<PathBuf>) -> Self {
         Self {
             dataset: "mnist".into(),
