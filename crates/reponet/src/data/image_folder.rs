@@ -203,11 +203,9 @@ impl ImageFolder {
     /// does not decode is an error naming it, or, with `skip_bad_images`, left out and
     /// returned.
     pub fn load(&self, split: DataSplit) -> Result<(ImageSet, Vec<BadImage>), DataError> {
+        // Decoded a chunk at a time, so that at most a chunk is held twice.
+        const CHUNK: usize = 4096;
         let files = self.files(split);
-        let decoded: Vec<Result<Vec<u8>, DataError>> = files
-            .par_iter()
-            .map(|(path, _)| read_image(path, self.shape))
-            .collect();
         let mut set = ImageSet {
             pixels: Vec::with_capacity(files.len() * self.shape.len()),
             labels: Vec::with_capacity(files.len()),
@@ -217,17 +215,23 @@ impl ImageFolder {
             classes: self.class_names.len(),
         };
         let mut bad = Vec::new();
-        for ((path, label), image) in files.iter().zip(decoded) {
-            match image {
-                Ok(pixels) => {
-                    set.pixels.extend(pixels);
-                    set.labels.push(*label);
+        for chunk in files.chunks(CHUNK) {
+            let decoded: Vec<Result<Vec<u8>, DataError>> = chunk
+                .par_iter()
+                .map(|(path, _)| read_image(path, self.shape))
+                .collect();
+            for ((path, label), image) in chunk.iter().zip(decoded) {
+                match image {
+                    Ok(pixels) => {
+                        set.pixels.extend(pixels);
+                        set.labels.push(*label);
+                    }
+                    Err(e) if self.skip_bad_images => bad.push(BadImage {
+                        path: path.clone(),
+                        problem: problem_of(e),
+                    }),
+                    Err(e) => return Err(e),
                 }
-                Err(e) if self.skip_bad_images => bad.push(BadImage {
-                    path: path.clone(),
-                    problem: problem_of(e),
-                }),
-                Err(e) => return Err(e),
             }
         }
         if split == DataSplit::Train && set.is_empty() {
