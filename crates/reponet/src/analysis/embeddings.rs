@@ -9,7 +9,7 @@ use super::AnalysisError;
 use crate::data::DataSplit;
 use crate::nn::Network;
 use crate::train::{extract_features, ResolvedConfig, RunDir};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 
 /// Features of one split (or of image files), row-major, with their labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,16 +118,7 @@ pub fn embed_images(
     let device = compute.device();
     let set = read_images(files, config.input, config.classes)?;
     let features = extract_features(&model, &set, config.normalization, &device);
-    let rows = Tensor::from_data(
-        TensorData::new(features.clone(), [set.len(), config.dim]),
-        &device,
-    );
-    let labels = model
-        .predict_from_features(rows)
-        .into_data()
-        .iter::<i64>()
-        .map(|p| p as u8)
-        .collect();
+    let labels = model.classes_of_features(&features, config.dim, &device);
     Ok(Embeddings {
         dim: config.dim,
         features,

@@ -1,7 +1,6 @@
 use std::path::Path;
 
 use crate::device::Compute;
-use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::feature_geometry::{feature_geometry, FeatureGeometry};
@@ -112,16 +111,7 @@ pub fn evaluate_run(
     let seen_names = config.trained_class_names();
     let set = all.without_classes(&config.held_out);
     let features = extract_features(&model, &set, config.normalization, &device);
-    let rows = Tensor::from_data(
-        TensorData::new(features.clone(), [set.len(), config.dim]),
-        &device,
-    );
-    let predicted: Vec<u8> = model
-        .predict_from_features(rows)
-        .into_data()
-        .iter::<i64>()
-        .map(|p| p as u8)
-        .collect();
+    let predicted = model.classes_of_features(&features, config.dim, &device);
     let class_weights = model.class_unit_weights();
     let geometry = feature_geometry(&features, config.dim, &set.labels, &class_weights);
     let mut per_class: Vec<ClassAccuracy> = (0..config.classes)

@@ -7,8 +7,9 @@
 //! the known classes' training images would be accepted. 95 rather than 99: the last
 //! percent of training images lie far from every vertex (73.9 deg for a fixed simplex after
 //! 2 MNIST epochs), and a threshold there rejected no unseen class at all
-//! (results/unknown). It is computed once per run and percentile and kept in `RUN/unknown-threshold.json` (with the weights' SHA-256, so a
-//! retrained model recomputes it).
+//! (results/unknown). It is computed once per run and percentile and kept in
+//! `RUN/unknown-threshold.json` (with the weights' SHA-256, so a retrained model recomputes
+//! it).
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 use std::sync::Mutex;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::head::{ClassifierHead, HeadKind};
 use super::lenet::LeNetPlusPlus;
@@ -113,6 +113,20 @@ impl Network {
             .chunks_exact(dim)
             .take(self.head.classes())
             .map(<[f64]>::to_vec)
+            .collect()
+    }
+
+    /// [`Network::predict_from_features`] of feature rows extracted already (`dim` floats
+    /// each, row-major), as class labels.
+    pub fn classes_of_features(&self, features: &[f32], dim: usize, device: &Device) -> Vec<u8> {
+        let rows = Tensor::from_data(
+            TensorData::new(features.to_vec(), [features.len() / dim.max(1), dim]),
+            device,
+        );
+        self.predict_from_features(rows)
+            .into_data()
+            .iter::<i64>()
+            .map(|p| p as u8)
             .collect()
     }
 
