@@ -11,6 +11,7 @@
 #                                 margin warm-up, seed 0; then the tables of the runs finished
 #                                 so far (scripts/fidelity-tables.py) in results/fidelity/grid.md
 #                                 and the seed-0 runs' figures in results/fidelity/figures/
+#                                 (Fig. 2, 4, 5, and 6: the stand-in normalised, train and test)
 #
 # JOBS=2 trains two runs side by side with one thread each (the same work as one run on two
 # threads, but the pair progresses together); NICE=19 leaves the cores to interactive work.
@@ -80,5 +81,14 @@ if [ "${1:-study}" = grid ]; then
         if [ -f "$dir/model.bpk" ] && [ ! -f "$out/figures/$name.png" ]; then
             "$reponet" -q plot "$dir" --out "$out/figures/$name.png"
         fi
+    done
+    # Fig. 6: the stand-in's features scaled to unit length, training and test split.
+    for dir in "$out"/fig5-standin-*-seed0; do
+        for split in train test; do
+            figure="$out/figures/fig6-standin-$(basename "$dir" | sed 's/^fig5-standin-//')-$split.png"
+            if [ -f "$dir/model.bpk" ] && [ ! -f "$figure" ]; then
+                "$reponet" -q plot "$dir" --normalize --split "$split" --out "$figure"
+            fi
+        done
     done
 fi

@@ -31,7 +31,7 @@ pub struct Args {
     /// Comma-separated: fig2, fig4, fig5, fig6 [default: all].
     #[arg(long, value_delimiter = ',')]
     experiments: Option<Vec<Experiment>>,
-    /// Epochs per run [default: 6, from the epoch study in RESULTS.md; with --quick, 1].
+    /// Epochs per run [default: 6, from the 30-epoch study in RESULTS.md; with --quick, 1].
     #[arg(long)]
     epochs: Option<usize>,
     /// The built-in MNIST sample, 2,000 training and 500 test images, batch 64: checks the

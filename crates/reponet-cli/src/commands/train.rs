@@ -81,7 +81,7 @@ pub struct Args {
     /// Epochs over which the margin rises linearly from 0, step by step: auto or a number.
     #[arg(long, default_value = "auto")]
     margin_warmup: WarmupSetting,
-    /// Passes over the training set (6: where the epoch study in RESULTS.md levels off).
+    /// Passes over the training set (6: where the fixed simplex levels off, RESULTS.md).
     #[arg(long, default_value_t = reponet::train::DEFAULT_EPOCHS)]
     epochs: usize,
     #[arg(long, default_value_t = 512)]
