@@ -4,9 +4,7 @@
 # its features of 24 colour 32 x 32 PNG files compared between `reponet embed --images` and
 # PyTorch (scripts/check-export.py; needs torch, safetensors, numpy and Pillow).
 #   REPONET=target/release/reponet results/export/rgb.sh
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-reponet=${REPONET:-target/release/reponet}
+source "$(dirname "$0")/../../scripts/common.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$reponet" -q data to-folder mnist-sample --out "$tmp/digits" >/dev/null

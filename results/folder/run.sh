@@ -3,9 +3,7 @@
 # written by `reponet data to-folder`, checked, and both are trained with the paper's recipe
 # (fixed simplex, margin loss) for 3 epochs, seed 0, then evaluated.
 #   REPONET=target/release/reponet results/folder/run.sh
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-reponet=${REPONET:-target/release/reponet}
+source "$(dirname "$0")/../../scripts/common.sh"
 out=results/folder
 png=${PNG_DIR:-/tmp/fashion-png}
 [ -d "$png" ] || "$reponet" data to-folder fashion-mnist --out "$png" | tee "$out/to-folder.txt"

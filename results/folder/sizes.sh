@@ -3,9 +3,7 @@
 # one epoch on 1,024 images at several input shapes (resized on load), batch 64; training
 # images/s and the linear layer's input size, per shape.
 #   REPONET=target/release/reponet results/folder/sizes.sh
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-reponet=${REPONET:-target/release/reponet}
+source "$(dirname "$0")/../../scripts/common.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$reponet" -q data to-folder mnist-sample --out "$tmp/digits" >/dev/null
