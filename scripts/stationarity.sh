@@ -3,7 +3,7 @@
 # and the learnable simplex head (margin loss, the paper's recipe) trained side by side for
 # several epochs on MNIST; every epoch records the class means of the unit test features,
 # and `reponet report` draws how far they moved in each epoch (class-mean-drift.png), which
-# RESULTS.md includes.
+# docs/studies.md includes (scripts/studies.sh).
 #
 # Batch 128 rather than the paper's 512, so that the first 10,000 images give 78 steps an
 # epoch and the runs get near convergence in 5 epochs (at 512 they are still at 90-95 %,

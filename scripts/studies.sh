@@ -5,7 +5,8 @@
 # RESULTS.md's (scripts/fidelity.sh, scripts/fidelity-tables.py).
 #
 #   scripts/stationarity.sh && scripts/unseen.sh && scripts/studies.sh
-source "$(dirname "$0")/common.sh"
+set -euo pipefail
+cd "$(dirname "$0")/.."
 python3 - <<'PY'
 import os, re, shutil
 

@@ -4,7 +4,8 @@
 # classes (drawn from the seed), trains on the other 7 and measures retrieval and
 # verification among the held-out classes' test images only. Then `reponet report` writes
 # the per-run tables and the mean over seeds (runs/unseen/report/report.md), which
-# RESULTS.md includes. Finished runs are kept, so an interrupted grid continues.
+# docs/studies.md includes (scripts/studies.sh). Finished runs are kept, so an interrupted
+# grid continues.
 #
 #   scripts/unseen.sh                 the grid below, small-data setting
 # The default is small so that the whole grid fits a session (about 30 minutes on 2 cores):
