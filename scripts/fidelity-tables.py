@@ -165,18 +165,25 @@ def diff(runs):
 
 def geometry(runs):
     out = ["| polytope | head | neighbouring vertices (deg) | min between class means (deg) "
-           "| mean to class mean (deg) | mean to class weight (deg) | compactness / separation "
-           "| MAP@R (%) |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| mean to class mean (deg) | mean to class weight (deg) | seeds far from their weights "
+           "| compactness / separation | MAP@R (%) |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for polytope in POLYTOPES:
         for head in ["fixed", "learnable"]:
-            evals = [r["eval"] for r in runs.grid.get((polytope, head), {}).values() if r["eval"]]
-            if not evals:
+            seeds = {s: r["eval"] for s, r in runs.grid.get((polytope, head), {}).items() if r["eval"]}
+            if not seeds:
                 continue
+            evals = list(seeds.values())
             g = [e["geometry"] for e in evals]
+            # Features whose mean angle to their own class weight exceeds 45 degrees: the
+            # head classifies by the order of the cosines, not by pulling them onto weights.
+            far = [f"{s} ({e['geometry']['mean_angle_to_class_weight']:.0f} deg)"
+                   for s, e in sorted(seeds.items())
+                   if e["geometry"]["mean_angle_to_class_weight"] > 45]
             cells = [fmt([x["min_angle_between_class_means"] for x in g], 1),
                      fmt([x["mean_angle_to_class_mean"] for x in g], 1),
                      fmt([x["mean_angle_to_class_weight"] for x in g], 1),
+                     ", ".join(far) or "none",
                      fmt([x["compactness_to_separation"] for x in g], 3),
                      fmt([100 * e["retrieval"]["map_at_r"] for e in evals])]
             out.append(f"| {polytope} | {head} | {VERTEX_ANGLE[polytope]:.1f} | " + " | ".join(cells) + " |")
