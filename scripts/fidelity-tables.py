@@ -38,10 +38,6 @@ POLYTOPES = ["simplex", "orthoplex", "cube"]
 # entries the smaller df's (the larger, more cautious quantile) is taken.
 T_975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26,
          10: 2.23, 12: 2.18, 15: 2.13, 20: 2.09, 30: 2.04, 60: 2.00, 120: 1.98}
-
-
-def t_975(df):
-    return T_975[max(k for k in T_975 if k <= max(df, 1))]
 # The paper's MNIST numbers (SPEC.md): Fig. 4's text gives the simplex's pair only.
 PAPER_FIG4 = {"simplex": (99.45, 99.47)}
 # The angle between neighbouring vertices used by 10 classes: arccos(-1/9), the orthoplex's
@@ -68,6 +64,10 @@ def finished(root, name):
     return run
 
 
+def t_975(df):
+    return T_975[max(k for k in T_975 if k <= max(df, 1))]
+
+
 def binomial_se(p, n):
     return 100 * math.sqrt(p / 100 * (1 - p / 100) / n)
 
@@ -82,16 +82,19 @@ def fmt(values, digits=2):
 
 
 class Runs:
+    """Every finished run under root, each read once, and fig4's by polytope, head and seed."""
+
     def __init__(self, root):
-        self.root = root
+        names = sorted(os.listdir(root)) if os.path.isdir(root) else []
+        self.finished = {n: run for n in names if (run := finished(root, n))}
         self.grid = {}  # (polytope, head) -> {seed: run}
-        for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        for name, run in self.finished.items():
             m = re.fullmatch(r"fig4-(simplex|orthoplex|cube)-(fixed|learnable)-seed(\d+)", name)
-            if m and (run := finished(root, name)):
+            if m:
                 self.grid.setdefault((m[1], m[2]), {})[int(m[3])] = run
 
     def run(self, name):
-        return finished(self.root, name)
+        return self.finished.get(name)
 
 
 def epochs30(runs):
@@ -155,7 +158,9 @@ def diff(runs):
             df = int(se**4 / (vf**2 / (len(f) - 1) + vl**2 / (len(l) - 1)))
             critical, basis = t_975(df), f"seed spread, Welch df {df}"
         else:
-            se = math.hypot(binomial_se(mf, 10000), binomial_se(ml, 10000))
+            n_f, n_l = (next(iter(runs.grid[(polytope, h)].values()))["test_images"]
+                        for h in ("fixed", "learnable"))
+            se = math.hypot(binomial_se(mf, n_f), binomial_se(ml, n_l))
             critical, basis = 1.96, "test-set noise only"
         verdict = "yes" if abs(mf - ml) > critical * se else "no"
         out.append(f"| {polytope} | {len(f)}, {len(l)} | {mf - ml:+.2f} ± {se:.2f} ({basis}) "
@@ -191,7 +196,7 @@ def geometry(runs):
 
 
 def fig2(runs):
-    rows = [(f"fig2: softmax loss", p, runs.run(f"fig2-{p}-fixed-seed0")) for p in POLYTOPES]
+    rows = [("fig2: softmax loss", p, runs.run(f"fig2-{p}-fixed-seed0")) for p in POLYTOPES]
     rows.append(("fig4 without margin warm-up", "simplex", runs.run("fig4-simplex-fixed-no-warmup-seed0")))
     rows.append(("fig4 with the 1-epoch warm-up", "simplex", runs.grid.get(("simplex", "fixed"), {}).get(0)))
     rows = [r for r in rows if r[2]]
@@ -223,8 +228,7 @@ def standin(runs):
 
 
 def times(runs):
-    names = sorted(n for n in os.listdir(runs.root) if os.path.isdir(os.path.join(runs.root, n)))
-    done = [r for n in names if (r := runs.run(n))]
+    done = list(runs.finished.values())
     epochs = sorted(s for r in done for s in r["epoch_seconds"])
     if not epochs:
         return "Not finished yet.\n"

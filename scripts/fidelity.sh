@@ -84,8 +84,9 @@ if [ "${1:-study}" = grid ]; then
     done
     # Fig. 6: the stand-in's features scaled to unit length, training and test split.
     for dir in "$out"/fig5-standin-*-seed0; do
+        name=$(basename "$dir")
         for split in train test; do
-            figure="$out/figures/fig6-standin-$(basename "$dir" | sed 's/^fig5-standin-//')-$split.png"
+            figure="$out/figures/fig6-standin-${name#fig5-standin-}-$split.png"
             if [ -f "$dir/model.bpk" ] && [ ! -f "$figure" ]; then
                 "$reponet" -q plot "$dir" --normalize --split "$split" --out "$figure"
             fi
