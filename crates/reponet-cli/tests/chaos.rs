@@ -4,7 +4,9 @@
 //! metrics, timings aside.
 //!
 //! `REPONET_CHAOS_KILLS` (default 3) kills are made, `REPONET_CHAOS_SEED` (default 1) draws
-//! their moments, so a failure reproduces; `scripts/chaos.sh` runs it with 25.
+//! their moments, so a failure reproduces; `scripts/chaos.sh` runs it with 25. Two
+//! networks: LeNet++ (Adam), and a ResNet-20 with batch norm, SGD with momentum, a cosine
+//! schedule and random crops and flips.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const ARGS: [&str; 14] = [
+const LENET: [&str; 14] = [
     "--dataset",
     "mnist-sample",
     "--limit-train",
@@ -31,12 +33,12 @@ const ARGS: [&str; 14] = [
 
 /// `train ARGS --out DIR`, or `train --resume DIR` once the run has its config.json (what a
 /// user does after a crash), with its output in `log`.
-fn start(dir: &Path, log: &Path) -> std::process::Child {
+fn start(args: &[String], dir: &Path, log: &Path) -> std::process::Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reponet"));
     if dir.join("config.json").exists() {
         cmd.arg("train").arg("--resume").arg(dir);
     } else {
-        cmd.arg("train").args(ARGS).arg("--out").arg(dir);
+        cmd.arg("train").args(args).arg("--out").arg(dir);
     }
     let out = std::fs::File::create(log).unwrap();
     cmd.stdout(out.try_clone().unwrap())
@@ -88,13 +90,59 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 #[test]
 fn sigkill_at_random_moments_then_resume_ends_bit_for_bit_as_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args: Vec<String> = LENET.iter().map(|a| a.to_string()).collect();
+    chaos(&args, tmp.path());
+}
+
+#[test]
+fn a_resnet_with_batch_norm_sgd_and_flips_resumes_bit_for_bit_after_sigkills() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The sample's digits as a folder dataset: folders may be mirrored, digits may not.
+    let digits = tmp.path().join("digits");
+    let status = Command::new(env!("CARGO_BIN_EXE_reponet"))
+        .args(["-q", "data", "to-folder", "mnist-sample", "--out"])
+        .arg(&digits)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut args: Vec<String> = [
+        "--model",
+        "resnet20",
+        "--augment",
+        "crop-flip",
+        "--image-size",
+        "16",
+        "--polytope",
+        "cube",
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "64",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "2",
+        "--checkpoint-every",
+        "3steps",
+        "--dataset",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.push(format!("folder:{}", digits.display()));
+    chaos(&args, tmp.path());
+}
+
+/// Train `args` once straight, then again and again killed at random moments and resumed
+/// until the kills wanted are made; every round must end as the straight run did.
+fn chaos(args: &[String], tmp: &Path) {
     let kills_wanted = env_number("REPONET_CHAOS_KILLS", 3) as usize;
     let mut moments = Moments(env_number("REPONET_CHAOS_SEED", 1).max(1));
-    let tmp = tempfile::tempdir().unwrap();
 
-    let straight = tmp.path().join("straight");
+    let straight = tmp.join("straight");
     let started = Instant::now();
-    let status = start(&straight, &tmp.path().join("straight.log"))
+    let status = start(args, &straight, &tmp.join("straight.log"))
         .wait()
         .unwrap();
     let whole = started.elapsed();
@@ -106,11 +154,11 @@ fn sigkill_at_random_moments_then_resume_ends_bit_for_bit_as_an_uninterrupted_ru
     let (mut kills, mut rounds) = (0, 0);
     while kills < kills_wanted {
         rounds += 1;
-        let dir = tmp.path().join(format!("round{rounds}"));
+        let dir = tmp.join(format!("round{rounds}"));
         // A kill after summary.json was written leaves a complete run: nothing to resume.
         while !dir.join("summary.json").exists() {
-            let log = tmp.path().join("last.log");
-            let mut child = start(&dir, &log);
+            let log = tmp.join("last.log");
+            let mut child = start(args, &dir, &log);
             // Anywhere from start-up to most of an uninterrupted run.
             let delay = whole.mul_f64(0.8 * moments.next_fraction());
             let deadline = Instant::now() + delay;

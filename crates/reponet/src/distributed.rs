@@ -10,7 +10,9 @@
 
 use std::ops::Range;
 
-use burn::module::{Module, ModuleVisitor, Param};
+use std::collections::HashMap;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -83,12 +85,14 @@ pub fn all_reduce_gradients<M: Module>(
         grads,
         values: Vec::new(),
         shapes: Vec::new(),
+        path: Vec::new(),
     };
     model.visit(&mut flat);
     let Flatten {
         mut grads,
         mut values,
         shapes,
+        ..
     } = flat;
     for v in &mut values {
         *v *= weight;
@@ -114,11 +118,30 @@ pub fn all_reduce_gradients<M: Module>(
 struct Flatten {
     grads: GradientsParams,
     values: Vec<f32>,
-    shapes: Vec<(burn::module::ParamId, Vec<usize>)>,
+    shapes: Vec<(ParamId, Vec<usize>)>,
+    path: Vec<String>,
+}
+
+/// Whether the tensor at the end of `path` is one of batch norm's running statistics:
+/// module state that the optimizer never sees.
+pub fn is_running_statistic(path: &[String]) -> bool {
+    matches!(
+        path.last().map(String::as_str),
+        Some("running_mean" | "running_var")
+    )
 }
 
 impl ModuleVisitor for Flatten {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.into());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if is_running_statistic(&self.path) {
+            return;
+        }
         let shape = param.val().dims().to_vec();
         match self.grads.remove::<D>(param.id) {
             Some(g) => self
@@ -130,6 +153,68 @@ impl ModuleVisitor for Flatten {
         }
         self.shapes.push((param.id, shape));
     }
+}
+
+/// Replace every rank's batch-norm running statistics by their mean over the ranks, so the
+/// ranks' models stay equal. Each rank normalises with its own shard's batch statistics
+/// (as PyTorch's DistributedDataParallel does without SyncBatchNorm), so the running
+/// statistics are averages of the shards'. With one process nothing happens.
+pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) -> M {
+    if comm.size() == 1 {
+        return model;
+    }
+    #[derive(Default)]
+    struct Gather {
+        path: Vec<String>,
+        values: Vec<f32>,
+        ids: Vec<(ParamId, usize)>,
+    }
+    impl ModuleVisitor for Gather {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.into());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if is_running_statistic(&self.path) {
+                let before = self.values.len();
+                self.values
+                    .extend(param.val().into_data().convert::<f32>().iter::<f32>());
+                self.ids.push((param.id, self.values.len() - before));
+            }
+        }
+    }
+    let mut gather = Gather::default();
+    model.visit(&mut gather);
+    if gather.ids.is_empty() {
+        return model;
+    }
+    comm.sum_f32(&mut gather.values);
+    let ranks = comm.size() as f32;
+    let mut offset = 0;
+    let mut averaged = HashMap::new();
+    for (id, len) in gather.ids {
+        let mean: Vec<f32> = gather.values[offset..offset + len]
+            .iter()
+            .map(|v| v / ranks)
+            .collect();
+        averaged.insert(id, mean);
+        offset += len;
+    }
+    struct Replace(HashMap<ParamId, Vec<f32>>);
+    impl ModuleMapper for Replace {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            match self.0.remove(&param.id) {
+                Some(values) => param.map(|t| {
+                    let shape = t.dims();
+                    Tensor::from_data(TensorData::new(values, shape), &t.device())
+                }),
+                None => param,
+            }
+        }
+    }
+    model.map(&mut Replace(averaged))
 }
 
 #[cfg(feature = "mpi")]

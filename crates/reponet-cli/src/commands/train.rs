@@ -3,10 +3,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use reponet::data::{FolderOptions, FOLDER_PREFIX};
 use reponet::geometry::PolytopeKind;
-use reponet::nn::{HeadKind, LossKind};
+use reponet::nn::{HeadKind, LossKind, ModelKind, Stem};
 use reponet::train::{
-    self, CheckpointEvery, HoldoutSetting, MarginSetting, TrainConfig, TrainError, TrainObserver,
-    WarmupSetting,
+    self, Augment, CheckpointEvery, HoldoutSetting, LrSchedule, MarginSetting, OptimizerKind,
+    TrainConfig, TrainError, TrainObserver, WarmupSetting,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -14,11 +14,14 @@ use std::sync::Arc;
 use crate::context::Ctx;
 use crate::progress::{stop_on_signals, ProgressObserver};
 
-/// Train LeNet++ with a polytope classifier on an MNIST-family dataset, or on your own
-/// images (--dataset folder:PATH).
+/// Train a network with a polytope classifier: LeNet++ (the paper's) or a ResNet, on a
+/// dataset of the registry or on your own images (--dataset folder:PATH).
 ///
-/// Defaults are the paper's recipe: fixed d-Simplex head, additive angular margin
-/// m = phi, s = 30, Adam lr 0.0005, batch 512. The paper states no margin warm-up;
+/// Defaults are the paper's recipe: LeNet++, fixed d-Simplex head, additive angular margin
+/// m = phi, s = 30, Adam lr 0.0005, batch 512. The ResNets (--model resnet20 ... resnet50)
+/// default to the recipe they are trained with on CIFAR: SGD lr 0.1, momentum 0.9, weight
+/// decay 5e-4, cosine schedule, batch 128, 4-pixel padded crops and horizontal flips
+/// (crops only on digits and letters). The paper states no margin warm-up;
 /// `--margin-warmup auto` (the default) ramps m from 0 over 1 epoch when m > 90 deg
 /// (the simplex), without which it collapses or starts slowly, and uses none otherwise.
 ///
@@ -27,6 +30,8 @@ use crate::progress::{stop_on_signals, ProgressObserver};
 ///   reponet train --dataset mnist-sample --epochs 1 --out runs/quick
 /// The paper's MNIST run, once `reponet data fetch mnist` has run:
 ///   reponet train --out runs/simplex
+/// A ResNet-20 on Fashion-MNIST with the CIFAR recipe:
+///   reponet train --model resnet20 --dataset fashion-mnist --epochs 30 --out runs/r20
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment, allow_negative_numbers = true)]
 pub struct Args {
@@ -54,11 +59,20 @@ pub struct Args {
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
         "out", "force", "dataset", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
+        "model", "stem", "optimizer", "nesterov", "weight_decay", "lr_schedule", "lr_warmup", "augment",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
     #[arg(long)]
     force: bool,
+    /// The backbone: lenet++ (the paper's), the CIFAR ResNets resnet20/32/44/56/110, or
+    /// torchvision's resnet18/34/50. Each brings its own recipe (above).
+    #[arg(long, default_value = "lenet++")]
+    model: ModelKind,
+    /// resnet18/34/50's first layers: cifar (3x3 conv, stride 1, no pooling), imagenet
+    /// (7x7 conv stride 2, max-pool), or auto: cifar up to 64 pixels a side.
+    #[arg(long, default_value = "auto")]
+    stem: Stem,
     /// The paper's simplex (d = 9 for MNIST), orthoplex (d = 5) or cube (d = 4); beyond it,
     /// hadamard (d = 16 unless --dim), polygon (d = 2) or spread (needs --dim).
     #[arg(long, default_value = "simplex")]
@@ -84,11 +98,35 @@ pub struct Args {
     /// Passes over the training set (6: where the fixed simplex levels off, RESULTS.md).
     #[arg(long, default_value_t = reponet::train::DEFAULT_EPOCHS)]
     epochs: usize,
-    #[arg(long, default_value_t = 512)]
-    batch_size: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 0.0005)]
-    lr: f64,
+    /// Images per step [default: 512 for lenet++, 128 for the ResNets].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Base learning rate [default: 0.0005 (Adam) for lenet++, 0.1 (SGD) for the ResNets].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// adam (betas 0.9 / 0.999, eps 1e-8) or sgd (momentum 0.9)
+    /// [default: adam for lenet++, sgd for the ResNets].
+    #[arg(long)]
+    optimizer: Option<OptimizerKind>,
+    /// Nesterov momentum, with --optimizer sgd.
+    #[arg(long)]
+    nesterov: bool,
+    /// L2 weight decay [default: 0 for lenet++, 5e-4 for the ResNets].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// How the rate changes over the run: constant, cosine (down to 0 at the last step) or
+    /// step:E1,E2 (divided by 10 from each of those epochs on)
+    /// [default: constant for lenet++, cosine for the ResNets].
+    #[arg(long, value_name = "constant|cosine|step:E1,E2")]
+    lr_schedule: Option<LrSchedule>,
+    /// Epochs over which the rate rises linearly from 0, step by step, before the schedule.
+    #[arg(long, default_value_t = 0.0)]
+    lr_warmup: f64,
+    /// Training images: none, crop (a random crop of the image padded by 4 black pixels) or
+    /// crop-flip (and mirrored half the time) [default: none for lenet++; for the ResNets
+    /// crop-flip, or crop on digits and letters, which are never mirrored].
+    #[arg(long)]
+    augment: Option<Augment>,
     /// Seeds initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -126,13 +164,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             ctx.out.log(line)
         }
     };
-    if comm.size() > 1 {
-        log(format!(
-            "data-parallel over {} processes: each takes its share of every batch of {}",
-            comm.size(),
-            args.batch_size
-        ));
-    }
     let (out, result) = match &args.resume {
         Some(dir) => {
             let fresh = dir.join(train::RunDir::CONFIG).exists()
@@ -156,6 +187,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .expect("clap requires --out without --resume");
             let force = args.force;
             let config = config_of(args, &log)?;
+            if comm.size() > 1 {
+                log(format!(
+                    "data-parallel over {} processes: each takes its share of every batch of {}",
+                    comm.size(),
+                    config.batch_size
+                ));
+            }
             let result =
                 train::train_data_parallel(&config, &out, force, &ctx.compute, observer, comm);
             (out, result)
@@ -206,6 +244,21 @@ impl TrainObserver for StopOnly {
 }
 
 fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
+    let recipe = TrainConfig::paper_defaults(None).with_model(args.model);
+    // The recipe's flips are left out on digits and letters (a mirrored 3 is no 3).
+    let augment = match args.augment {
+        Some(a) => a,
+        None if recipe.augment.flips()
+            && reponet::data::dataset(&args.dataset).is_ok_and(|d| !d.mirrorable) =>
+        {
+            log(format!(
+                "augmentation: crop (no flips: {} holds digits or letters)",
+                args.dataset
+            ));
+            Augment::Crop
+        }
+        None => recipe.augment,
+    };
     let config = TrainConfig {
         dataset: args.dataset,
         folder: FolderOptions {
@@ -221,13 +274,21 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         margin: args.margin,
         margin_warmup: args.margin_warmup,
         epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
+        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+        lr: args.lr.unwrap_or(recipe.lr),
         seed: args.seed,
         limit_train: args.limit_train,
         limit_test: args.limit_test,
         holdout_classes: args.holdout_classes,
         checkpoint_every: args.checkpoint_every,
+        model: args.model,
+        stem: args.stem,
+        optimizer: args.optimizer.unwrap_or(recipe.optimizer),
+        nesterov: args.nesterov,
+        weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
+        lr_schedule: args.lr_schedule.unwrap_or(recipe.lr_schedule),
+        lr_warmup: args.lr_warmup,
+        augment,
     };
     let resolved = config.resolve().map_err(crate::errors::in_flag_words)?;
     if !resolved.held_out.is_empty() {
@@ -243,7 +304,8 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         ));
     }
     log(format!(
-        "training LeNet++ -> {}-{} ({} head, {} outputs), {} loss, s = {}, m = {:.3} deg, warm-up {} epoch(s)",
+        "training {} -> {}-{} ({} head, {} outputs), {} loss, s = {}, m = {:.3} deg, warm-up {} epoch(s)",
+        config.model,
         resolved.dim,
         config.polytope,
         config.head,
@@ -252,6 +314,25 @@ fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         config.scale,
         resolved.margin_degrees,
         resolved.warmup_epochs
+    ));
+    log(format!(
+        "recipe: {} lr {}{}{}, {} schedule{}, batch {}, augmentation {}",
+        config.optimizer,
+        config.lr,
+        if config.nesterov { " (Nesterov)" } else { "" },
+        if config.weight_decay > 0.0 {
+            format!(", weight decay {}", config.weight_decay)
+        } else {
+            String::new()
+        },
+        config.lr_schedule,
+        if config.lr_warmup > 0.0 {
+            format!(" after a {}-epoch warm-up", config.lr_warmup)
+        } else {
+            String::new()
+        },
+        config.batch_size,
+        config.augment
     ));
     Ok(config)
 }

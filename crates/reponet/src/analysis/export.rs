@@ -13,9 +13,11 @@ use crate::train::{write_atomic, RunDir};
 
 /// Write the model of `run_dir` to `out` (atomically) and return its tensors as written.
 ///
-/// Names follow the PyTorch LeNet++ of `benches/pytorch/margin_reponet.py`: `convs.I.weight`,
-/// `convs.I.bias`, `acts.I.weight` (PReLU), `fc.weight` `[d, 1152]` (28 x 28 inputs), `fc.bias`, and the head as
-/// `head.W` `[outputs, d]` (fixed: the unit vertices; learnable: the trained matrix, which the
+/// LeNet++'s names follow the PyTorch module of `benches/pytorch/margin_reponet.py`:
+/// `convs.I.weight`, `convs.I.bias`, `acts.I.weight` (PReLU), `fc.weight` `[d, 1152]` (28 x 28
+/// inputs), `fc.bias`. A ResNet's are torchvision's (`conv1.weight`, `bn1.running_mean`,
+/// `layer1.0.conv1.weight`, `layer2.0.downsample.0.weight`, ...), with `fc` the layer to d.
+/// Then the head as `head.W` `[outputs, d]` (fixed: the unit vertices; learnable: the trained matrix, which the
 /// head normalises). Features are `fc(...)`; class scores the cosines between the feature and
 /// the rows of `head.W`, the first `classes` rows being the classes in `class_names` order.
 pub fn export_run(
@@ -29,7 +31,15 @@ pub fn export_run(
     let request = &config.request;
     let text = |v: &dyn std::fmt::Display| v.to_string();
     let metadata: BTreeMap<String, String> = [
-        ("format", "reponet LeNet++ with a cosine head".to_string()),
+        (
+            "format",
+            format!("reponet {} with a cosine head", request.model),
+        ),
+        ("model", text(&request.model)),
+        (
+            "stem",
+            text(&request.model.stem(request.stem, config.input)),
+        ),
         ("reponet_version", env!("CARGO_PKG_VERSION").to_string()),
         (
             "input_shape",
@@ -40,6 +50,10 @@ pub fn export_run(
         ),
         ("normalization_mean", text(&config.normalization.mean)),
         ("normalization_std", text(&config.normalization.std)),
+        (
+            "normalization_per_channel",
+            serde_json::to_string(&config.normalization.per_channel).expect("numbers"),
+        ),
         (
             "class_names",
             serde_json::to_string(&config.trained_class_names()).expect("strings"),

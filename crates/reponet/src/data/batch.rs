@@ -1,5 +1,6 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::augment::{augment_image, Draw};
 use super::{ImageSet, Normalization};
 
 /// The images at `indices` as a standardised `[N, channels, rows, cols]` tensor.
@@ -9,15 +10,40 @@ pub fn images_to_tensor(
     norm: Normalization,
     device: &Device,
 ) -> Tensor<4> {
-    let scale = 1.0 / (255.0 * norm.std);
-    let shift = norm.mean / norm.std;
-    let mut values = Vec::with_capacity(indices.len() * set.image_size());
-    for &i in indices {
-        values.extend(
-            set.image(i)
-                .iter()
-                .map(|&p| (p as f64 * scale - shift) as f32),
-        );
+    augmented_images_to_tensor(set, indices, norm, None, device)
+}
+
+/// [`images_to_tensor`], each image first augmented by its draw (one per index) if given.
+pub fn augmented_images_to_tensor(
+    set: &ImageSet,
+    indices: &[usize],
+    norm: Normalization,
+    draws: Option<&[Draw]>,
+    device: &Device,
+) -> Tensor<4> {
+    let shape = set.shape();
+    let plane = shape.rows * shape.cols;
+    // Per channel: value = pixel * scale - shift.
+    let affine: Vec<(f64, f64)> = (0..shape.channels)
+        .map(|c| {
+            let (mean, std) = norm.channel(c, shape.channels);
+            (1.0 / (255.0 * std), mean / std)
+        })
+        .collect();
+    let mut augmented = vec![0u8; shape.len()];
+    let mut values = Vec::with_capacity(indices.len() * shape.len());
+    for (k, &i) in indices.iter().enumerate() {
+        let image = match draws {
+            Some(draws) => {
+                augment_image(set.image(i), shape, draws[k], &mut augmented);
+                &augmented[..]
+            }
+            None => set.image(i),
+        };
+        for (c, pixels) in image.chunks_exact(plane).enumerate() {
+            let (scale, shift) = affine[c];
+            values.extend(pixels.iter().map(|&p| (p as f64 * scale - shift) as f32));
+        }
     }
     let data = TensorData::new(values, [indices.len(), set.channels, set.rows, set.cols]);
     Tensor::from_data(data, device)

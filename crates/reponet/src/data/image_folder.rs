@@ -188,6 +188,7 @@ impl ImageFolder {
             class_names: self.class_names.clone(),
             shape: self.shape,
             normalization: None,
+            mirrorable: true,
         }
     }
 

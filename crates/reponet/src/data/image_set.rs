@@ -180,28 +180,54 @@ impl ImageSet {
         self.select(|i| only.contains(&(self.labels[i] as usize)))
     }
 
-    /// Pixel mean and standard deviation (pixels scaled to [0, 1]), over every channel, in
-    /// float64.
+    /// Pixel mean and standard deviation (pixels scaled to [0, 1]) over every channel, in
+    /// float64; for colour images also each channel's own.
     pub fn normalization(&self) -> Normalization {
-        let mut histogram = [0u64; 256];
-        for &p in &self.pixels {
-            histogram[p as usize] += 1;
+        let plane = self.rows * self.cols;
+        let mut histograms = vec![[0u64; 256]; self.channels];
+        for image in self.pixels.chunks_exact(self.image_size().max(1)) {
+            for (c, values) in image.chunks_exact(plane).enumerate() {
+                for &p in values {
+                    histograms[c][p as usize] += 1;
+                }
+            }
         }
-        let n = self.pixels.len().max(1) as f64;
-        let mean = (0..256)
-            .map(|v| v as f64 * histogram[v] as f64)
-            .sum::<f64>()
-            / n
-            / 255.0;
-        let var = (0..256)
-            .map(|v| (v as f64 / 255.0 - mean).powi(2) * histogram[v] as f64)
-            .sum::<f64>()
-            / n;
+        let mut all = [0u64; 256];
+        for h in &histograms {
+            for (a, n) in all.iter_mut().zip(h) {
+                *a += n;
+            }
+        }
+        let (mean, std) = mean_std(&all);
+        let per_channel = (self.channels == 3).then(|| {
+            let stats: Vec<(f64, f64)> = histograms.iter().map(mean_std).collect();
+            ChannelStats {
+                mean: [stats[0].0, stats[1].0, stats[2].0],
+                std: [stats[0].1, stats[1].1, stats[2].1],
+            }
+        });
         Normalization {
             mean,
-            std: var.sqrt().max(1e-6),
+            std,
+            per_channel,
         }
     }
+}
+
+/// Mean and standard deviation (at least 1e-6) of the values counted in `histogram`, scaled
+/// to [0, 1].
+fn mean_std(histogram: &[u64; 256]) -> (f64, f64) {
+    let n = histogram.iter().sum::<u64>().max(1) as f64;
+    let mean = (0..256)
+        .map(|v| v as f64 * histogram[v] as f64)
+        .sum::<f64>()
+        / n
+        / 255.0;
+    let var = (0..256)
+        .map(|v| (v as f64 / 255.0 - mean).powi(2) * histogram[v] as f64)
+        .sum::<f64>()
+        / n;
+    (mean, var.sqrt().max(1e-6))
 }
 
 /// Which part of a dataset.
@@ -224,11 +250,43 @@ impl DataSplit {
     }
 }
 
-/// Input standardisation: `(pixel / 255 - mean) / std`.
+/// Input standardisation: `(pixel / 255 - mean) / std`, with each channel's own mean and
+/// std for colour images where they were measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
     /// Mean pixel value of the training set (pixels in [0, 1]).
     pub mean: f64,
     /// Standard deviation of the pixel values.
     pub std: f64,
+    /// Red, green and blue's own (runs saved before: none, every channel the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_channel: Option<ChannelStats>,
+}
+
+impl Normalization {
+    /// The same mean and std for every channel.
+    pub const fn uniform(mean: f64, std: f64) -> Self {
+        Self {
+            mean,
+            std,
+            per_channel: None,
+        }
+    }
+
+    /// `(mean, std)` of channel `c` of images with `channels` channels.
+    pub fn channel(&self, c: usize, channels: usize) -> (f64, f64) {
+        match &self.per_channel {
+            Some(stats) if channels == 3 => (stats.mean[c], stats.std[c]),
+            _ => (self.mean, self.std),
+        }
+    }
+}
+
+/// Per-channel mean and standard deviation of colour images (pixels in [0, 1]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChannelStats {
+    /// Red, green, blue.
+    pub mean: [f64; 3],
+    /// Red, green, blue.
+    pub std: [f64; 3],
 }

@@ -108,6 +108,9 @@ pub struct DatasetHeader {
     pub shape: ImageShape,
     /// The registry's measured normalisation; `None`: measure it on the training split.
     pub normalization: Option<Normalization>,
+    /// Whether a mirrored image keeps its class (not for digits and letters; assumed for
+    /// one's own photos).
+    pub mirrorable: bool,
 }
 
 impl DatasetHeader {
@@ -116,6 +119,7 @@ impl DatasetHeader {
             class_names: info.class_names.iter().map(|n| n.to_string()).collect(),
             shape: ImageShape::MNIST,
             normalization: info.normalization,
+            mirrorable: info.mirrorable,
         }
     }
 }

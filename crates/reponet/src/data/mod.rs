@@ -2,6 +2,7 @@
 //! lives, the built-in MNIST sample, verification and downloading, and folders of one's own
 //! PNG or JPEG images.
 
+mod augment;
 mod batch;
 #[cfg(feature = "fetch")]
 mod fetch;
@@ -15,7 +16,8 @@ mod sample;
 mod synthetic;
 mod verify;
 
-pub use batch::{images_to_tensor, labels_to_tensor};
+pub use augment::{augment_image, batch_draws, Draw};
+pub use batch::{augmented_images_to_tensor, images_to_tensor, labels_to_tensor};
 #[cfg(feature = "fetch")]
 pub use fetch::{fetch_dataset, FetchOptions, FetchProgress, FetchedFile};
 pub use folder::{file_spellings, find_file, load_idx_pair, load_mnist_dir, load_split_from};
@@ -25,7 +27,7 @@ pub use image_folder::{
     BadImage, ClassCount, FolderLayout, FolderOptions, FolderReport, ImageFolder, SizeCount,
     DEFAULT_TEST_FRACTION, FOLDER_PREFIX,
 };
-pub use image_set::{DataSplit, ImageSet, ImageShape, Normalization};
+pub use image_set::{ChannelStats, DataSplit, ImageSet, ImageShape, Normalization};
 pub use locate::{
     dataset_header, load_dataset, locate_dataset, locate_dataset_with, DataRoot, DatasetHeader,
     LocatedDataset, RootOrigin, DATA_ENV,

@@ -67,6 +67,9 @@ pub struct DatasetInfo {
     pub normalization: Option<Normalization>,
     /// Images stored column-major (EMNIST): transposed on load so they are upright.
     pub transposed: bool,
+    /// Whether a mirrored image still shows its class (clothes do; digits, letters and
+    /// kana do not): only then does `--augment crop-flip` apply.
+    pub mirrorable: bool,
     /// Subtracted from every stored label (EMNIST letters counts from 1).
     pub label_offset: u8,
     /// Folders where a system package installs the files (Debian's `dataset-fashion-mnist`).
@@ -146,10 +149,7 @@ const EMNIST_LICENCE: &str = "EMNIST: Cohen, Afshar, Tapson and van Schaik (2017
 
 /// MNIST's training-set pixel mean and standard deviation (measured on the SPEC's files:
 /// 0.130660 and 0.308108).
-pub const MNIST_NORMALIZATION: Normalization = Normalization {
-    mean: 0.1307,
-    std: 0.3081,
-};
+pub const MNIST_NORMALIZATION: Normalization = Normalization::uniform(0.1307, 0.3081);
 
 const fn files(names: [&'static str; 4], checksums: [Checksum; 4]) -> [DataFile; 4] {
     [
@@ -202,6 +202,7 @@ const fn emnist(
         },
         normalization: None,
         transposed: true,
+        mirrorable: false,
         label_offset,
         system_dirs: &[],
         licence: EMNIST_LICENCE,
@@ -241,6 +242,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         },
         normalization: Some(MNIST_NORMALIZATION),
         transposed: false,
+        mirrorable: false,
         label_offset: 0,
         system_dirs: &[],
         licence: MNIST_LICENCE,
@@ -258,6 +260,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         source: Source::Embedded,
         normalization: Some(MNIST_NORMALIZATION),
         transposed: false,
+        mirrorable: false,
         label_offset: 0,
         system_dirs: &[],
         licence: MNIST_LICENCE,
@@ -289,11 +292,9 @@ pub const DATASETS: &[DatasetInfo] = &[
             mirrors: &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
         },
         // Measured on Debian's dataset-fashion-mnist: 0.286041, 0.353024.
-        normalization: Some(Normalization {
-            mean: 0.2860,
-            std: 0.3530,
-        }),
+        normalization: Some(Normalization::uniform(0.2860, 0.3530)),
         transposed: false,
+        mirrorable: true,
         label_offset: 0,
         system_dirs: &["/usr/share/datasets/fashion-mnist"],
         licence: "Fashion-MNIST: Zalando Research, https://github.com/zalandoresearch/fashion-mnist, MIT licence",
@@ -327,6 +328,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         },
         normalization: None,
         transposed: false,
+        mirrorable: false,
         label_offset: 0,
         system_dirs: &[],
         licence: "KMNIST: ROIS-DS Center for Open Data in the Humanities, \

@@ -3,16 +3,40 @@ use std::sync::Mutex;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::backbone::{Backbone, ModelKind};
 use super::head::{ClassifierHead, HeadKind};
-use super::lenet::LeNetPlusPlus;
+use super::resnet::Stem;
 use crate::data::ImageShape;
 use crate::geometry::Polytope;
 
-/// LeNet++ features followed by a cosine head: the network the paper trains.
+/// What a backbone is built for: which model, its stem, and the input shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Architecture {
+    /// The backbone.
+    pub model: ModelKind,
+    /// The stem asked for (`auto`: by the input's size).
+    pub stem: Stem,
+    /// The images it takes.
+    pub input: ImageShape,
+}
+
+/// LeNet++ (the paper's network) for images of this shape.
+impl From<ImageShape> for Architecture {
+    fn from(input: ImageShape) -> Self {
+        Self {
+            model: ModelKind::LenetPlusPlus,
+            stem: Stem::Auto,
+            input,
+        }
+    }
+}
+
+/// A backbone's features followed by a cosine head: LeNet++ and a polytope head is the
+/// network the paper trains.
 #[derive(Module, Debug)]
 pub struct Network {
-    /// LeNet++ from the image to the d-dimensional feature.
-    pub backbone: LeNetPlusPlus,
+    /// From the image to the d-dimensional feature.
+    pub backbone: Backbone,
     /// The classifier on the feature.
     pub head: ClassifierHead,
 }
@@ -22,10 +46,16 @@ pub struct Network {
 static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 impl Network {
-    /// A freshly initialised network for images of `input`'s shape, drawn from the backend's generator as it stands.
-    pub fn new(polytope: &Polytope, head: HeadKind, input: ImageShape, device: &Device) -> Self {
+    /// A freshly initialised network of `arch` (an [`ImageShape`] alone: LeNet++), drawn
+    /// from the backend's generator as it stands.
+    pub fn new(
+        polytope: &Polytope,
+        head: HeadKind,
+        arch: impl Into<Architecture>,
+        device: &Device,
+    ) -> Self {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        Self::build(polytope, head, input, device)
+        Self::build(polytope, head, arch.into(), device)
     }
 
     /// A network whose initial weights depend on `seed` alone, even with other threads
@@ -33,18 +63,18 @@ impl Network {
     pub fn seeded(
         polytope: &Polytope,
         head: HeadKind,
-        input: ImageShape,
+        arch: impl Into<Architecture>,
         device: &Device,
         seed: u64,
     ) -> Self {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         device.seed(seed);
-        Self::build(polytope, head, input, device)
+        Self::build(polytope, head, arch.into(), device)
     }
 
-    fn build(polytope: &Polytope, head: HeadKind, input: ImageShape, device: &Device) -> Self {
+    fn build(polytope: &Polytope, head: HeadKind, arch: Architecture, device: &Device) -> Self {
         let network = Self {
-            backbone: LeNetPlusPlus::new(polytope.dim(), input, device),
+            backbone: Backbone::new(arch.model, arch.stem, polytope.dim(), arch.input, device),
             head: ClassifierHead::new(head, polytope, device),
         };
         // Burn initialises parameters lazily, at first use: draw them now, under the lock.
@@ -69,12 +99,39 @@ impl Network {
         self.backbone.forward(images)
     }
 
-    /// The backbone's weights under PyTorch's LeNet++ names (see
-    /// [`LeNetPlusPlus::named_tensors`]), then the head's as `head.W` `[outputs, d]`.
+    /// The backbone's weights under the names of its PyTorch module (see
+    /// [`Backbone::named_tensors`]), then the head's as `head.W` `[outputs, d]`.
     pub fn named_tensors(&self) -> Vec<NamedTensor> {
         let mut all = self.backbone.named_tensors();
         all.push(NamedTensor::of("head.W".into(), self.head.stored_weights()));
         all
+    }
+
+    /// Values the optimizer trains: every parameter but batch norm's running statistics
+    /// (which Burn's `num_params` counts too), as PyTorch's `parameters()` counts them.
+    pub fn trainable_parameters(&self) -> usize {
+        #[derive(Default)]
+        struct Count {
+            path: Vec<String>,
+            total: usize,
+        }
+        impl ModuleVisitor for Count {
+            fn enter_module(&mut self, name: &str, _: &str) {
+                self.path.push(name.to_string());
+            }
+            fn exit_module(&mut self, _: &str, _: &str) {
+                self.path.pop();
+            }
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let last = self.path.last().map(String::as_str);
+                if !matches!(last, Some("running_mean" | "running_var")) {
+                    self.total += param.lazy_shape().num_elements();
+                }
+            }
+        }
+        let mut count = Count::default();
+        self.visit(&mut count);
+        count.total
     }
 
     /// Every trainable weight, in module order, as one vector (to compare two runs).

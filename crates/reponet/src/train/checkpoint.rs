@@ -131,8 +131,7 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
     let optim = parts.pop().expect("three parts");
     let model = parts.pop().expect("three parts");
     let state = serde_json::from_slice(&parts[0]).map_err(|e| bad(format!("state: {e}")))?;
-    let model = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
-        .map_err(|e| bad(format!("model: {e}")))?;
+    let model = model_record_from_bytes(model).map_err(|e| bad(format!("model: {e}")))?;
     let optimizer = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(optim))
         .map_err(|e| bad(format!("optimizer: {e}")))?;
     Ok(Checkpoint {
@@ -140,4 +139,41 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
         model,
         optimizer,
     })
+}
+
+/// A model's burnpack bytes as a record. LeNet++ runs saved before reponet had other
+/// backbones name their tensors `backbone.convs.0.weight`, ...; today's network holds the
+/// backbone as one of several (`backbone.LeNet.convs.0.weight`): those are renamed.
+pub fn model_record_from_bytes(bytes: Vec<u8>) -> Result<ModuleRecord, String> {
+    const LEGACY: &str = "backbone.";
+    const NOW: &str = "backbone.LeNet.";
+    let bytes = Bytes::from_bytes_vec(bytes);
+    let reader = burn_pack::Reader::from_bytes(bytes.clone()).map_err(|e| e.to_string())?;
+    let legacy = reader.tensor_names().iter().any(|name| {
+        name.starts_with(LEGACY) && !name.starts_with(NOW) && !name.starts_with("backbone.ResNet.")
+    });
+    let bytes = if legacy {
+        let tensors = reader
+            .into_tensors()
+            .and_then(|tensors| {
+                tensors
+                    .into_iter()
+                    .map(|t| {
+                        let (path, dtype, shape, id, data) = t.into_parts()?;
+                        let path = match path.strip_prefix(LEGACY) {
+                            Some(rest) => format!("{NOW}{rest}"),
+                            None => path,
+                        };
+                        Ok(burn_pack::Tensor::new(path, dtype, shape, id, data))
+                    })
+                    .collect::<Result<Vec<_>, burn_pack::Error>>()
+            })
+            .map_err(|e| e.to_string())?;
+        burn_pack::Writer::new(tensors)
+            .into_bytes()
+            .map_err(|e| e.to_string())?
+    } else {
+        bytes
+    };
+    ModuleRecord::from_bytes(bytes).map_err(|e| e.to_string())
 }

@@ -4,13 +4,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::recipe::{Augment, LrSchedule, OptimizerKind, Recipe};
 use super::{InvalidSetting, TrainError};
 use crate::data::{
-    dataset, dataset_header, locate_dataset_with, DataError, DataSplit, FolderOptions, ImageShape,
-    LocatedDataset, Normalization, FOLDER_PREFIX,
+    dataset, dataset_header, locate_dataset_with, DataError, DataSplit, DatasetHeader,
+    FolderOptions, ImageShape, LocatedDataset, Normalization, FOLDER_PREFIX,
 };
 use crate::geometry::{Polytope, PolytopeKind};
-use crate::nn::{HeadKind, LossKind};
+use crate::nn::{Architecture, HeadKind, LossKind, ModelKind, Stem};
 
 /// Warm-up used by `--margin-warmup auto` when the margin exceeds 90 degrees (the simplex).
 /// Margins of 90 degrees or less (orthoplex, cube) get none. Chosen from measurements: see
@@ -289,7 +290,7 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Images per step.
     pub batch_size: usize,
-    /// Adam learning rate.
+    /// The base learning rate (of `optimizer`, before `lr_schedule` and `lr_warmup`).
     pub lr: f64,
     /// Seeds initialisation, shuffling and held-out class draws.
     pub seed: u64,
@@ -303,6 +304,31 @@ pub struct TrainConfig {
     /// How often to checkpoint within an epoch (runs saved before this option: the default).
     #[serde(default)]
     pub checkpoint_every: CheckpointEvery,
+    /// The backbone (runs saved before this option: LeNet++, as every recipe field below
+    /// defaults to the paper's).
+    #[serde(default)]
+    pub model: ModelKind,
+    /// The stem of the ImageNet-family ResNets (`auto`: by image size).
+    #[serde(default)]
+    pub stem: Stem,
+    /// Adam or SGD (with momentum 0.9).
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Nesterov momentum (SGD only).
+    #[serde(default)]
+    pub nesterov: bool,
+    /// L2 weight decay added to every gradient (PyTorch's `weight_decay`).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// How the learning rate changes over the run.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    /// Epochs over which the learning rate rises linearly from 0, step by step.
+    #[serde(default)]
+    pub lr_warmup: f64,
+    /// What is done to each training image.
+    #[serde(default)]
+    pub augment: Augment,
 }
 
 impl TrainConfig {
@@ -328,7 +354,109 @@ impl TrainConfig {
             limit_test: None,
             holdout_classes: None,
             checkpoint_every: CheckpointEvery::DEFAULT,
+            model: ModelKind::LenetPlusPlus,
+            stem: Stem::Auto,
+            optimizer: OptimizerKind::Adam,
+            nesterov: false,
+            weight_decay: 0.0,
+            lr_schedule: LrSchedule::Constant,
+            lr_warmup: 0.0,
+            augment: Augment::None,
         }
+    }
+
+    /// The same configuration training `model` with its recipe ([`Recipe::default_for`]):
+    /// optimizer, learning rate, weight decay, schedule, batch size and augmentation.
+    pub fn with_model(mut self, model: ModelKind) -> Self {
+        let recipe = Recipe::default_for(model);
+        self.model = model;
+        self.optimizer = recipe.optimizer;
+        self.lr = recipe.lr;
+        self.weight_decay = recipe.weight_decay;
+        self.lr_schedule = recipe.lr_schedule;
+        self.batch_size = recipe.batch_size;
+        self.augment = recipe.augment;
+        self
+    }
+
+    /// The model, the optimizer and the augmentation against each other and the data.
+    fn check_recipe(&self, header: &DatasetHeader) -> Result<(), TrainError> {
+        let bad = |field, value: &dyn std::fmt::Display, problem: &str| {
+            Err(TrainError::Config(InvalidSetting::new(
+                field, value, problem,
+            )))
+        };
+        let input = header.shape;
+        let min = self.model.min_side(self.stem, input);
+        if input.rows < min || input.cols < min {
+            return bad(
+                "model",
+                &self.model,
+                &format!(
+                    "takes images of at least {min} x {min} pixels (with the {} stem), and these are {} x {}: resize them (folder datasets: --image-size) or choose another model",
+                    self.model.stem(self.stem, input),
+                    input.rows,
+                    input.cols
+                ),
+            );
+        }
+        if self.stem != Stem::Auto && !self.model.has_stem_choice() {
+            return bad(
+                "stem",
+                &self.stem,
+                "applies to resnet18, resnet34 and resnet50 only (the CIFAR ResNets always have the 3x3 stem; LeNet++ has none)",
+            );
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(
+                "weight_decay",
+                &self.weight_decay,
+                "must be 0 or more (ResNets: 5e-4)",
+            );
+        }
+        if !(self.lr_warmup.is_finite()
+            && self.lr_warmup >= 0.0
+            && self.lr_warmup < self.epochs as f64)
+        {
+            return bad(
+                "lr_warmup",
+                &self.lr_warmup,
+                &format!(
+                    "must be 0 or more epochs, and fewer than the run's {}",
+                    self.epochs
+                ),
+            );
+        }
+        if let LrSchedule::Step(epochs) = &self.lr_schedule {
+            if let Some(e) = epochs.iter().find(|&&e| e > self.epochs || e < 2) {
+                return bad(
+                    "lr_schedule",
+                    &self.lr_schedule,
+                    &format!(
+                        "epoch {e} is outside the run: the rate can drop from epoch 2 to epoch {}",
+                        self.epochs
+                    ),
+                );
+            }
+        }
+        if self.nesterov && self.optimizer != OptimizerKind::Sgd {
+            return bad(
+                "nesterov",
+                &true,
+                "is a form of SGD momentum: use it with --optimizer sgd",
+            );
+        }
+        if self.augment.flips() && !header.mirrorable {
+            return bad(
+                "augment",
+                &self.augment,
+                &format!(
+                    "{} holds digits or letters, which a mirror turns into other symbols: use crop",
+                    self.dataset
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// The image limit of `split` (`--limit-train` or `--limit-test`).
@@ -383,6 +511,7 @@ impl TrainConfig {
                 return bad(field, &0, "keep at least 1 image");
             }
         }
+        self.check_recipe(&header)?;
         let held_out = match &self.holdout_classes {
             Some(h) => h
                 .resolve(header.class_names.len(), self.seed)
@@ -434,10 +563,9 @@ impl TrainConfig {
             warmup_epochs,
             // Datasets without a measured normalisation get theirs from the training split
             // when training starts (see `train`).
-            normalization: header.normalization.unwrap_or(Normalization {
-                mean: 0.0,
-                std: 1.0,
-            }),
+            normalization: header
+                .normalization
+                .unwrap_or(Normalization::uniform(0.0, 1.0)),
             input: header.shape,
             class_names: header.class_names,
             bad_images_skipped: 0,
@@ -513,6 +641,15 @@ pub struct ResolvedConfig {
 }
 
 impl ResolvedConfig {
+    /// The backbone to build: model, stem and input shape.
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            model: self.request.model,
+            stem: self.request.stem,
+            input: self.input,
+        }
+    }
+
     /// Classes of the dataset, held-out ones included.
     pub fn dataset_classes(&self) -> usize {
         self.classes + self.held_out.len()

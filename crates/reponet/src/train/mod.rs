@@ -5,6 +5,7 @@ mod config;
 mod inference;
 mod metrics;
 mod observer;
+mod recipe;
 mod run_dir;
 mod run_lock;
 mod trainer;
@@ -17,6 +18,7 @@ pub use config::{
 pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_BATCH};
 pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
+pub use recipe::{optimizer, Augment, LrPlan, LrSchedule, OptimizerKind, Recipe, SGD_MOMENTUM};
 pub use run_dir::{write_atomic, RunDir};
 pub use run_lock::{RunLock, LOCK_FILE};
 pub use trainer::{

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::Device;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -221,9 +221,14 @@ impl RunDir {
         let config = self.config()?;
         let polytope = self.polytope(&config)?;
         let (path, record) = self.model_record()?;
-        let model = Network::new(&polytope, config.request.head, config.input, device)
-            .try_load_record(record)
-            .map_err(|e| TrainError::io(&path, format!("model does not match config.json: {e}")))?;
+        let model = Network::new(
+            &polytope,
+            config.request.head,
+            config.architecture(),
+            device,
+        )
+        .try_load_record(record)
+        .map_err(|e| TrainError::io(&path, format!("model does not match config.json: {e}")))?;
         if path.ends_with(Self::MODEL) && self.path(Self::SUMMARY).exists() {
             let summary: TrainSummary = self.read_json(Self::SUMMARY)?;
             if let Some(saved) = summary.weights_sha256 {
@@ -245,7 +250,7 @@ impl RunDir {
         let model = self.path(Self::MODEL);
         let read_model = || {
             let bytes = fs::read(&model).map_err(|e| TrainError::io(&model, e))?;
-            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            super::checkpoint::model_record_from_bytes(bytes)
                 .map(|r| (model.clone(), r))
                 .map_err(|e| TrainError::io(&model, format!("not a readable model file: {e}")))
         };

@@ -2,7 +2,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -11,10 +11,13 @@ use super::checkpoint::{load_checkpoint, save_checkpoint, TrainingState};
 use super::inference::test_pass;
 use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
+use super::recipe::{optimizer, LrPlan, OptimizerKind};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
-use crate::data::{images_to_tensor, labels_to_tensor, DataSplit, ImageSet};
+use crate::data::{augmented_images_to_tensor, batch_draws, labels_to_tensor, DataSplit, ImageSet};
 use crate::device::Compute;
-use crate::distributed::{all_reduce_gradients, shard, Collective, SingleProcess};
+use crate::distributed::{
+    all_reduce_gradients, average_running_statistics, shard, Collective, SingleProcess,
+};
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 use crate::resources;
 
@@ -49,7 +52,7 @@ pub fn train_data_parallel(
 ) -> Result<TrainSummary, TrainError> {
     let mut resolved = config.resolve()?;
     let data = TrainingData::load(&mut resolved, true)?;
-    data.ensure_fits(config.batch_size)?;
+    data.ensure_fits(&resolved)?;
     let run = if comm.rank() == 0 {
         let run = RunDir::create(out, force)?;
         run.write_json(RunDir::CONFIG, &resolved)?;
@@ -94,7 +97,7 @@ pub fn resume_data_parallel(
     }
     let mut resolved = run.config()?;
     let data = TrainingData::load(&mut resolved, false)?;
-    data.ensure_fits(resolved.request.batch_size)?;
+    data.ensure_fits(&resolved)?;
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     if !checkpoint_path.exists() {
         // Killed before its first checkpoint: the seed gives the same start again.
@@ -105,7 +108,7 @@ pub fn resume_data_parallel(
     let model = Network::new(
         &run.polytope(&resolved)?,
         resolved.request.head,
-        resolved.input,
+        resolved.architecture(),
         &device,
     )
     .with_conv_kernels(compute.conv)
@@ -116,7 +119,7 @@ pub fn resume_data_parallel(
     })?;
     // Burn panics on a malformed optimizer record that still parses; report it instead.
     let optimizer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        adam().load_record(checkpoint.optimizer)
+        run_optimizer(&resolved.request).load_record(checkpoint.optimizer)
     }))
     .map_err(|_| TrainError::Run {
         path: checkpoint_path.clone(),
@@ -147,7 +150,7 @@ fn start(
     let model = Network::seeded(
         &run.polytope(resolved)?,
         request.head,
-        resolved.input,
+        resolved.architecture(),
         &device,
         request.seed,
     )
@@ -156,17 +159,21 @@ fn start(
         run,
         resolved,
         data,
-        (model, adam(), TrainingState::start()),
+        (model, run_optimizer(request), TrainingState::start()),
         compute,
         observer,
         comm,
     )
 }
 
-/// The optimizer of every run: Adam with PyTorch's epsilon.
+/// The paper's optimizer: Adam with PyTorch's epsilon, no weight decay.
 pub fn adam() -> ModuleOptimizer {
-    // PyTorch's (and the paper's) epsilon; Burn's default is 1e-5.
-    AdamConfig::new().with_epsilon(1e-8).init()
+    optimizer(OptimizerKind::Adam, 0.0, false)
+}
+
+/// The optimizer `config` asks for.
+fn run_optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    optimizer(config.optimizer, config.weight_decay, config.nesterov)
 }
 
 /// Both splits, limited as configured.
@@ -208,11 +215,12 @@ impl TrainingData {
 
 impl TrainingData {
     /// Refuse a run whose data and batch do not fit in this machine's memory.
-    fn ensure_fits(&self, batch_size: usize) -> Result<(), TrainError> {
+    fn ensure_fits(&self, resolved: &ResolvedConfig) -> Result<(), TrainError> {
         let (train, test) = (&self.train, &self.test);
+        let batch_size = resolved.request.batch_size;
         let data = (train.pixels.len() + train.labels.len() + test.pixels.len()) as u64;
-        let area = (train.rows * train.cols) as u64;
-        let per_image = resources::TRAIN_BYTES_PER_BATCH_IMAGE_28X28 * area / (28 * 28);
+        let arch = resolved.architecture();
+        let per_image = arch.model.train_bytes_per_image(arch.stem, arch.input);
         let working = batch_size.min(train.len().max(1)) as u64 * per_image;
         resources::ensure_fits(data + working).map_err(|shortfall| TrainError::Memory {
             what: format!(
@@ -260,8 +268,15 @@ fn run_epochs(
         resolved.warmup_epochs,
         steps_per_epoch,
     );
+    let lr_plan = LrPlan::new(
+        config.lr,
+        config.lr_schedule.clone(),
+        config.lr_warmup,
+        config.epochs,
+        steps_per_epoch,
+    );
     let info = StartInfo {
-        trainable_parameters: model.num_params(),
+        trainable_parameters: model.trainable_parameters(),
         head_parameters: model.head.num_params(),
         train_images: train_set.len(),
         test_images: test_set.len(),
@@ -297,15 +312,24 @@ fn run_epochs(
                 scale: config.scale,
                 margin,
             };
-            let rows = &batch[shard(batch.len(), comm.rank(), comm.size())];
-            let images = images_to_tensor(train_set, rows, norm, &train_device);
+            let shard = shard(batch.len(), comm.rank(), comm.size());
+            // Drawn for the whole batch, so every rank count sees the same images.
+            let draws = batch_draws(config.augment, config.seed, epoch, step, batch.len());
+            let rows = &batch[shard.clone()];
+            let images = augmented_images_to_tensor(
+                train_set,
+                rows,
+                norm,
+                draws.as_ref().map(|d| &d[shard]),
+                &train_device,
+            );
             let labels = labels_to_tensor(train_set, rows, &train_device);
             let outcome;
             (model, outcome) = train_step_shard(
                 model,
                 &mut optimizer,
                 &loss_fn,
-                config.lr,
+                lr_plan.at(state.global_step),
                 (images, labels),
                 batch.len(),
                 comm,
@@ -481,7 +505,7 @@ pub struct StepOutcome {
     pub correct: usize,
 }
 
-/// One step: forward, loss, backward, Adam update. `images` and `labels` must live on an
+/// One step: forward, loss, backward, optimizer update. `images` and `labels` must live on an
 /// autodiff device. The classifier of a fixed head is a constant, so only the backbone moves.
 pub fn train_step(
     model: Network,
@@ -536,7 +560,7 @@ pub fn train_step_shard(
     let grads = all_reduce_gradients(grads, &model, weight as f32, &device.inner(), comm);
     let mut sums = [loss_value * weight, correct as f64];
     comm.sum_f64(&mut sums);
-    let model = optimizer.step(lr, model, grads);
+    let model = average_running_statistics(optimizer.step(lr, model, grads), comm);
     (
         model,
         StepOutcome {
