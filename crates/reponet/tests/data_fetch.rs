@@ -163,10 +163,15 @@ fn dataset(dir: &Path) -> (Vec<Vec<u8>>, DatasetInfo) {
         name: "tiny",
         train_images: train,
         test_images: test,
-        files: std::array::from_fn(|i| DataFile {
-            name: NAMES[i],
-            checksum: Checksum::Decompressed(shas[i]),
-        }),
+        files: Vec::leak(
+            (0..4)
+                .map(|i| DataFile {
+                    name: NAMES[i],
+                    checksum: Checksum::Decompressed(shas[i]),
+                    format: reponet::data::FileFormat::Idx,
+                })
+                .collect(),
+        ),
         source: Source::Files { mirrors: &[] },
         ..mnist
     };

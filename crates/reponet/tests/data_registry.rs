@@ -24,7 +24,7 @@ fn registry_is_consistent() {
             "{}: repeated class names",
             d.name
         );
-        for f in &d.files {
+        for f in d.files {
             match f.checksum {
                 Checksum::Decompressed(s) | Checksum::Download(s) => {
                     assert!(s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -35,7 +35,28 @@ fn registry_is_consistent() {
         if let Source::Files { mirrors } = d.source {
             assert!(!mirrors.is_empty() && mirrors.iter().all(|m| m.ends_with('/')));
         }
+        // Every file accounted for, its counts adding up to the splits'.
+        let counted = d.files_with_items();
+        assert_eq!(counted.len(), d.files.len(), "{}", d.name);
+        if let reponet::data::Layout::Cifar { .. } = d.layout {
+            let batches = |split| -> usize {
+                d.cifar_batches(split)
+                    .iter()
+                    .map(|f| counted.iter().find(|(c, _)| c == f).unwrap().1)
+                    .sum()
+            };
+            assert_eq!(batches(reponet::data::DataSplit::Train), d.train_images);
+            assert_eq!(batches(reponet::data::DataSplit::Test), d.test_images);
+        }
     }
+    let cifar100 = dataset("cifar100").unwrap();
+    assert_eq!(
+        (cifar100.classes(), cifar100.class_names[99]),
+        (100, "worm")
+    );
+    let coarse = dataset("cifar100-coarse").unwrap();
+    assert_eq!((coarse.classes(), coarse.files_dir()), (20, "cifar100"));
+    assert_eq!(dataset("cifar10").unwrap().class_names[9], "truck");
     let balanced = dataset("EMNIST-balanced").unwrap();
     assert_eq!(balanced.classes(), 47);
     assert_eq!(

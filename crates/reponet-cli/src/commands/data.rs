@@ -375,7 +375,7 @@ fn verify(names: &[String], data_dir: Option<PathBuf>, out: &Output) -> Result<(
             dir.display()
         ));
         let mut files = Vec::new();
-        for (check, file) in checks.iter().zip(&info.files) {
+        for (check, file) in checks.iter().zip(info.files) {
             let kind = match file.checksum {
                 Checksum::Decompressed(_) => "SHA-256 of the IDX content",
                 Checksum::Download(_) => "SHA-256 of the .gz",

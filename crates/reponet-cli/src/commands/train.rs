@@ -41,6 +41,10 @@ pub struct Args {
     /// (`reponet data check folder:PATH` first).
     #[arg(long, default_value = "mnist")]
     dataset: String,
+    /// --dataset cifar100: label by the 100 classes (fine) or the 20 superclasses (coarse,
+    /// the same as --dataset cifar100-coarse).
+    #[arg(long, value_name = "fine|coarse", value_parser = ["fine", "coarse"])]
+    cifar100_labels: Option<String>,
     #[command(flatten)]
     folder: FolderArgs,
     /// Folder datasets: leave out images that do not decode (counted in config.json) instead
@@ -57,7 +61,7 @@ pub struct Args {
     /// Continue the unfinished run in RUN_DIR from its last checkpoint, with its saved
     /// configuration (no other training option may be given).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
-        "out", "force", "dataset", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
+        "out", "force", "dataset", "cifar100_labels", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
         "model", "stem", "optimizer", "nesterov", "weight_decay", "lr_schedule", "lr_warmup", "augment",
     ])]
@@ -243,7 +247,14 @@ impl TrainObserver for StopOnly {
     }
 }
 
-fn config_of(args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
+fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
+    match (args.cifar100_labels.as_deref(), args.dataset.as_str()) {
+        (None | Some("fine"), _) => {}
+        (Some("coarse"), "cifar100") => args.dataset = "cifar100-coarse".into(),
+        (Some(labels), other) => {
+            anyhow::bail!("--cifar100-labels {labels}: applies to --dataset cifar100, not {other}")
+        }
+    }
     let recipe = TrainConfig::paper_defaults(None).with_model(args.model);
     // The recipe's flips are left out on digits and letters (a mirrored 3 is no 3).
     let augment = match args.augment {

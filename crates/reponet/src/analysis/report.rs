@@ -95,7 +95,10 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
                 q.loss.to_string(),
                 margin_only(c.margin_degrees),
                 margin_only(c.warmup_epochs),
-                format!("{} x {}, lr {}", q.epochs, q.batch_size, q.lr),
+                format!(
+                    "{}: {} x {}, {} lr {}",
+                    q.model, q.epochs, q.batch_size, q.optimizer, q.lr
+                ),
                 r.summary.as_ref().map_or("-".into(), |s| {
                     format!(
                         "{} ({} in the head)",
@@ -190,7 +193,7 @@ fn tables(runs: &[ReportRun]) -> Vec<Table> {
                 "loss",
                 "m (deg)",
                 "warm-up (epochs)",
-                "epochs x batch",
+                "model: epochs x batch, optimizer",
                 "trainable parameters",
             ],
             rows: settings,
@@ -289,7 +292,8 @@ fn unseen_over_seeds(runs: &[ReportRun]) -> Vec<Vec<String>> {
         let c = &r.record.config;
         let q = &c.request;
         let key = format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{:?}|{}",
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{:?}|{}",
+            q.model,
             q.dataset,
             q.polytope,
             c.dim,

@@ -123,7 +123,20 @@ pub fn fetch_dataset(
                 Some(m) => join_url(m, url.rsplit('/').next().unwrap_or("gzip.zip")),
                 None => url.to_string(),
             };
-            fetch_zip_members(&agent, &url, member_dir, md5, dest, &wanted, progress)?
+            let archive = Archive::Zip { member_dir };
+            fetch_archive_members(&agent, &url, archive, md5, dest, &wanted, progress)?
+        }
+        Source::TarGz {
+            url,
+            member_dir,
+            md5,
+        } => {
+            let url = match &options.mirror {
+                Some(m) => join_url(m, url.rsplit('/').next().unwrap_or("data.tar.gz")),
+                None => url.to_string(),
+            };
+            let archive = Archive::TarGz { member_dir };
+            fetch_archive_members(&agent, &url, archive, md5, dest, &wanted, progress)?
         }
         Source::Embedded => Vec::new(),
     };
@@ -306,12 +319,34 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
+/// An archive whose members are the dataset's files.
+#[derive(Debug, Clone, Copy)]
+enum Archive {
+    /// A zip of gzip'd IDX files (`<member_dir><name>.gz`), kept gzip'd.
+    Zip { member_dir: &'static str },
+    /// A gzip'd tar of the files themselves (`<member_dir><name>`).
+    TarGz { member_dir: &'static str },
+}
+
+impl Archive {
+    /// The member holding `file`, and the name it is kept under.
+    fn member_and_kept(self, file: &DataFile) -> (String, String) {
+        match self {
+            Self::Zip { member_dir } => (
+                format!("{member_dir}{}.gz", file.name),
+                format!("{}.gz", file.name),
+            ),
+            Self::TarGz { member_dir } => (format!("{member_dir}{}", file.name), file.name.into()),
+        }
+    }
+}
+
 /// Stream the archive at `url`, extracting the wanted members to part files; keep them only
 /// if the archive's MD5 matches and each member verifies.
-fn fetch_zip_members(
+fn fetch_archive_members(
     agent: &ureq::Agent,
     url: &str,
-    member_dir: &str,
+    archive: Archive,
     md5: &str,
     dest: &Path,
     wanted: &[(DataFile, usize)],
@@ -338,33 +373,61 @@ fn fetch_zip_members(
         md5: Md5::new(),
         progress,
     };
-    let part_of = |file: &DataFile| dest.join(format!("{}.gz.part", file.name));
+    let part_of = |file: &DataFile| {
+        let (_, kept) = archive.member_and_kept(file);
+        dest.join(format!("{kept}.part"))
+    };
     let mut extracted = Vec::new();
-    let result = (|| -> Result<(), String> {
-        while let Some(mut entry) =
-            zip::read::read_zipfile_from_stream(&mut stream).map_err(|e| e.to_string())?
+    // A member: to its part file if wanted, else skipped. Only regular files named exactly
+    // as the registry's members are written, so no path in the archive reaches the disk.
+    let mut take = |name: &str, entry: &mut dyn Read| -> Result<(), String> {
+        match wanted
+            .iter()
+            .find(|(f, _)| archive.member_and_kept(f).0 == name)
         {
-            let name = entry.name().to_string();
-            let wanted_file = wanted
-                .iter()
-                .find(|(f, _)| name == format!("{member_dir}{}.gz", f.name));
-            match wanted_file {
-                Some((file, _)) => {
-                    let part = part_of(file);
-                    let mut out =
-                        File::create(&part).map_err(|e| format!("{}: {e}", part.display()))?;
-                    std::io::copy(&mut entry, &mut out).map_err(|e| format!("{name}: {e}"))?;
-                    out.sync_all()
-                        .map_err(|e| format!("{}: {e}", part.display()))?;
-                    extracted.push(file.name);
+            Some((file, _)) => {
+                let part = part_of(file);
+                let mut out =
+                    File::create(&part).map_err(|e| format!("{}: {e}", part.display()))?;
+                std::io::copy(entry, &mut out).map_err(|e| format!("{name}: {e}"))?;
+                out.sync_all()
+                    .map_err(|e| format!("{}: {e}", part.display()))?;
+                extracted.push(file.name);
+            }
+            None => {
+                std::io::copy(entry, &mut std::io::sink()).map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+        Ok(())
+    };
+    let result = (|| -> Result<(), String> {
+        match archive {
+            Archive::Zip { .. } => {
+                while let Some(mut entry) =
+                    zip::read::read_zipfile_from_stream(&mut stream).map_err(|e| e.to_string())?
+                {
+                    let name = entry.name().to_string();
+                    take(&name, &mut entry)?;
                 }
-                None => {
-                    std::io::copy(&mut entry, &mut std::io::sink())
-                        .map_err(|e| format!("{name}: {e}"))?;
+            }
+            Archive::TarGz { .. } => {
+                let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&mut stream));
+                for entry in tar.entries().map_err(|e| e.to_string())? {
+                    let mut entry = entry.map_err(|e| e.to_string())?;
+                    let regular = entry.header().entry_type().is_file();
+                    let name = entry
+                        .path()
+                        .map_err(|e| e.to_string())?
+                        .to_string_lossy()
+                        .into_owned();
+                    if regular {
+                        take(&name, &mut entry)?;
+                    }
                 }
             }
         }
-        // The central directory: read it too, so the MD5 covers the whole archive.
+        // What follows the last member (zip's central directory, tar's padding): read it
+        // too, so the MD5 covers the whole archive.
         std::io::copy(&mut stream, &mut std::io::sink()).map_err(|e| e.to_string())?;
         Ok(())
     })();
@@ -389,14 +452,14 @@ fn fetch_zip_members(
     }
     let mut out = Vec::new();
     for (file, items) in wanted {
+        let (member, kept) = archive.member_and_kept(file);
         if !extracted.contains(&file.name) {
             remove_parts();
             return Err(DataError::Download(format!(
-                "{url}: the archive has no member {member_dir}{}.gz",
-                file.name
+                "{url}: the archive has no member {member}"
             )));
         }
-        let final_path = dest.join(format!("{}.gz", file.name));
+        let final_path = dest.join(kept);
         out.push(finish(&part_of(file), &final_path, *file, *items)?);
     }
     Ok(out)

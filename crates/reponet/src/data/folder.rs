@@ -3,13 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cifar::{read_cifar_files, read_cifar_names};
 use super::idx::read_idx_checked;
-use super::registry::{dataset, DataFile, DatasetInfo};
+use super::registry::{dataset, DataFile, DatasetInfo, FileFormat, Layout};
 use super::{DataError, DataSplit, ImageSet};
 
-/// The spellings a file goes by: `train-images-idx3-ubyte`, `train-images.idx3-ubyte`,
-/// `test-` for `t10k-`, each raw or `.gz`. The canonical name comes first.
+/// The spellings a file goes by: an IDX file as `train-images-idx3-ubyte`,
+/// `train-images.idx3-ubyte`, `test-` for `t10k-`, each raw or `.gz` (the canonical name
+/// first); any other file by its name alone.
 pub fn file_spellings(file: &DataFile) -> Vec<String> {
+    if file.format != FileFormat::Idx {
+        return vec![file.name.to_string()];
+    }
     let mut stems = vec![file.name.to_string()];
     let dotted = file.name.replacen("-idx", ".idx", 1);
     for stem in [dotted.clone(), file.name.replacen("t10k-", "test-", 1)]
@@ -50,7 +55,6 @@ pub fn load_split_from(
     info: &DatasetInfo,
     split: DataSplit,
 ) -> Result<ImageSet, DataError> {
-    let (images_file, labels_file) = info.split_files(split);
     let locate = |file: &DataFile| {
         find_file(dir, file).ok_or_else(|| DataError::Missing {
             dir: dir.to_path_buf(),
@@ -59,6 +63,35 @@ pub fn load_split_from(
             dataset: info.name.to_string(),
         })
     };
+    if let Layout::Cifar { labels } = info.layout {
+        // The names file must name the registry's classes: another dataset's files, or
+        // another labelling's, are refused here rather than trained under wrong names.
+        let names_file = info.files[info.files.len() - 1];
+        let names_path = locate(&names_file)?;
+        let names = read_cifar_names(&names_path, info.classes())?;
+        if let Some((i, (found, want))) = names
+            .iter()
+            .zip(info.class_names)
+            .enumerate()
+            .find(|(_, (found, want))| found != *want)
+        {
+            return Err(DataError::format(
+                &names_path,
+                format!(
+                    "class {i} is named '{found}', but {} names it '{want}': these are not {}'s files",
+                    info.name, info.name
+                ),
+            ));
+        }
+        let paths = info
+            .cifar_batches(split)
+            .iter()
+            .map(locate)
+            .collect::<Result<Vec<_>, _>>()?;
+        let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        return read_cifar_files(&paths, labels);
+    }
+    let (images_file, labels_file) = info.split_files(split);
     let images_path = locate(&images_file)?;
     let labels_path = locate(&labels_file)?;
     let mut set = load_idx_pair(
@@ -140,7 +173,9 @@ pub fn load_mnist_dir(dir: &Path, split: DataSplit, classes: usize) -> Result<Im
 }
 
 fn kind(file: &DataFile) -> &'static str {
-    if file.name.contains("labels") {
+    if file.format != FileFormat::Idx {
+        "file"
+    } else if file.name.contains("labels") {
         "labels"
     } else {
         "images"

@@ -74,7 +74,7 @@ impl DataRoot {
 
     /// Where `reponet data fetch` puts `info`.
     pub fn dataset_dir(&self, info: &DatasetInfo) -> PathBuf {
-        self.path.join(info.name)
+        self.path.join(info.files_dir())
     }
 
     /// The folders that may hold `info`, in the order they are tried.
@@ -117,7 +117,7 @@ impl DatasetHeader {
     fn of(info: &DatasetInfo) -> Self {
         Self {
             class_names: info.class_names.iter().map(|n| n.to_string()).collect(),
-            shape: ImageShape::MNIST,
+            shape: info.shape(),
             normalization: info.normalization,
             mirrorable: info.mirrorable,
         }

@@ -4,6 +4,7 @@
 
 mod augment;
 mod batch;
+mod cifar;
 #[cfg(feature = "fetch")]
 mod fetch;
 mod folder;
@@ -18,6 +19,9 @@ mod verify;
 
 pub use augment::{augment_image, batch_draws, Draw};
 pub use batch::{augmented_images_to_tensor, images_to_tensor, labels_to_tensor};
+pub use cifar::{
+    parse_cifar_bytes, read_cifar_files, read_cifar_names, CifarLabels, CIFAR_IMAGE_BYTES,
+};
 #[cfg(feature = "fetch")]
 pub use fetch::{fetch_dataset, FetchOptions, FetchProgress, FetchedFile};
 pub use folder::{file_spellings, find_file, load_idx_pair, load_mnist_dir, load_split_from};
@@ -33,7 +37,8 @@ pub use locate::{
     LocatedDataset, RootOrigin, DATA_ENV,
 };
 pub use registry::{
-    dataset, Checksum, DataFile, DatasetInfo, Source, DATASETS, MNIST_NORMALIZATION,
+    dataset, Checksum, DataFile, DatasetInfo, FileFormat, Layout, Source, DATASETS,
+    MNIST_NORMALIZATION,
 };
 pub use sample::load_sample;
 pub use synthetic::write_synthetic_mnist;

@@ -2,13 +2,43 @@
 
 use super::{DataError, DataSplit, Normalization};
 
-/// One IDX file of a dataset.
+/// One file of a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataFile {
-    /// The decompressed file name; on disk it may also carry `.gz`.
+    /// The (decompressed) file name; an IDX file on disk may also carry `.gz`.
     pub name: &'static str,
     /// How its integrity is checked.
     pub checksum: Checksum,
+    /// What it holds.
+    pub format: FileFormat,
+}
+
+/// The kinds of file a dataset is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// An IDX array, raw or gzip'd; its item count is its first dimension.
+    Idx,
+    /// CIFAR binary records: `label_bytes` label bytes, then 3 x 32 x 32 pixels; its item
+    /// count is its records.
+    CifarRecords {
+        /// 1 (CIFAR-10) or 2 (CIFAR-100: coarse, then fine).
+        label_bytes: usize,
+    },
+    /// Class names, one a line; its item count is its names.
+    Names,
+}
+
+/// How a dataset's files make its splits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `files` are train images, train labels, test images and test labels, in IDX.
+    Idx,
+    /// `files` are CIFAR binary batches (the training ones, then the test one) and the
+    /// class-names file; `labels` says which label byte is the class.
+    Cifar {
+        /// Which label.
+        labels: super::CifarLabels,
+    },
 }
 
 /// What a file's SHA-256 is known of.
@@ -40,6 +70,16 @@ pub enum Source {
         /// MD5 of the whole archive (the only checksum its publishers and torchvision give).
         md5: &'static str,
     },
+    /// Members `<member_dir><name>` of one gzip'd tar archive (CIFAR), extracted once its
+    /// MD5 is checked.
+    TarGz {
+        /// The archive's address.
+        url: &'static str,
+        /// The folder inside the archive holding the files.
+        member_dir: &'static str,
+        /// MD5 of the whole archive (the checksum its publishers give).
+        md5: &'static str,
+    },
     /// Compiled into the library (the MNIST sample).
     Embedded,
 }
@@ -57,8 +97,10 @@ pub struct DatasetInfo {
     pub train_images: usize,
     /// Images in the test split.
     pub test_images: usize,
-    /// Train images, train labels, test images, test labels.
-    pub files: [DataFile; 4],
+    /// Its files, in the order its layout says.
+    pub files: &'static [DataFile],
+    /// How the files make the splits.
+    pub layout: Layout,
     /// Where it is downloaded from.
     pub source: Source,
     /// Pixel mean and std of the training set (pixels in [0, 1]), measured by us on the real
@@ -79,6 +121,29 @@ pub struct DatasetInfo {
 }
 
 impl DatasetInfo {
+    /// The folder name its files live in under a data root: its own name, but CIFAR-100's
+    /// coarse labelling reads the files of `cifar100`.
+    pub fn files_dir(&self) -> &'static str {
+        match self.layout {
+            Layout::Cifar {
+                labels: super::CifarLabels::Coarse,
+            } => "cifar100",
+            _ => self.name,
+        }
+    }
+
+    /// The shape of its images: CIFAR's 3 x 32 x 32, the MNIST family's 1 x 28 x 28.
+    pub fn shape(&self) -> super::ImageShape {
+        match self.layout {
+            Layout::Cifar { .. } => super::ImageShape {
+                channels: 3,
+                rows: 32,
+                cols: 32,
+            },
+            Layout::Idx => super::ImageShape::MNIST,
+        }
+    }
+
     /// Number of classes.
     pub fn classes(&self) -> usize {
         self.class_names.len()
@@ -92,18 +157,43 @@ impl DatasetInfo {
         }
     }
 
-    /// Each file with the number of items its first dimension must hold.
-    pub fn files_with_items(&self) -> [(DataFile, usize); 4] {
+    /// Each file with the number of items it must hold.
+    pub fn files_with_items(&self) -> Vec<(DataFile, usize)> {
         let (train, test) = (self.train_images, self.test_images);
-        let [a, b, c, d] = self.files;
-        [(a, train), (b, train), (c, test), (d, test)]
+        match self.layout {
+            Layout::Idx => {
+                let f = self.files;
+                vec![(f[0], train), (f[1], train), (f[2], test), (f[3], test)]
+            }
+            Layout::Cifar { .. } => {
+                let batches = self.files.len() - 2;
+                self.files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &f)| match f.format {
+                        FileFormat::Names => (f, self.classes()),
+                        _ if i == batches => (f, test),
+                        _ => (f, train / batches),
+                    })
+                    .collect()
+            }
+        }
     }
 
-    /// The (images, labels) files of a split.
+    /// The (images, labels) files of a split of an IDX dataset.
     pub fn split_files(&self, split: DataSplit) -> (DataFile, DataFile) {
         match split {
             DataSplit::Train => (self.files[0], self.files[1]),
             DataSplit::Test => (self.files[2], self.files[3]),
+        }
+    }
+
+    /// A CIFAR dataset's binary batches of `split`.
+    pub fn cifar_batches(&self, split: DataSplit) -> &'static [DataFile] {
+        let batches = &self.files[..self.files.len() - 1];
+        match split {
+            DataSplit::Train => &batches[..batches.len() - 1],
+            DataSplit::Test => &batches[batches.len() - 1..],
         }
     }
 }
@@ -153,23 +243,19 @@ pub const MNIST_NORMALIZATION: Normalization = Normalization::uniform(0.1307, 0.
 
 const fn files(names: [&'static str; 4], checksums: [Checksum; 4]) -> [DataFile; 4] {
     [
-        DataFile {
-            name: names[0],
-            checksum: checksums[0],
-        },
-        DataFile {
-            name: names[1],
-            checksum: checksums[1],
-        },
-        DataFile {
-            name: names[2],
-            checksum: checksums[2],
-        },
-        DataFile {
-            name: names[3],
-            checksum: checksums[3],
-        },
+        file(names[0], checksums[0], FileFormat::Idx),
+        file(names[1], checksums[1], FileFormat::Idx),
+        file(names[2], checksums[2], FileFormat::Idx),
+        file(names[3], checksums[3], FileFormat::Idx),
     ]
+}
+
+const fn file(name: &'static str, checksum: Checksum, format: FileFormat) -> DataFile {
+    DataFile {
+        name,
+        checksum,
+        format,
+    }
 }
 
 const MNIST_NAMES: [&str; 4] = [
@@ -185,7 +271,7 @@ const fn emnist(
     class_names: &'static [&'static str],
     train_images: usize,
     test_images: usize,
-    member_names: [&'static str; 4],
+    member_files: &'static [DataFile],
     label_offset: u8,
 ) -> DatasetInfo {
     DatasetInfo {
@@ -194,7 +280,8 @@ const fn emnist(
         class_names,
         train_images,
         test_images,
-        files: files(member_names, [Checksum::Unknown; 4]),
+        files: member_files,
+        layout: Layout::Idx,
         source: Source::Zip {
             url: "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
             member_dir: "gzip/",
@@ -209,6 +296,186 @@ const fn emnist(
     }
 }
 
+/// CIFAR-10's classes (`batches.meta.txt`).
+const CIFAR10: &[&str] = &[
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+/// CIFAR-100's 100 classes (`fine_label_names.txt`).
+const CIFAR100_FINE: &[&str] = &[
+    "apple",
+    "aquarium_fish",
+    "baby",
+    "bear",
+    "beaver",
+    "bed",
+    "bee",
+    "beetle",
+    "bicycle",
+    "bottle",
+    "bowl",
+    "boy",
+    "bridge",
+    "bus",
+    "butterfly",
+    "camel",
+    "can",
+    "castle",
+    "caterpillar",
+    "cattle",
+    "chair",
+    "chimpanzee",
+    "clock",
+    "cloud",
+    "cockroach",
+    "couch",
+    "crab",
+    "crocodile",
+    "cup",
+    "dinosaur",
+    "dolphin",
+    "elephant",
+    "flatfish",
+    "forest",
+    "fox",
+    "girl",
+    "hamster",
+    "house",
+    "kangaroo",
+    "keyboard",
+    "lamp",
+    "lawn_mower",
+    "leopard",
+    "lion",
+    "lizard",
+    "lobster",
+    "man",
+    "maple_tree",
+    "motorcycle",
+    "mountain",
+    "mouse",
+    "mushroom",
+    "oak_tree",
+    "orange",
+    "orchid",
+    "otter",
+    "palm_tree",
+    "pear",
+    "pickup_truck",
+    "pine_tree",
+    "plain",
+    "plate",
+    "poppy",
+    "porcupine",
+    "possum",
+    "rabbit",
+    "raccoon",
+    "ray",
+    "road",
+    "rocket",
+    "rose",
+    "sea",
+    "seal",
+    "shark",
+    "shrew",
+    "skunk",
+    "skyscraper",
+    "snail",
+    "snake",
+    "spider",
+    "squirrel",
+    "streetcar",
+    "sunflower",
+    "sweet_pepper",
+    "table",
+    "tank",
+    "telephone",
+    "television",
+    "tiger",
+    "tractor",
+    "train",
+    "trout",
+    "tulip",
+    "turtle",
+    "wardrobe",
+    "whale",
+    "willow_tree",
+    "wolf",
+    "woman",
+    "worm",
+];
+/// CIFAR-100's 20 superclasses (`coarse_label_names.txt`).
+const CIFAR100_COARSE: &[&str] = &[
+    "aquatic_mammals",
+    "fish",
+    "flowers",
+    "food_containers",
+    "fruit_and_vegetables",
+    "household_electrical_devices",
+    "household_furniture",
+    "insects",
+    "large_carnivores",
+    "large_man-made_outdoor_things",
+    "large_natural_outdoor_scenes",
+    "large_omnivores_and_herbivores",
+    "medium_mammals",
+    "non-insect_invertebrates",
+    "people",
+    "reptiles",
+    "small_mammals",
+    "trees",
+    "vehicles_1",
+    "vehicles_2",
+];
+const CIFAR_LICENCE: &str = "CIFAR-10 and CIFAR-100: Alex Krizhevsky, Learning Multiple Layers of Features from Tiny Images (2009), https://www.cs.toronto.edu/~kriz/cifar.html";
+const CIFAR10_SOURCE: Source = Source::TarGz {
+    url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+    member_dir: "cifar-10-batches-bin/",
+    md5: "c32a1d4ab5d03f1284b67883e8d87530",
+};
+const CIFAR100_SOURCE: Source = Source::TarGz {
+    url: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+    member_dir: "cifar-100-binary/",
+    md5: "03b5dce01913d631647c71ecec9e9cb8",
+};
+const CIFAR10_RECORDS: FileFormat = FileFormat::CifarRecords { label_bytes: 1 };
+const CIFAR100_RECORDS: FileFormat = FileFormat::CifarRecords { label_bytes: 2 };
+
+/// A CIFAR-100 dataset labelled by `labels` (fine or coarse): the same two batches, and
+/// the names file of those labels.
+const fn cifar100(
+    name: &'static str,
+    title: &'static str,
+    class_names: &'static [&'static str],
+    files: &'static [DataFile],
+    labels: super::CifarLabels,
+) -> DatasetInfo {
+    DatasetInfo {
+        name,
+        title,
+        class_names,
+        train_images: 50_000,
+        test_images: 10_000,
+        files,
+        layout: Layout::Cifar { labels },
+        source: CIFAR100_SOURCE,
+        normalization: None,
+        transposed: false,
+        mirrorable: true,
+        label_offset: 0,
+        system_dirs: &[],
+        licence: CIFAR_LICENCE,
+    }
+}
+
 /// Every dataset reponet knows, by name.
 pub const DATASETS: &[DatasetInfo] = &[
     DatasetInfo {
@@ -217,7 +484,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         class_names: DIGITS,
         train_images: 60_000,
         test_images: 10_000,
-        files: files(
+        files: &files(
             MNIST_NAMES,
             [
                 Checksum::Decompressed(
@@ -234,6 +501,7 @@ pub const DATASETS: &[DatasetInfo] = &[
                 ),
             ],
         ),
+        layout: Layout::Idx,
         source: Source::Files {
             mirrors: &[
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -253,10 +521,11 @@ pub const DATASETS: &[DatasetInfo] = &[
         class_names: DIGITS,
         train_images: 8_000,
         test_images: 2_000,
-        files: files(
+        files: &files(
             ["sample", "sample", "sample", "sample"],
             [Checksum::Unknown; 4],
         ),
+        layout: Layout::Idx,
         source: Source::Embedded,
         normalization: Some(MNIST_NORMALIZATION),
         transposed: false,
@@ -271,7 +540,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         class_names: FASHION,
         train_images: 60_000,
         test_images: 10_000,
-        files: files(
+        files: &files(
             MNIST_NAMES,
             [
                 Checksum::Decompressed(
@@ -288,6 +557,7 @@ pub const DATASETS: &[DatasetInfo] = &[
                 ),
             ],
         ),
+        layout: Layout::Idx,
         source: Source::Files {
             mirrors: &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
         },
@@ -306,7 +576,7 @@ pub const DATASETS: &[DatasetInfo] = &[
         train_images: 60_000,
         test_images: 10_000,
         // The published SHA-256 sums are of the .gz files as served.
-        files: files(
+        files: &files(
             MNIST_NAMES,
             [
                 Checksum::Download(
@@ -323,6 +593,7 @@ pub const DATASETS: &[DatasetInfo] = &[
                 ),
             ],
         ),
+        layout: Layout::Idx,
         source: Source::Files {
             mirrors: &["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"],
         },
@@ -340,12 +611,15 @@ pub const DATASETS: &[DatasetInfo] = &[
         EMNIST_47,
         112_800,
         18_800,
-        [
-            "emnist-balanced-train-images-idx3-ubyte",
-            "emnist-balanced-train-labels-idx1-ubyte",
-            "emnist-balanced-test-images-idx3-ubyte",
-            "emnist-balanced-test-labels-idx1-ubyte",
-        ],
+        &files(
+            [
+                "emnist-balanced-train-images-idx3-ubyte",
+                "emnist-balanced-train-labels-idx1-ubyte",
+                "emnist-balanced-test-images-idx3-ubyte",
+                "emnist-balanced-test-labels-idx1-ubyte",
+                    ],
+            [Checksum::Unknown; 4],
+        ),
         0,
     ),
     emnist(
@@ -354,12 +628,15 @@ pub const DATASETS: &[DatasetInfo] = &[
         EMNIST_62,
         697_932,
         116_323,
-        [
-            "emnist-byclass-train-images-idx3-ubyte",
-            "emnist-byclass-train-labels-idx1-ubyte",
-            "emnist-byclass-test-images-idx3-ubyte",
-            "emnist-byclass-test-labels-idx1-ubyte",
-        ],
+        &files(
+            [
+                "emnist-byclass-train-images-idx3-ubyte",
+                "emnist-byclass-train-labels-idx1-ubyte",
+                "emnist-byclass-test-images-idx3-ubyte",
+                "emnist-byclass-test-labels-idx1-ubyte",
+                    ],
+            [Checksum::Unknown; 4],
+        ),
         0,
     ),
     emnist(
@@ -368,12 +645,15 @@ pub const DATASETS: &[DatasetInfo] = &[
         EMNIST_47,
         697_932,
         116_323,
-        [
-            "emnist-bymerge-train-images-idx3-ubyte",
-            "emnist-bymerge-train-labels-idx1-ubyte",
-            "emnist-bymerge-test-images-idx3-ubyte",
-            "emnist-bymerge-test-labels-idx1-ubyte",
-        ],
+        &files(
+            [
+                "emnist-bymerge-train-images-idx3-ubyte",
+                "emnist-bymerge-train-labels-idx1-ubyte",
+                "emnist-bymerge-test-images-idx3-ubyte",
+                "emnist-bymerge-test-labels-idx1-ubyte",
+                    ],
+            [Checksum::Unknown; 4],
+        ),
         0,
     ),
     emnist(
@@ -382,12 +662,15 @@ pub const DATASETS: &[DatasetInfo] = &[
         DIGITS,
         240_000,
         40_000,
-        [
-            "emnist-digits-train-images-idx3-ubyte",
-            "emnist-digits-train-labels-idx1-ubyte",
-            "emnist-digits-test-images-idx3-ubyte",
-            "emnist-digits-test-labels-idx1-ubyte",
-        ],
+        &files(
+            [
+                "emnist-digits-train-images-idx3-ubyte",
+                "emnist-digits-train-labels-idx1-ubyte",
+                "emnist-digits-test-images-idx3-ubyte",
+                "emnist-digits-test-labels-idx1-ubyte",
+                    ],
+            [Checksum::Unknown; 4],
+        ),
         0,
     ),
     emnist(
@@ -396,12 +679,15 @@ pub const DATASETS: &[DatasetInfo] = &[
         EMNIST_LETTERS,
         124_800,
         20_800,
-        [
-            "emnist-letters-train-images-idx3-ubyte",
-            "emnist-letters-train-labels-idx1-ubyte",
-            "emnist-letters-test-images-idx3-ubyte",
-            "emnist-letters-test-labels-idx1-ubyte",
-        ],
+        &files(
+            [
+                "emnist-letters-train-images-idx3-ubyte",
+                "emnist-letters-train-labels-idx1-ubyte",
+                "emnist-letters-test-images-idx3-ubyte",
+                "emnist-letters-test-labels-idx1-ubyte",
+                    ],
+            [Checksum::Unknown; 4],
+        ),
         1,
     ),
     emnist(
@@ -410,13 +696,64 @@ pub const DATASETS: &[DatasetInfo] = &[
         DIGITS,
         60_000,
         10_000,
-        [
-            "emnist-mnist-train-images-idx3-ubyte",
-            "emnist-mnist-train-labels-idx1-ubyte",
-            "emnist-mnist-test-images-idx3-ubyte",
-            "emnist-mnist-test-labels-idx1-ubyte",
-        ],
+        &files(
+            [
+                "emnist-mnist-train-images-idx3-ubyte",
+                "emnist-mnist-train-labels-idx1-ubyte",
+                "emnist-mnist-test-images-idx3-ubyte",
+                "emnist-mnist-test-labels-idx1-ubyte",
+                    ],
+            [Checksum::Unknown; 4],
+        ),
         0,
+    ),
+    DatasetInfo {
+        name: "cifar10",
+        title: "CIFAR-10: 32 x 32 colour photos of 10 classes",
+        class_names: CIFAR10,
+        train_images: 50_000,
+        test_images: 10_000,
+        files: &[
+            file("data_batch_1.bin", Checksum::Unknown, CIFAR10_RECORDS),
+            file("data_batch_2.bin", Checksum::Unknown, CIFAR10_RECORDS),
+            file("data_batch_3.bin", Checksum::Unknown, CIFAR10_RECORDS),
+            file("data_batch_4.bin", Checksum::Unknown, CIFAR10_RECORDS),
+            file("data_batch_5.bin", Checksum::Unknown, CIFAR10_RECORDS),
+            file("test_batch.bin", Checksum::Unknown, CIFAR10_RECORDS),
+            file("batches.meta.txt", Checksum::Unknown, FileFormat::Names),
+        ],
+        layout: Layout::Cifar {
+            labels: super::CifarLabels::Single,
+        },
+        source: CIFAR10_SOURCE,
+        normalization: None,
+        transposed: false,
+        mirrorable: true,
+        label_offset: 0,
+        system_dirs: &[],
+        licence: CIFAR_LICENCE,
+    },
+    cifar100(
+        "cifar100",
+        "CIFAR-100: 32 x 32 colour photos of 100 classes",
+        CIFAR100_FINE,
+        &[
+            file("train.bin", Checksum::Unknown, CIFAR100_RECORDS),
+            file("test.bin", Checksum::Unknown, CIFAR100_RECORDS),
+            file("fine_label_names.txt", Checksum::Unknown, FileFormat::Names),
+        ],
+        super::CifarLabels::Fine,
+    ),
+    cifar100(
+        "cifar100-coarse",
+        "CIFAR-100 by its 20 superclasses (the files of cifar100)",
+        CIFAR100_COARSE,
+        &[
+            file("train.bin", Checksum::Unknown, CIFAR100_RECORDS),
+            file("test.bin", Checksum::Unknown, CIFAR100_RECORDS),
+            file("coarse_label_names.txt", Checksum::Unknown, FileFormat::Names),
+        ],
+        super::CifarLabels::Coarse,
     ),
 ];
 

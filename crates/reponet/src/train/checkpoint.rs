@@ -177,3 +177,55 @@ pub fn model_record_from_bytes(bytes: Vec<u8>) -> Result<ModuleRecord, String> {
     };
     ModuleRecord::from_bytes(bytes).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImageShape;
+    use crate::geometry::{Polytope, PolytopeKind};
+    use crate::nn::HeadKind;
+    use burn::tensor::Device;
+
+    /// A LeNet++ saved before reponet had other backbones (tensors named `backbone.convs...`)
+    /// loads into today's network with the same weights.
+    #[test]
+    fn lenet_records_saved_before_the_backbone_choice_still_load() {
+        let device = Device::flex();
+        let polytope = Polytope::new(PolytopeKind::Orthoplex, 10).unwrap();
+        let saved = Network::seeded(
+            &polytope,
+            HeadKind::Learnable,
+            ImageShape::MNIST,
+            &device,
+            3,
+        );
+        let bytes = saved.clone().into_record().into_bytes().unwrap();
+        // Rewrite the file as the earlier reponet wrote it.
+        let reader = burn_pack::Reader::from_bytes(bytes).unwrap();
+        let tensors: Vec<_> = reader
+            .into_tensors()
+            .unwrap()
+            .into_iter()
+            .map(|t| {
+                let (path, dtype, shape, id, data) = t.into_parts().unwrap();
+                let old = path.replace("backbone.LeNet.", "backbone.");
+                burn_pack::Tensor::new(old, dtype, shape, id, data)
+            })
+            .collect();
+        assert!(tensors
+            .iter()
+            .any(|t| t.name.starts_with("backbone.convs.")));
+        let legacy = burn_pack::Writer::new(tensors).into_bytes().unwrap();
+        let record = model_record_from_bytes(legacy.to_vec()).unwrap();
+        let fresh = Network::seeded(
+            &polytope,
+            HeadKind::Learnable,
+            ImageShape::MNIST,
+            &device,
+            4,
+        );
+        assert_ne!(fresh.weights_sha256(), saved.weights_sha256());
+        let loaded = fresh.try_load_record(record).unwrap();
+        assert_eq!(loaded.weights_sha256(), saved.weights_sha256());
+    }
+}
