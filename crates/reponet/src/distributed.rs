@@ -163,6 +163,9 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
     if comm.size() == 1 {
         return model;
     }
+    // Merge the statistics Burn keeps aside per thread, so that what is read is the last
+    // step's and what is written is not overwritten by a stale pending update.
+    let _ = model.valid();
     #[derive(Default)]
     struct Gather {
         path: Vec<String>,

@@ -469,7 +469,16 @@ fn checkpoint(
     if !write {
         return Ok(());
     }
+    flush_running_statistics(model);
     save_checkpoint(path, state, model, optimizer)
+}
+
+/// Burn's batch norm keeps its latest running statistics aside (per thread) until the next
+/// forward pass or `valid()` merges them; a record taken before that would miss the last
+/// step's update, and a run resumed from it would differ. `valid()` merges them in place
+/// (the statistics are shared with the training model), changing nothing else.
+pub(crate) fn flush_running_statistics(model: &Network) {
+    let _ = model.valid();
 }
 
 fn last_good_checkpoint(path: &Path) -> String {
