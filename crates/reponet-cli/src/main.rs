@@ -59,7 +59,7 @@ enum Command {
     Demo(commands::demo::Args),
     Polytope(commands::polytope::Args),
     Data(commands::data::Args),
-    Train(commands::train::Args),
+    Train(Box<commands::train::Args>),
     Eval(commands::eval::Args),
     Embed(commands::embed::Args),
     Export(commands::export::Args),
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         .detail(format_args!("computing on {}", compute.describe()));
     let result = match cli.command {
         Command::Polytope(args) => commands::polytope::run(args, &ctx),
-        Command::Train(args) => commands::train::run(args, &ctx),
+        Command::Train(args) => commands::train::run(*args, &ctx),
         Command::Eval(args) => commands::eval::run(args, &ctx),
         Command::Report(args) => commands::report::run(args, &ctx),
         Command::Reproduce(args) => commands::reproduce::run(args, &ctx),

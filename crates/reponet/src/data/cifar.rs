@@ -53,7 +53,7 @@ pub fn parse_cifar_bytes(
     path: &Path,
 ) -> Result<ImageSet, DataError> {
     let record = labels.label_bytes() + CIFAR_IMAGE_BYTES;
-    if bytes.is_empty() || bytes.len() % record != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record) {
         return Err(DataError::format(
             path,
             format!(

@@ -135,7 +135,7 @@ fn check_counted(
         FileFormat::CifarRecords { label_bytes } => {
             let record = (label_bytes + CIFAR_IMAGE_BYTES) as u64;
             let len = std::fs::metadata(path).map_err(io)?.len();
-            if len % record != 0 {
+            if !len.is_multiple_of(record) {
                 return Ok(FileStatus::Corrupt(format!(
                     "{len} bytes is not a whole number of {record}-byte records: truncated"
                 )));

@@ -134,6 +134,8 @@ impl ModelKind {
 }
 
 /// The backbone of a [`super::Network`].
+// One per network, and Burn's Module derive takes variants by value (no Box).
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     /// The paper's network.

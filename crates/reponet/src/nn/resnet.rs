@@ -202,6 +202,8 @@ fn batch_norm_tensors(bn: &BatchNorm, name: &str, out: &mut Vec<NamedTensor>) {
 
 /// How a block's input reaches its output when the shape changes (without one: the input
 /// itself).
+// Burn's Module derive takes variants by value (no Box); one per block.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Shortcut {
     /// Option A (CIFAR family): every second pixel, and `pad` zero channels on each side.
