@@ -336,3 +336,32 @@ fn sigusr1_to_mpirun_checkpoints_every_rank_and_exits_130() {
     );
     assert!(out.join("checkpoint.bin").exists() && !out.join("summary.json").exists());
 }
+
+/// Batch norm under two ranks: each normalises its half of the batch with that half's
+/// statistics, and the running statistics are averaged after every step, so both ranks end
+/// with the same model, statistics included (their SHA-256 covers them).
+#[test]
+fn two_ranks_train_a_resnet_and_keep_equal_batch_norm_statistics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("r20");
+    let args = [
+        "train",
+        "--model",
+        "resnet20",
+        "--dataset",
+        "mnist-sample",
+        "--limit-train",
+        "192",
+        "--limit-test",
+        "64",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    let o = mpirun(2, &[], &args).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    ranks_agree(&o, &run, 2);
+}

@@ -163,9 +163,6 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
     if comm.size() == 1 {
         return model;
     }
-    // Merge the statistics Burn keeps aside per thread, so that what is read is the last
-    // step's and what is written is not overwritten by a stale pending update.
-    let _ = model.valid();
     #[derive(Default)]
     struct Gather {
         path: Vec<String>,
@@ -188,11 +185,14 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
             }
         }
     }
-    let mut gather = Gather::default();
-    model.visit(&mut gather);
-    if gather.ids.is_empty() {
+    if !has_running_statistics(&model) {
         return model;
     }
+    // Merge the statistics Burn keeps aside per thread, so that what is read is the last
+    // step's and what is written is not overwritten by a stale pending update.
+    let _ = model.valid();
+    let mut gather = Gather::default();
+    model.visit(&mut gather);
     comm.sum_f32(&mut gather.values);
     let ranks = comm.size() as f32;
     let mut offset = 0;
@@ -218,6 +218,29 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
         }
     }
     model.map(&mut Replace(averaged))
+}
+
+/// Whether `model` holds batch norm's running statistics.
+fn has_running_statistics<M: Module>(model: &M) -> bool {
+    #[derive(Default)]
+    struct Find {
+        path: Vec<String>,
+        found: bool,
+    }
+    impl ModuleVisitor for Find {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.into());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<D>>) {
+            self.found |= is_running_statistic(&self.path);
+        }
+    }
+    let mut find = Find::default();
+    model.visit(&mut find);
+    find.found
 }
 
 #[cfg(feature = "mpi")]

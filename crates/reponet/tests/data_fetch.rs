@@ -462,3 +462,104 @@ fn emnist_members_are_extracted_from_the_streamed_archive() {
     assert_eq!(set.pixels, upright, "loaded upright");
     assert_eq!(set.labels, vec![10, 46]);
 }
+
+/// CIFAR-10's archive as the publishers lay it out, each batch one record (label b), and a
+/// member the registry does not name (left in the archive).
+fn cifar_archive() -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes).unwrap();
+    };
+    let record = |label: u8| {
+        let mut r = vec![label];
+        r.extend(std::iter::repeat_n(label * 20, 3072));
+        r
+    };
+    for b in 1..=5u8 {
+        add(
+            &format!("cifar-10-batches-bin/data_batch_{b}.bin"),
+            &record(b),
+        );
+    }
+    add("cifar-10-batches-bin/test_batch.bin", &record(0));
+    add(
+        "cifar-10-batches-bin/batches.meta.txt",
+        b"airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n",
+    );
+    add("cifar-10-batches-bin/readme.html", b"<html></html>");
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn cifar_batches_are_extracted_from_the_streamed_tar_gz() {
+    use md5::Digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = cifar_archive();
+    let md5: String = md5::Md5::digest(&archive)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (server, url) = Server::start(HashMap::from([(
+        "/cifar-10-binary.tar.gz".to_string(),
+        Route::Serve(archive),
+    )]));
+    let cifar10 = *reponet::data::dataset("cifar10").unwrap();
+    let Source::TarGz { member_dir, .. } = cifar10.source else {
+        panic!("CIFAR-10 is a tar.gz")
+    };
+    let info = |md5: &'static str| DatasetInfo {
+        train_images: 5,
+        test_images: 1,
+        source: Source::TarGz {
+            url: "https://example.invalid/cifar-10-binary.tar.gz",
+            member_dir,
+            md5,
+        },
+        ..cifar10
+    };
+    let dest = tmp.path().join("bad");
+    let err = fetch_dataset(
+        &info("0".repeat(32).leak()),
+        &dest,
+        &options(&url),
+        &mut Recorder::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("archive MD5 mismatch"), "{err}");
+    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+
+    let dest = tmp.path().join("cifar10");
+    let fetched = fetch_dataset(
+        &info(md5.leak()),
+        &dest,
+        &options(&url),
+        &mut Recorder::default(),
+    )
+    .unwrap();
+    assert_eq!(fetched.len(), 7);
+    assert!(fetched.iter().all(|f| f.status.is_ok()), "{fetched:?}");
+    let mut kept: Vec<String> = std::fs::read_dir(&dest)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 7, "only the registry's files: {kept:?}");
+    assert!(!kept.iter().any(|k| k.contains("readme")));
+    assert_eq!(server.requests().len(), 2);
+    let train =
+        reponet::data::load_split_from(&dest, &info("-"), reponet::data::DataSplit::Train).unwrap();
+    assert_eq!(train.labels, [1, 2, 3, 4, 5]);
+    assert!(train.image(4).iter().all(|&p| p == 100));
+    // Fetched again: every file present and verified, nothing downloaded.
+    let again = fetch_dataset(&info("-"), &dest, &options(&url), &mut Recorder::default()).unwrap();
+    assert!(again.iter().all(|f| f.already_present));
+    assert_eq!(server.requests().len(), 2);
+}
