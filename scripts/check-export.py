@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Check that `reponet export` gives PyTorch the same model (issue 22): load the exported
-safetensors file into the PyTorch LeNet++ of benches/pytorch/margin_reponet.py (strict: every
-name and shape must match), compute features and class cosines of MNIST test images, and
-compare them with `reponet embed` of the same run.
+"""Check that `reponet export` gives PyTorch the same model (issues 22 and 29): load the
+exported safetensors file into the PyTorch LeNet++ of benches/pytorch/margin_reponet.py, or
+a ResNet into benches/pytorch/resnet_reponet.py (strict: every name and shape must match),
+compute features and class cosines of MNIST test images, and compare them with `reponet
+embed` of the same run.
 
   scripts/check-export.py MODEL.safetensors EMBEDDINGS.safetensors MNIST_DIR [N]
   scripts/check-export.py MODEL.safetensors EMBEDDINGS.safetensors
@@ -25,6 +26,7 @@ from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benches", "pytorch"))
 from margin_reponet import LeNetPP  # noqa: E402
+from resnet_reponet import load_export  # noqa: E402
 
 model_path, emb_path = sys.argv[1:3]
 
@@ -33,9 +35,13 @@ with safe_open(model_path, "pt") as f:
     meta = f.metadata()
 d = int(meta["dim"])
 shape = json.loads(meta["input_shape"])
-net = LeNetPP(d, shape)
-net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("head.")}, strict=True)
-net.eval()
+if meta.get("model", "lenet++") == "lenet++":
+    net = LeNetPP(d, shape)
+    net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("head.")},
+                        strict=True)
+    net.eval()
+else:
+    net, _, _ = load_export(model_path)
 W = tensors["head.W"]
 
 with safe_open(emb_path, "pt") as f:
@@ -58,6 +64,10 @@ else:
             break
     images = np.frombuffer(raw, np.uint8, offset=16)[: n * 784].reshape(n, 1, 28, 28)
 mean, std = float(meta["normalization_mean"]), float(meta["normalization_std"])
+per_channel = json.loads(meta.get("normalization_per_channel", "null"))
+if per_channel and shape[0] == 3:
+    mean = torch.tensor(per_channel["mean"], dtype=torch.float64).view(1, 3, 1, 1)
+    std = torch.tensor(per_channel["std"], dtype=torch.float64).view(1, 3, 1, 1)
 x = (torch.tensor(images, dtype=torch.float64) / 255.0 - mean) / std
 with torch.no_grad():
     features = net.double()(x)
@@ -68,6 +78,7 @@ scale = ours.abs().max().item()
 err = (features - ours).abs().max().item()
 print(json.dumps({
     "images": n,
+    "model": meta.get("model", "lenet++"),
     "input_shape": shape,
     "max_abs_feature_difference": err,
     "relative_to_largest_feature": err / scale,
