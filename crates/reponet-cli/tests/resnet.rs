@@ -215,3 +215,39 @@ fn resnet_settings_that_cannot_work_are_refused_naming_the_option() {
     );
     assert!(!Path::new(out).exists(), "nothing written");
 }
+
+#[test]
+fn bench_measures_a_resnet_and_refuses_inputs_too_small_for_it() {
+    let o = reponet(&[
+        "--json",
+        "bench",
+        "--model",
+        "resnet20",
+        "--image-size",
+        "8",
+        "--channels",
+        "3",
+        "--phases",
+        "train:4,infer:4",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    assert_ok(&o);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let phases = report["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2);
+    assert!(phases
+        .iter()
+        .all(|p| p["images_per_second"].as_f64().unwrap() > 0.0));
+    assert!(
+        text(&o.stderr).contains("resnet20 on 3x8x8"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_fails_with(
+        &reponet(&["bench", "--model", "resnet18", "--image-size", "4"]),
+        "--image-size 4: resnet18 takes images of at least 8 x 8 pixels",
+    );
+}

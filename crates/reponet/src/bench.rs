@@ -1,9 +1,11 @@
 //! Throughput and memory measurements: what `reponet bench` reports.
 //!
-//! The model phases mirror the PyTorch peer's `--bench` (`benches/pytorch`): LeNet++ with a
-//! fixed d-Simplex head for 10 classes (d = 9), margin loss, Adam, on uniform random 28x28
-//! inputs; a train step is forward, backward and the Adam update, ending when the loss
-//! value is on the host (the peer's `loss.item()`). Each phase runs `warmup` untimed steps,
+//! The model phases mirror the PyTorch peer's `--bench` (`benches/pytorch`): a backbone
+//! (LeNet++ on 28x28 by default, or a ResNet) with a fixed d-Simplex head for 10 classes
+//! (d = 9), margin loss, on uniform random inputs; a train step is forward, backward and the
+//! update of the model's recipe (Adam for LeNet++; SGD with momentum 0.9 and weight decay
+//! 5e-4 for the ResNets), ending when the loss value is on the host (the peer's
+//! `loss.item()`). Each phase runs `warmup` untimed steps,
 //! then `steps` timed ones, and reports the median.
 //!
 //! The head phases time the classifier and loss alone, for many classes: features `[B, d]`
@@ -18,12 +20,12 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::data::ImageShape;
 use crate::geometry::{spread, Polytope, PolytopeKind};
 use crate::nn::{
-    ClassifierHead, FixedHead, HeadKind, LearnableHead, LossKind, Network, PolytopeLoss,
+    Architecture, ClassifierHead, FixedHead, HeadKind, LearnableHead, LossKind, Network,
+    PolytopeLoss,
 };
-use crate::train::{adam, train_step};
+use crate::train::{adam, optimizer, train_step, Recipe};
 
 /// A model phase: `train` (forward + backward + Adam) or `infer` (forward only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,9 +83,10 @@ fn timed(warmup: usize, steps: usize, mut step: impl FnMut()) -> Vec<f64> {
     times
 }
 
-/// Throughput of LeNet++ (fixed simplex head, margin loss) in `phase` at `batch`.
+/// Throughput of `arch` (fixed simplex head, margin loss) in `phase` at `batch`.
 pub fn model_phase(
     compute: &Compute,
+    arch: Architecture,
     phase: Phase,
     batch: usize,
     warmup: usize,
@@ -92,8 +95,13 @@ pub fn model_phase(
     let polytope = Polytope::new(PolytopeKind::Simplex, 10).expect("the 9-simplex");
     let device = compute.device();
     let train_device = device.clone().autodiff();
+    let input = arch.input;
     let images = |device: &Device| {
-        Tensor::<4>::random([batch, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device)
+        Tensor::<4>::random(
+            [batch, input.channels, input.rows, input.cols],
+            Distribution::Uniform(0.0, 1.0),
+            device,
+        )
     };
     let labels = |device: &Device| {
         let values: Vec<i64> = (0..batch).map(|i| (i * 7 % 10) as i64).collect();
@@ -102,15 +110,10 @@ pub fn model_phase(
     reset_peak_rss();
     let times = match phase {
         Phase::Train => {
-            let model = Network::seeded(
-                &polytope,
-                HeadKind::Fixed,
-                ImageShape::MNIST,
-                &train_device,
-                0,
-            );
+            let model = Network::seeded(&polytope, HeadKind::Fixed, arch, &train_device, 0);
             let mut model = Some(model.with_conv_kernels(compute.conv));
-            let mut optimizer = adam();
+            let recipe = Recipe::default_for(arch.model);
+            let mut optimizer = optimizer(recipe.optimizer, recipe.weight_decay, false);
             let loss_fn = PolytopeLoss {
                 kind: LossKind::Margin,
                 scale: 30.0,
@@ -119,12 +122,13 @@ pub fn model_phase(
             let (x, y) = (images(&train_device), labels(&train_device));
             timed(warmup, steps, || {
                 let m = model.take().expect("model");
-                let (m, _) = train_step(m, &mut optimizer, &loss_fn, 5e-4, x.clone(), y.clone());
+                let (m, _) =
+                    train_step(m, &mut optimizer, &loss_fn, recipe.lr, x.clone(), y.clone());
                 model = Some(m);
             })
         }
         Phase::Infer => {
-            let model = Network::seeded(&polytope, HeadKind::Fixed, ImageShape::MNIST, &device, 0)
+            let model = Network::seeded(&polytope, HeadKind::Fixed, arch, &device, 0)
                 .with_conv_kernels(compute.conv);
             let x = images(&device);
             timed(warmup, steps, || {

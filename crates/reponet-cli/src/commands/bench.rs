@@ -3,8 +3,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use reponet::bench::{head_phase, model_phase, HeadResult, Phase, PhaseResult};
+use reponet::data::ImageShape;
 use reponet::device::{Compute, ConvKernels};
-use reponet::nn::HeadKind;
+use reponet::nn::{Architecture, HeadKind, ModelKind, Stem};
 use reponet::train::{self, SilentObserver, TrainConfig};
 use serde_json::json;
 
@@ -23,6 +24,7 @@ use crate::context::{Ctx, Output};
 ///   reponet bench --conv burn                       the same on Burn's CPU convolutions
 ///   reponet bench --epoch                           one full-MNIST epoch, end to end, too
 ///   reponet bench --heads --out heads.json          K = 1,000..100,000, d = 128 and 512
+///   reponet bench --model resnet20 --image-size 32 --channels 3 --phases train:128,infer:128
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -33,6 +35,15 @@ pub struct Args {
         default_value = "train:512,train:128,infer:512,infer:128"
     )]
     phases: Vec<String>,
+    /// The backbone of the model phases (ResNets: SGD with momentum and weight decay).
+    #[arg(long, default_value = "lenet++")]
+    model: ModelKind,
+    /// Side of the random square inputs of the model phases.
+    #[arg(long, default_value_t = 28)]
+    image_size: usize,
+    /// Channels of the random inputs: 1 or 3.
+    #[arg(long, default_value_t = 1)]
+    channels: usize,
     /// Timed steps per phase (the median is reported).
     #[arg(long, default_value_t = 7)]
     steps: usize,
@@ -92,6 +103,25 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if args.steps == 0 {
         bail!("--steps 0: time at least 1 step");
     }
+    if !matches!(args.channels, 1 | 3) {
+        bail!(
+            "--channels {}: images are grey (1) or RGB (3)",
+            args.channels
+        );
+    }
+    let input = ImageShape {
+        channels: args.channels,
+        rows: args.image_size,
+        cols: args.image_size,
+    };
+    let min = args.model.min_side(Stem::Auto, input);
+    if args.image_size < min {
+        bail!(
+            "--image-size {}: {} takes images of at least {min} x {min} pixels",
+            args.image_size,
+            args.model
+        );
+    }
     let compute = Compute {
         conv: args.conv.unwrap_or(ctx.compute.conv),
         ..ctx.compute
@@ -141,12 +171,23 @@ struct Bench<'a> {
 impl Bench<'_> {
     fn phases(&self, phases: &[(Phase, usize)]) -> Vec<PhaseResult> {
         let args = self.args;
+        let arch = Architecture {
+            model: args.model,
+            stem: Stem::Auto,
+            input: ImageShape {
+                channels: args.channels,
+                rows: args.image_size,
+                cols: args.image_size,
+            },
+        };
         self.out.log(format_args!(
-        "LeNet++, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
-        self.compute.conv_kernels(),
-        args.steps,
-        args.warmup
-    ));
+            "{} on {}, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",
+            args.model,
+            arch.input,
+            self.compute.conv_kernels(),
+            args.steps,
+            args.warmup
+        ));
         self.out.text(format_args!(
             "{:<6} {:>6} {:>12} {:>10} {:>14}",
             "phase", "batch", "step (ms)", "img/s", "peak RSS (MiB)"
@@ -154,7 +195,7 @@ impl Bench<'_> {
         phases
             .iter()
             .map(|&(phase, batch)| {
-                let r = model_phase(&self.compute, phase, batch, args.warmup, args.steps);
+                let r = model_phase(&self.compute, arch, phase, batch, args.warmup, args.steps);
                 self.out.text(format_args!(
                     "{:<6} {:>6} {:>12.1} {:>10.1} {:>14}",
                     r.phase,
