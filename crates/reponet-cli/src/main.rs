@@ -113,10 +113,24 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{}error: {err:#}", world.label());
+            eprintln!("{}error: {}", world.label(), error_text(&err));
             world.exit(1)
         }
     }
+}
+
+/// `err` and its causes, each cause once: library errors often quote their source already
+/// (`/missing: No such file or directory`), and anyhow's `{:#}` would repeat it.
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// The `--device` of this build, on the local rank's GPU in an MPI job, with the

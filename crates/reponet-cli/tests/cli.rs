@@ -386,8 +386,14 @@ fn impossible_options_are_refused_before_any_work() {
             "[possible values: softmax, cosine, margin]",
         ),
         (
-            &["--dataset", "cifar10"],
-            "unknown dataset 'cifar10': known datasets are mnist",
+            &["--dataset", "imagenet"],
+            "unknown dataset 'imagenet': known datasets are mnist",
+        ),
+        // MNIST's files are not CIFAR's.
+        (&["--dataset", "cifar10"], "dataset cifar10 not found"),
+        (
+            &["--cifar100-labels", "coarse"],
+            "--cifar100-labels coarse: applies to --dataset cifar100, not mnist",
         ),
         (
             &["--device", "tpu"],

@@ -251,3 +251,60 @@ fn bench_measures_a_resnet_and_refuses_inputs_too_small_for_it() {
         "--image-size 4: resnet18 takes images of at least 8 x 8 pixels",
     );
 }
+
+/// Errors from the first hour (issue 32): each says what is wrong once, in words a person
+/// can act on, and a missing folder is an error, not a silent success.
+#[test]
+fn first_hour_errors_say_what_is_wrong_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let file = file.to_str().unwrap();
+    let missing = tmp.path().join("missing");
+    let missing = missing.to_str().unwrap();
+
+    let o = reponet(&[
+        "train",
+        "--dataset",
+        &format!("folder:{missing}"),
+        "--out",
+        file,
+    ]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+
+    let o = reponet(&[
+        "data",
+        "to-folder",
+        "mnist-sample",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.matches("exists already").count(), 1, "{err}");
+
+    assert_fails_with(
+        &reponet(&[
+            "train",
+            "--dataset",
+            "mnist-sample",
+            "--epochs",
+            "1",
+            "--out",
+            file,
+        ]),
+        "is a file: the run goes into a folder; choose another --out",
+    );
+    assert_fails_with(&reponet(&["eval", missing]), "no such folder");
+    assert_fails_with(&reponet(&["eval", file]), "a file, not a run folder");
+    assert_fails_with(
+        &reponet(&["data", "verify", "--data-dir", missing]),
+        "--data-dir",
+    );
+    assert_fails_with(
+        &reponet(&["data", "list", "--data-dir", missing]),
+        "no such folder",
+    );
+}

@@ -271,7 +271,16 @@ fn describe(status: &FileStatus) -> String {
     }
 }
 
+/// A --data-dir to read from must be there (fetch creates its own).
+fn existing_dir(data_dir: &Option<PathBuf>) -> Result<()> {
+    match data_dir {
+        Some(d) if !d.is_dir() => anyhow::bail!("--data-dir {}: no such folder", d.display()),
+        _ => Ok(()),
+    }
+}
+
 fn list(data_dir: Option<PathBuf>, out: &Output) -> Result<()> {
+    existing_dir(&data_dir)?;
     let root = DataRoot::resolve(data_dir.as_deref())?;
     let rows: Vec<(&DatasetInfo, Option<PathBuf>)> = DATASETS
         .iter()
@@ -332,6 +341,7 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 fn verify(names: &[String], data_dir: Option<PathBuf>, out: &Output) -> Result<()> {
+    existing_dir(&data_dir)?;
     let root = DataRoot::resolve(data_dir.as_deref())?;
     let chosen: Vec<&DatasetInfo> = if names.is_empty() {
         DATASETS

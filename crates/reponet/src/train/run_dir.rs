@@ -58,6 +58,12 @@ impl RunDir {
     /// which deletes the files of an earlier run there (and nothing else), so no stale model
     /// or metrics can be mistaken for the new run's.
     pub fn create(root: &Path, force: bool) -> Result<Self, TrainError> {
+        if root.exists() && !root.is_dir() {
+            return Err(TrainError::Run {
+                path: root.to_path_buf(),
+                message: "is a file: the run goes into a folder; choose another --out".into(),
+            });
+        }
         if root.exists() {
             // The lock file and a killed writer's temporaries are not a run.
             let non_empty = fs::read_dir(root)
@@ -103,6 +109,16 @@ impl RunDir {
 
     /// Open an existing run directory (it must hold `config.json`) for reading.
     pub fn open(root: &Path) -> Result<Self, TrainError> {
+        if !root.is_dir() {
+            return Err(TrainError::Run {
+                path: root.to_path_buf(),
+                message: if root.exists() {
+                    "a file, not a run folder (`reponet train --out DIR` makes one)".into()
+                } else {
+                    "no such folder (`reponet train --out DIR` makes a run folder)".into()
+                },
+            });
+        }
         if !root.join(Self::CONFIG).is_file() {
             return Err(TrainError::Run {
                 path: root.to_path_buf(),
