@@ -40,14 +40,10 @@ class Block(nn.Module):
             setattr(self, f"conv{i}", nn.Conv2d(cin, cout, k, s, k // 2, bias=False))
             setattr(self, f"bn{i}", nn.BatchNorm2d(cout))
         self.n = len(shapes)
-        self.shortcut = None
+        self.downsample = None  # the input itself
         if stride != 1 or inputs != out:
-            if cifar:
-                self.shortcut = OptionA((out - inputs) // 2)
-            else:
-                self.downsample = nn.Sequential(nn.Conv2d(inputs, out, 1, stride, bias=False),
-                                                nn.BatchNorm2d(out))
-                self.shortcut = self.downsample
+            self.downsample = (OptionA((out - inputs) // 2) if cifar else nn.Sequential(
+                nn.Conv2d(inputs, out, 1, stride, bias=False), nn.BatchNorm2d(out)))
 
     def forward(self, x):
         y = x
@@ -55,7 +51,7 @@ class Block(nn.Module):
             y = getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(y))
             if i < self.n:
                 y = F.relu(y)
-        return F.relu(y + (x if self.shortcut is None else self.shortcut(x)))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 
 class ReponetResNet(nn.Module):
