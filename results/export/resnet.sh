@@ -36,3 +36,4 @@ PY
         | sed "s|$tmp|TMP|g" > "results/export/pytorch-check-$model.json"
     cat "results/export/pytorch-check-$model.json"
 done
+python3 -c "import torch; print(torch.__version__)" > results/export/torch-version-resnet.txt
