@@ -270,3 +270,45 @@ fn test_data_root() -> std::path::PathBuf {
         std::path::PathBuf::from,
     )
 }
+
+/// Data identity (issue 32): MNIST, Fashion-MNIST and KMNIST share their file names, so a
+/// folder of one is found for the others; their test labels tell them apart, and a folder
+/// of another dataset's files is refused by name, not trained on under the wrong classes.
+/// Needs the real MNIST (`$REPONET_TEST_DATA/mnist`) and Debian's Fashion-MNIST.
+#[test]
+fn a_folder_of_another_datasets_files_is_refused_by_name() {
+    let mnist = test_data_root().join("mnist");
+    let fashion = Path::new("/usr/share/datasets/fashion-mnist");
+    if !mnist.join("t10k-labels-idx1-ubyte.gz").exists() {
+        eprintln!("skipped: no real MNIST in {}", mnist.display());
+        return;
+    }
+    let err = reponet::data::locate_dataset("fashion-mnist", Some(&mnist))
+        .map(|_| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    if fashion.exists() {
+        // Debian's copy is a candidate too, whatever --data-dir says: it is found instead.
+        assert_eq!(err, "");
+    } else {
+        assert!(
+            err.contains("holds mnist's files, not fashion-mnist's")
+                && err.contains("--dataset mnist"),
+            "{err}"
+        );
+    }
+    // The MNIST folder is still MNIST, and KMNIST is not found there.
+    reponet::data::locate_dataset("mnist", Some(&mnist)).unwrap();
+    let err = reponet::data::locate_dataset("kmnist", Some(&mnist))
+        .map(|_| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(err.contains("holds mnist's files, not kmnist's"), "{err}");
+    if fashion.exists() {
+        let err = reponet::data::locate_dataset("mnist", Some(fashion))
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string());
+        assert!(
+            err.contains("holds fashion-mnist's files, not mnist's"),
+            "{err}"
+        );
+    }
+}

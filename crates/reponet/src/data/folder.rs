@@ -39,9 +39,33 @@ pub fn find_file(dir: &Path, file: &DataFile) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Whether `dir` holds all four files of `info`.
+/// Whether `dir` holds all of `info`'s files.
 pub fn holds_dataset(dir: &Path, info: &DatasetInfo) -> bool {
     info.files.iter().all(|f| find_file(dir, f).is_some())
+}
+
+/// The registry dataset whose files `dir` holds where `info`'s should be, when that is
+/// another one: IDX datasets share file names (MNIST, Fashion-MNIST, KMNIST), so a folder of
+/// one is found for the others. Told by the test labels' SHA-256 (10,000 bytes: cheap to
+/// hash at every start). Files of no known dataset (an MNIST-format folder of one's own)
+/// are nobody's and may be used as any of them.
+pub fn files_of_another_dataset(dir: &Path, info: &DatasetInfo) -> Option<&'static str> {
+    if info.layout != Layout::Idx {
+        return None;
+    }
+    let (_, labels) = info.split_files(DataSplit::Test);
+    let path = find_file(dir, &labels)?;
+    let file = std::fs::File::open(path).ok()?;
+    let mut content = super::idx::decompressed(std::io::BufReader::new(file)).ok()?;
+    let sha = super::verify::sha256_hex(&mut content).ok()?;
+    super::registry::DATASETS
+        .iter()
+        .filter(|other| other.layout == Layout::Idx && other.name != info.name)
+        .find(|other| {
+            let (_, theirs) = other.split_files(DataSplit::Test);
+            matches!(theirs.checksum, super::registry::Checksum::Decompressed(s) if s == sha)
+        })
+        .map(|other| other.name)
 }
 
 /// Load one split of `info` from the folder `dir`.

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::folder::{holds_dataset, load_split_from};
+use super::folder::{files_of_another_dataset, holds_dataset, load_split_from};
 use super::image_folder::{BadImage, FolderOptions, ImageFolder, FOLDER_PREFIX};
 use super::registry::{dataset, DatasetInfo, Source};
 use super::sample::load_sample;
@@ -90,11 +90,23 @@ impl DataRoot {
         dirs
     }
 
-    /// The first candidate folder that holds all of `info`'s files.
+    /// The first candidate folder that holds all of `info`'s files, and not another
+    /// dataset's under the same names.
     pub fn find(&self, info: &DatasetInfo) -> Option<PathBuf> {
         self.candidates(info)
             .into_iter()
-            .find(|d| holds_dataset(d, info))
+            .find(|d| holds_dataset(d, info) && files_of_another_dataset(d, info).is_none())
+    }
+
+    /// A candidate folder holding another registry dataset's files where `info`'s would
+    /// be, and that dataset's name.
+    pub fn find_impostor(&self, info: &DatasetInfo) -> Option<(PathBuf, &'static str)> {
+        self.candidates(info).into_iter().find_map(|d| {
+            let other = holds_dataset(&d, info)
+                .then(|| files_of_another_dataset(&d, info))
+                .flatten()?;
+            Some((d, other))
+        })
     }
 }
 
@@ -212,26 +224,36 @@ pub fn locate_dataset_with(
         return Ok(located(None));
     }
     let root = DataRoot::resolve(data_dir)?;
-    match root.find(info) {
-        Some(dir) => Ok(located(Some(dir))),
-        None => Err(DataError::NotFetched {
-            dataset: info.name.to_string(),
-            looked_in: root
-                .candidates(info)
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            fetch_hint: match root.origin {
-                RootOrigin::Flag => format!(
-                    "reponet data fetch {} --data-dir {}",
-                    info.name,
-                    root.path.display()
-                ),
-                _ => format!("reponet data fetch {}", info.name),
-            },
-        }),
+    if let Some(dir) = root.find(info) {
+        return Ok(located(Some(dir)));
     }
+    if let Some((dir, other)) = root.find_impostor(info) {
+        let (_, labels) = info.split_files(DataSplit::Test);
+        return Err(DataError::format(
+            &dir,
+            format!(
+                "holds {other}'s files, not {}'s (its {} is {other}'s, by SHA-256): give --dataset {other}, or a --data-dir with {}'s files",
+                info.name, labels.name, info.name
+            ),
+        ));
+    }
+    Err(DataError::NotFetched {
+        dataset: info.name.to_string(),
+        looked_in: root
+            .candidates(info)
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        fetch_hint: match root.origin {
+            RootOrigin::Flag => format!(
+                "reponet data fetch {} --data-dir {}",
+                info.name,
+                root.path.display()
+            ),
+            _ => format!("reponet data fetch {}", info.name),
+        },
+    })
 }
 
 /// Load one split of dataset `name` (see [`locate_dataset`]).
