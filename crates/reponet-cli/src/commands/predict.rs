@@ -39,7 +39,12 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let files = image_files(&args.images)?;
     if files.is_empty() {
-        bail!("no .png, .jpg or .jpeg files in {:?}", args.images);
+        let given: Vec<String> = args
+            .images
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        bail!("no .png, .jpg or .jpeg files in {}", given.join(", "));
     }
     let threshold = match args.threshold {
         Some(d) if !(0.0..=180.0).contains(&d) => bail!("--threshold {d}: degrees from 0 to 180"),

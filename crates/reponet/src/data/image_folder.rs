@@ -615,8 +615,13 @@ pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DataError> {
                     .into_iter()
                     .filter(|p| is_image_file(p)),
             );
-        } else if path.is_file() {
+        } else if path.is_file() && is_image_file(path) {
             files.push(path.clone());
+        } else if path.is_file() {
+            return Err(DataError::format(
+                path,
+                "not a PNG or JPEG file (by its name: .png, .jpg or .jpeg)",
+            ));
         } else {
             return Err(DataError::io(
                 path,
