@@ -13,6 +13,11 @@ pub fn in_flag_words(err: TrainError) -> anyhow::Error {
             setting.value,
             setting.problem
         ),
+        TrainError::OutputExists { path } if path.join("summary.json").exists() => format!(
+            "output folder {} holds a finished run: choose another --out, or pass --force to train it again from the start (`reponet eval {}` evaluates it)",
+            path.display(),
+            path.display()
+        ),
         TrainError::OutputExists { path } => format!(
             "output folder {} exists and is not empty: choose another --out, pass --force to overwrite it, or continue an interrupted run with --resume {}",
             path.display(),
