@@ -37,6 +37,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let threshold = match args.threshold {
+        Some(d) if !(0.0..=180.0).contains(&d) => bail!("--threshold {d}: degrees from 0 to 180"),
+        Some(d) => Threshold::Degrees(d),
+        None => Threshold::Percentile(args.percentile),
+    };
     let files = image_files(&args.images)?;
     if files.is_empty() {
         let given: Vec<String> = args
@@ -46,11 +51,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             .collect();
         bail!("no .png, .jpg or .jpeg files in {}", given.join(", "));
     }
-    let threshold = match args.threshold {
-        Some(d) if !(0.0..=180.0).contains(&d) => bail!("--threshold {d}: degrees from 0 to 180"),
-        Some(d) => Threshold::Degrees(d),
-        None => Threshold::Percentile(args.percentile),
-    };
     let result = predict_files(&args.run_dir, &files, threshold, &ctx.compute)?;
     if ctx.out.json {
         return ctx.out.json(&result);
