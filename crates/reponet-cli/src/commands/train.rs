@@ -170,6 +170,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     let (out, result) = match &args.resume {
         Some(dir) => {
+            // Refuse a run another process trains before saying what resuming would do.
+            if root && dir.is_dir() {
+                drop(train::RunLock::acquire(dir).map_err(crate::errors::in_flag_words)?);
+            }
             let fresh = dir.join(train::RunDir::CONFIG).exists()
                 && !dir.join(train::RunDir::CHECKPOINT).exists()
                 && !dir.join(train::RunDir::SUMMARY).exists();
