@@ -12,9 +12,11 @@ use std::ops::Range;
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::nn::{Sorted, TensorVisitor};
 
 /// The collective operations of data-parallel training. Every rank must call them in the
 /// same order with buffers of the same length.
@@ -81,19 +83,17 @@ pub fn all_reduce_gradients<M: Module>(
     if comm.size() == 1 {
         return grads;
     }
-    let mut flat = Flatten {
+    let mut flat = Sorted::new(Flatten {
         grads,
         values: Vec::new(),
         shapes: Vec::new(),
-        path: Vec::new(),
-    };
+    });
     model.visit(&mut flat);
     let Flatten {
         mut grads,
         mut values,
         shapes,
-        ..
-    } = flat;
+    } = flat.inner;
     for v in &mut values {
         *v *= weight;
     }
@@ -119,27 +119,11 @@ struct Flatten {
     grads: GradientsParams,
     values: Vec<f32>,
     shapes: Vec<(ParamId, Vec<usize>)>,
-    path: Vec<String>,
 }
 
-/// Whether the tensor at the end of `path` is one of batch norm's running statistics:
-/// module state that the optimizer never sees.
-pub fn is_running_statistic(path: &[String]) -> bool {
-    matches!(
-        path.last().map(String::as_str),
-        Some("running_mean" | "running_var")
-    )
-}
-
-impl ModuleVisitor for Flatten {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.into());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if is_running_statistic(&self.path) {
+impl TensorVisitor for Flatten {
+    fn tensor<const D: usize>(&mut self, param: &Param<Tensor<D>>, statistic: bool) {
+        if statistic {
             return;
         }
         let shape = param.val().dims().to_vec();
@@ -165,19 +149,12 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
     }
     #[derive(Default)]
     struct Gather {
-        path: Vec<String>,
         values: Vec<f32>,
         ids: Vec<(ParamId, usize)>,
     }
-    impl ModuleVisitor for Gather {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.into());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if is_running_statistic(&self.path) {
+    impl TensorVisitor for Gather {
+        fn tensor<const D: usize>(&mut self, param: &Param<Tensor<D>>, statistic: bool) {
+            if statistic {
                 let before = self.values.len();
                 self.values
                     .extend(param.val().into_data().convert::<f32>().iter::<f32>());
@@ -191,8 +168,9 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
     // Merge the statistics Burn keeps aside per thread, so that what is read is the last
     // step's and what is written is not overwritten by a stale pending update.
     let _ = model.valid();
-    let mut gather = Gather::default();
+    let mut gather = Sorted::new(Gather::default());
     model.visit(&mut gather);
+    let mut gather = gather.inner;
     comm.sum_f32(&mut gather.values);
     let ranks = comm.size() as f32;
     let mut offset = 0;
@@ -222,25 +200,15 @@ pub fn average_running_statistics<M: Module>(model: M, comm: &dyn Collective) ->
 
 /// Whether `model` holds batch norm's running statistics.
 fn has_running_statistics<M: Module>(model: &M) -> bool {
-    #[derive(Default)]
-    struct Find {
-        path: Vec<String>,
-        found: bool,
-    }
-    impl ModuleVisitor for Find {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.into());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<D>>) {
-            self.found |= is_running_statistic(&self.path);
+    struct Find(bool);
+    impl TensorVisitor for Find {
+        fn tensor<const D: usize>(&mut self, _: &Param<Tensor<D>>, statistic: bool) {
+            self.0 |= statistic;
         }
     }
-    let mut find = Find::default();
+    let mut find = Sorted::new(Find(false));
     model.visit(&mut find);
-    find.found
+    find.inner.0
 }
 
 #[cfg(feature = "mpi")]

@@ -9,6 +9,7 @@ mod loss;
 mod margin_warmup;
 mod network;
 mod resnet;
+mod running_statistics;
 
 pub use backbone::{Backbone, ModelKind};
 pub use head::{l2_normalize, ClassifierHead, FixedHead, HeadKind, LearnableHead};
@@ -17,3 +18,4 @@ pub use loss::{arc_margin_logits, cross_entropy, LossKind, PolytopeLoss};
 pub use margin_warmup::MarginWarmup;
 pub use network::{Architecture, NamedTensor, Network};
 pub use resnet::{ResNet, ResNetSpec, Stem};
+pub use running_statistics::{Sorted, TensorVisitor};

@@ -6,6 +6,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use super::backbone::{Backbone, ModelKind};
 use super::head::{ClassifierHead, HeadKind};
 use super::resnet::Stem;
+use super::running_statistics::{Sorted, TensorVisitor};
 use crate::data::ImageShape;
 use crate::geometry::Polytope;
 
@@ -110,28 +111,17 @@ impl Network {
     /// Values the optimizer trains: every parameter but batch norm's running statistics
     /// (which Burn's `num_params` counts too), as PyTorch's `parameters()` counts them.
     pub fn trainable_parameters(&self) -> usize {
-        #[derive(Default)]
-        struct Count {
-            path: Vec<String>,
-            total: usize,
-        }
-        impl ModuleVisitor for Count {
-            fn enter_module(&mut self, name: &str, _: &str) {
-                self.path.push(name.to_string());
-            }
-            fn exit_module(&mut self, _: &str, _: &str) {
-                self.path.pop();
-            }
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let last = self.path.last().map(String::as_str);
-                if !matches!(last, Some("running_mean" | "running_var")) {
-                    self.total += param.lazy_shape().num_elements();
+        struct Count(usize);
+        impl TensorVisitor for Count {
+            fn tensor<const D: usize>(&mut self, param: &Param<Tensor<D>>, statistic: bool) {
+                if !statistic {
+                    self.0 += param.lazy_shape().num_elements();
                 }
             }
         }
-        let mut count = Count::default();
+        let mut count = Sorted::new(Count(0));
         self.visit(&mut count);
-        count.total
+        count.inner.0
     }
 
     /// Every trainable weight, in module order, as one vector (to compare two runs).
