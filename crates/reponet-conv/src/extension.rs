@@ -15,9 +15,9 @@ use burn::tensor::TensorData;
 
 use crate::kernels::{conv2d_backward, conv2d_forward, After, ConvShape, Wanted};
 
-/// A float32 2-D convolution with stride 1, no dilation and one group: input
-/// `[n, c, h, w]`, weight `[o, c, kh, kw]`, bias `[o]`, zero padding `padding_h` rows and
-/// `padding_w` columns on each side.
+/// A float32 2-D convolution with no dilation and one group: input `[n, c, h, w]`, weight
+/// `[o, c, kh, kw]`, bias `[o]`, zero padding `padding_h` rows and `padding_w` columns on
+/// each side, strides `stride_h` and `stride_w` (LeNet++'s convolution + PReLU: stride 1).
 #[backend_extension(Flex, Autodiff)]
 pub trait ConvBackend: Backend {
     /// The convolution's output `[n, o, oh, ow]`.
@@ -27,6 +27,8 @@ pub trait ConvBackend: Backend {
         bias: FloatTensor<Self>,
         padding_h: usize,
         padding_w: usize,
+        stride_h: usize,
+        stride_w: usize,
     ) -> FloatTensor<Self>;
 
     /// The same convolution followed by PReLU with slopes `alpha` (`[1]` or `[o]`) and, if
@@ -43,8 +45,17 @@ pub trait ConvBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-fn conv_shape(x: &FlexTensor, weight: &FlexTensor, ph: usize, pw: usize) -> ConvShape {
+/// Padding and stride (rows, columns) and whether 2x2 pooling follows.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    padding: (usize, usize),
+    stride: (usize, usize),
+    pool: bool,
+}
+
+fn conv_shape(x: &FlexTensor, weight: &FlexTensor, options: Options) -> ConvShape {
     let (xs, ws) = (x.shape(), weight.shape());
+    let ((ph, pw), (sh, sw)) = (options.padding, options.stride);
     ConvShape {
         n: xs[0],
         c: xs[1],
@@ -55,6 +66,8 @@ fn conv_shape(x: &FlexTensor, weight: &FlexTensor, ph: usize, pw: usize) -> Conv
         kw: ws[3],
         ph,
         pw,
+        sh,
+        sw,
     }
 }
 
@@ -80,10 +93,11 @@ fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
 fn forward(
     [x, weight, bias]: [FlexTensor; 3],
     alpha: Option<FlexTensor>,
-    (ph, pw, pool): (usize, usize, bool),
+    options: Options,
     keep: bool,
 ) -> (FlexTensor, Option<FlexTensor>) {
-    let s = conv_shape(&x, &weight, ph, pw);
+    let s = conv_shape(&x, &weight, options);
+    let pool = options.pool;
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let alpha = alpha.map(contiguous);
     let after = After {
@@ -106,14 +120,15 @@ impl ConvBackend for Flex {
         bias: FlexTensor,
         padding_h: usize,
         padding_w: usize,
+        stride_h: usize,
+        stride_w: usize,
     ) -> FlexTensor {
-        forward(
-            [x, weight, bias],
-            None,
-            (padding_h, padding_w, false),
-            false,
-        )
-        .0
+        let options = Options {
+            padding: (padding_h, padding_w),
+            stride: (stride_h, stride_w),
+            pool: false,
+        };
+        forward([x, weight, bias], None, options, false).0
     }
 
     fn reponet_conv2d_prelu(
@@ -125,7 +140,11 @@ impl ConvBackend for Flex {
         padding_w: usize,
         pool: bool,
     ) -> FlexTensor {
-        let options = (padding_h, padding_w, pool);
+        let options = Options {
+            padding: (padding_h, padding_w),
+            stride: (1, 1),
+            pool,
+        };
         forward([x, weight, bias], Some(alpha), options, false).0
     }
 }
@@ -136,7 +155,7 @@ impl ConvBackend for Flex {
 struct ConvBackward;
 
 impl Backward<Flex, 3> for ConvBackward {
-    type State = (NodeId, NodeId, usize, usize);
+    type State = (NodeId, NodeId, Options);
 
     fn backward(
         self,
@@ -145,7 +164,7 @@ impl Backward<Flex, 3> for ConvBackward {
         checkpointer: &mut Checkpointer,
     ) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x, weight, ph, pw) = ops.state;
+        let (x, weight, options) = ops.state;
         let [node_x, node_weight, node_bias] = ops.parents.map(|node| node.map(|node| node.id));
         let parents = [node_x, node_weight, node_bias, None];
         let kept = Kept {
@@ -153,7 +172,7 @@ impl Backward<Flex, 3> for ConvBackward {
             weight,
             prelu: None,
         };
-        backward(parents, grads, checkpointer, kept, grad, (ph, pw, false));
+        backward(parents, grads, checkpointer, kept, grad, options);
     }
 }
 
@@ -163,7 +182,7 @@ impl Backward<Flex, 3> for ConvBackward {
 struct ConvPreluBackward;
 
 impl Backward<Flex, 4> for ConvPreluBackward {
-    type State = (Kept, (usize, usize, bool));
+    type State = (Kept, Options);
 
     fn backward(
         self,
@@ -195,12 +214,12 @@ fn backward(
     checkpointer: &mut Checkpointer,
     kept: Kept,
     grad: FlexTensor,
-    (ph, pw, pool): (usize, usize, bool),
+    options: Options,
 ) {
     let grad = contiguous(grad);
     let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(kept.x));
     let weight = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(kept.weight));
-    let s = conv_shape(&x, &weight, ph, pw);
+    let s = conv_shape(&x, &weight, options);
     let wanted = Wanted {
         x: node_x.is_some(),
         weight: node_weight.is_some(),
@@ -210,7 +229,7 @@ fn backward(
     let after = After {
         bias: None,
         prelu: kept.prelu.as_ref().map(|(_, alpha)| values(alpha)),
-        pool,
+        pool: options.pool,
     };
     let pre = kept.prelu.as_ref().map(|(pre, _)| values(pre));
     let (x, weight, grad) = (values(&x), values(&weight), values(&grad));
@@ -240,20 +259,21 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         padding_h: usize,
         padding_w: usize,
+        stride_h: usize,
+        stride_w: usize,
     ) -> FloatTensor<Self> {
         let prep = ConvBackward
             .prepare::<C>([x.node(), weight.node(), bias.node()])
             .compute_bound()
             .stateful();
-        let options = (padding_h, padding_w, false);
+        let options = Options {
+            padding: (padding_h, padding_w),
+            stride: (stride_h, stride_w),
+            pool: false,
+        };
         match prep {
             OpsKind::Tracked(mut prep) => {
-                let state = (
-                    prep.checkpoint(&x),
-                    prep.checkpoint(&weight),
-                    padding_h,
-                    padding_w,
-                );
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), options);
                 let inputs = [x, weight, bias].map(|t| t.into_primitive());
                 prep.finish(state, forward(inputs, None, options, false).0)
             }
@@ -277,7 +297,11 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), weight.node(), bias.node(), alpha.node()])
             .compute_bound()
             .stateful();
-        let options = (padding_h, padding_w, pool);
+        let options = Options {
+            padding: (padding_h, padding_w),
+            stride: (1, 1),
+            pool,
+        };
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let (x_id, weight_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));

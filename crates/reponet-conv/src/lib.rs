@@ -9,8 +9,8 @@
 //! runs their backward. Everything else in the graph stays Burn's, and the modules, their
 //! parameters and their records are Burn's `Conv2d`, `PRelu` and `MaxPool2d` unchanged.
 //!
-//! Where the extension does not apply (another backend, float16, strides, dilation,
-//! groups, asymmetric padding, other pooling) or Burn's kernels are chosen
+//! Where the extension does not apply (another backend, float16, dilation, groups,
+//! asymmetric padding, strides with PReLU, other pooling) or Burn's kernels are chosen
 //! ([`ConvKernels::Burn`], passed in by the caller), these functions are the modules' own
 //! `forward`s.
 //!
@@ -48,12 +48,15 @@ pub fn conv2d(kernels: ConvKernels, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         return conv.forward(x);
     };
     let bias = bias(conv, &x);
+    let [sh, sw] = conv.stride;
     let out = <Dispatch as ConvBackend>::reponet_conv2d(
         x.into_dispatch(),
         conv.weight.val().into_dispatch(),
         bias.into_dispatch(),
         ph,
         pw,
+        sh,
+        sw,
     );
     Tensor::from_dispatch(out)
 }
@@ -72,6 +75,7 @@ pub fn conv2d_prelu(
     // refuses the first with its own message).
     let slopes = act.alpha.dims()[0];
     let fused = pool.is_none_or(is_plain_2x2) && (slopes == 1 || slopes == conv.weight.dims()[0]);
+    let fused = fused && conv.stride == [1, 1];
     let Some((ph, pw)) = extension_padding(kernels, conv, &x).filter(|_| fused) else {
         let y = act.forward(conv.forward(x));
         return match pool {
@@ -118,7 +122,7 @@ fn bias(conv: &Conv2d, x: &Tensor<4>) -> Tensor<1> {
 fn extension_padding(kernels: ConvKernels, conv: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
     let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
     let float32 = x.dtype() == DType::F32 && conv.weight.val().dtype() == DType::F32;
-    let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
+    let plain = conv.dilation == [1, 1] && conv.groups == 1;
     if kernels != ConvKernels::Reponet || !on_flex || !float32 || !plain {
         return None;
     }
@@ -156,13 +160,17 @@ mod tests {
         // Seeded: a pre-activation within rounding of PReLU's kink could route a gradient
         // differently in the two float32 computations.
         device.seed(7);
-        for (padding, channels, size) in [
-            (PaddingConfig2d::Explicit(2, 2, 2, 2), [3, 4], 9),
-            (PaddingConfig2d::Valid, [2, 3], 7),
-            (PaddingConfig2d::Same, [1, 2], 6),
+        // 5x5 as LeNet++'s; 3x3 stride 2 and 1x1 stride 2 as a ResNet's downsampling.
+        for (padding, channels, size, kernel, stride) in [
+            (PaddingConfig2d::Explicit(2, 2, 2, 2), [3, 4], 9, 5, 1),
+            (PaddingConfig2d::Valid, [2, 3], 7, 5, 1),
+            (PaddingConfig2d::Same, [1, 2], 6, 5, 1),
+            (PaddingConfig2d::Explicit(1, 1, 1, 1), [3, 4], 9, 3, 2),
+            (PaddingConfig2d::Valid, [4, 6], 8, 1, 2),
         ] {
-            let mut conv = Conv2dConfig::new(channels, [5, 5])
+            let mut conv = Conv2dConfig::new(channels, [kernel, kernel])
                 .with_padding(padding.clone())
+                .with_stride([stride, stride])
                 .init(&device);
             let bias = Tensor::random([channels[1]], Distribution::Default, &device);
             conv.bias = Some(Param::from_tensor(bias));
@@ -252,8 +260,8 @@ mod tests {
     fn falls_back_where_it_does_not_apply() {
         let device = Device::flex();
         let x = Tensor::<4>::zeros([1, 2, 8, 8], &device);
-        let strided = Conv2dConfig::new([2, 2], [3, 3])
-            .with_stride([2, 2])
+        let dilated = Conv2dConfig::new([2, 2], [3, 3])
+            .with_dilation([2, 2])
             .init(&device);
         let asymmetric = Conv2dConfig::new([2, 2], [3, 3])
             .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1))
@@ -261,7 +269,7 @@ mod tests {
         let even_same = Conv2dConfig::new([2, 2], [2, 2])
             .with_padding(PaddingConfig2d::Same)
             .init(&device);
-        for conv in [strided, asymmetric, even_same] {
+        for conv in [dilated, asymmetric, even_same] {
             assert_eq!(extension_padding(ConvKernels::Reponet, &conv, &x), None);
             assert_eq!(
                 conv2d(ConvKernels::Reponet, &conv, x.clone()).dims(),

@@ -1,7 +1,7 @@
 //! The shape of one convolution and the checks every kernel makes on its operands.
 
 /// Shapes of one convolution: input `[n, c, h, w]`, weight `[o, c, kh, kw]`, padding
-/// `(ph, pw)` on both sides, stride 1. Output `[n, o, oh, ow]`.
+/// `(ph, pw)` on both sides, stride `(sh, sw)`. Output `[n, o, oh, ow]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
     /// Batch size.
@@ -22,16 +22,20 @@ pub struct ConvShape {
     pub ph: usize,
     /// Padding columns left and right.
     pub pw: usize,
+    /// Stride down the rows (at least 1).
+    pub sh: usize,
+    /// Stride along the columns (at least 1).
+    pub sw: usize,
 }
 
 impl ConvShape {
     /// Output height.
     pub fn oh(&self) -> usize {
-        self.h + 2 * self.ph + 1 - self.kh
+        (self.h + 2 * self.ph - self.kh) / self.sh + 1
     }
     /// Output width.
     pub fn ow(&self) -> usize {
-        self.w + 2 * self.pw + 1 - self.kw
+        (self.w + 2 * self.pw - self.kw) / self.sw + 1
     }
     /// The output size after [`After::pool`] (if set): `(oh, ow)` or their halves.
     pub fn out_size(&self, pool: bool) -> (usize, usize) {
@@ -61,15 +65,19 @@ impl ConvShape {
     pub fn is_valid(&self) -> bool {
         self.kh >= 1
             && self.kw >= 1
+            && self.sh >= 1
+            && self.sw >= 1
             && self.h + 2 * self.ph >= self.kh
             && self.w + 2 * self.pw >= self.kw
     }
 
     /// The convolution whose output is the gradient w.r.t. this one's input: the output
     /// gradient convolved with the flipped, transposed kernel, padded by k - 1 - p (stride
-    /// 1). `None` if the padding exceeds k - 1 (then the gradient is not such a convolution).
+    /// 1). `None` if the padding exceeds k - 1 or the stride is not 1 (then the gradient is
+    /// not such a convolution).
     pub fn transposed(&self) -> Option<ConvShape> {
-        (self.ph < self.kh && self.pw < self.kw).then(|| ConvShape {
+        let unit = self.sh == 1 && self.sw == 1;
+        (unit && self.ph < self.kh && self.pw < self.kw).then(|| ConvShape {
             n: self.n,
             c: self.o,
             h: self.oh(),
@@ -79,6 +87,8 @@ impl ConvShape {
             kw: self.kw,
             ph: self.kh - 1 - self.ph,
             pw: self.kw - 1 - self.pw,
+            sh: 1,
+            sw: 1,
         })
     }
 }

@@ -29,7 +29,7 @@ fn reference(
     let oi = |n, o, y, x| ((n * s.o + o) * oh + y) * ow + x;
     // The kernel's tap (ki, kj) at output (y, xo): the input pixel, if inside.
     let tap = |y: usize, xo: usize, ki: usize, kj: usize| {
-        let (i, j) = (y + ki, xo + kj);
+        let (i, j) = (y * s.sh + ki, xo * s.sw + kj);
         (i >= s.ph && j >= s.pw && i - s.ph < s.h && j - s.pw < s.w).then(|| (i - s.ph, j - s.pw))
     };
     let mut z = vec![0.0f64; s.n * s.o * oh * ow];
@@ -239,7 +239,7 @@ fn check(s: ConvShape, rng: &mut StdRng) {
 #[test]
 fn random_shapes_match_float64() {
     let mut rng = StdRng::seed_from_u64(7);
-    for _ in 0..25 {
+    for _ in 0..40 {
         let (kh, kw) = (rng.random_range(1..=5), rng.random_range(1..=5));
         let s = ConvShape {
             n: rng.random_range(1..=9),
@@ -251,6 +251,8 @@ fn random_shapes_match_float64() {
             kw,
             ph: rng.random_range(0..=kh + 1),
             pw: rng.random_range(0..=kw + 1),
+            sh: rng.random_range(1..=3),
+            sw: rng.random_range(1..=3),
         };
         if s.is_valid() {
             check(s, &mut rng);
@@ -270,6 +272,39 @@ fn lenet_like(n: usize, c: usize, o: usize, size: usize) -> ConvShape {
         kw: 5,
         ph: 2,
         pw: 2,
+        sh: 1,
+        sw: 1,
+    }
+}
+
+/// A ResNet convolution: `k` x `k` padded by `k / 2`, stride `stride`.
+fn resnet_like(n: usize, c: usize, o: usize, size: usize, k: usize, stride: usize) -> ConvShape {
+    ConvShape {
+        n,
+        c,
+        h: size,
+        w: size,
+        o,
+        kh: k,
+        kw: k,
+        ph: k / 2,
+        pw: k / 2,
+        sh: stride,
+        sw: stride,
+    }
+}
+
+#[test]
+fn resnet_layers_match_float64() {
+    let mut rng = StdRng::seed_from_u64(13);
+    // resnet20's 3x3 (stride 1 and 2), resnet18's 1x1 stride-2 shortcut, the 7x7/2 stem.
+    for (c, o, size, k, stride) in [
+        (16, 16, 8, 3, 1),
+        (16, 32, 8, 3, 2),
+        (16, 32, 9, 1, 2),
+        (3, 8, 13, 7, 2),
+    ] {
+        check(resnet_like(3, c, o, size, k, stride), &mut rng);
     }
 }
 

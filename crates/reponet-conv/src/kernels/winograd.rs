@@ -84,7 +84,7 @@ const GT: [[f32; T]; R] = transposed(&G);
 /// Whether F(4x4, 5x5) computes this convolution (5x5 kernels; enough input channels
 /// that the 64 small GEMMs beat one im2col GEMM).
 pub fn applies(s: &ConvShape) -> bool {
-    s.kh == R && s.kw == R && s.c >= 16 && s.o >= 16
+    s.kh == R && s.kw == R && s.sh == 1 && s.sw == 1 && s.c >= 16 && s.o >= 16
 }
 
 /// Run `$body` (a call of an `#[inline(always)]` function) compiled for AVX2 when this
@@ -697,6 +697,8 @@ mod tests {
             kw: 5,
             ph: 2,
             pw: 2,
+            sh: 1,
+            sw: 1,
         };
         let data: Vec<f32> = (0..3 * 11 * 9).map(|i| (i as f32 * 0.37).sin()).collect();
         let (th, tw) = tiles(&s);
@@ -775,6 +777,8 @@ mod tests {
             kw: R,
             ph: 2,
             pw: 2,
+            sh: 1,
+            sw: 1,
         };
         let pairs = o * c;
         let value = |i: usize, a: usize, m: usize| ((i * a + 7) % m) as f32 / (m / 2) as f32 - 1.0;

@@ -168,12 +168,11 @@ impl Backbone {
         }
     }
 
-    /// The same backbone, running LeNet++'s convolutions on the CPU through `kernels`
-    /// (ResNets use Burn's own convolutions).
+    /// The same backbone, running its convolutions on the CPU through `kernels`.
     pub fn with_conv_kernels(self, kernels: ConvKernels) -> Self {
         match self {
             Self::LeNet(l) => Self::LeNet(l.with_conv_kernels(kernels)),
-            other => other,
+            Self::ResNet(r) => Self::ResNet(r.with_conv_kernels(kernels)),
         }
     }
 

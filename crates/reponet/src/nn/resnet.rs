@@ -10,6 +10,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use reponet_conv::{conv2d, ConvKernels};
 use serde::{Deserialize, Serialize};
 
 use super::NamedTensor;
@@ -173,8 +174,8 @@ impl ConvBn {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+    fn forward(&self, kernels: ConvKernels, x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(conv2d(kernels, &self.conv, x))
     }
 
     /// torchvision's names: `{conv}.weight`, then the batch norm's under `bn`.
@@ -220,7 +221,7 @@ pub struct SubsamplePad {
 }
 
 impl Shortcut {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, kernels: ConvKernels, x: Tensor<4>) -> Tensor<4> {
         match self {
             Self::SubsamplePad(s) => {
                 // A 1x1 max-pool with stride 2 keeps pixels (0, 0), (0, 2), ...: x[:, :, ::2, ::2].
@@ -229,7 +230,7 @@ impl Shortcut {
                 let zeros = Tensor::zeros([n, s.pad, h, w], &x.device());
                 Tensor::cat(vec![zeros.clone(), x, zeros], 1)
             }
-            Self::Projection(p) => p.forward(x),
+            Self::Projection(p) => p.forward(kernels, x),
         }
     }
 }
@@ -275,17 +276,17 @@ impl Block {
         Self { layers, shortcut }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, kernels: ConvKernels, x: Tensor<4>) -> Tensor<4> {
         let last = self.layers.len() - 1;
         let mut y = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            y = layer.forward(y);
+            y = layer.forward(kernels, y);
             if i < last {
                 y = relu(y);
             }
         }
         let skip = match &self.shortcut {
-            Some(shortcut) => shortcut.forward(x),
+            Some(shortcut) => shortcut.forward(kernels, x),
             None => x,
         };
         relu(y + skip)
@@ -327,6 +328,9 @@ pub struct ResNet {
     stages: Vec<Vec<Block>>,
     embed: Linear,
     embed_bn: BatchNorm,
+    /// Whose kernels run the convolutions on the CPU: state of this process, not a weight.
+    #[module(skip)]
+    conv_kernels: ConvKernels,
 }
 
 impl ResNet {
@@ -383,17 +387,25 @@ impl ResNet {
                 })
                 .init(device),
             embed_bn: batch_norm(feature_dim, device),
+            conv_kernels: ConvKernels::default(),
         }
+    }
+
+    /// The same network, running its convolutions on the CPU through `kernels`.
+    pub fn with_conv_kernels(mut self, kernels: ConvKernels) -> Self {
+        self.conv_kernels = kernels;
+        self
     }
 
     /// The pooled features `[N, channels]` before the linear layer to d.
     pub fn pooled(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = relu(self.stem.forward(images));
+        let kernels = self.conv_kernels;
+        let mut x = relu(self.stem.forward(kernels, images));
         if let Some(pool) = &self.stem_pool {
             x = pool.forward(x);
         }
         for block in self.stages.iter().flatten() {
-            x = block.forward(x);
+            x = block.forward(kernels, x);
         }
         let [n, c, _, _] = x.dims();
         x.flatten::<3>(2, 3).mean_dim(2).reshape([n, c])
