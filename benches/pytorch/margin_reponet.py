@@ -215,16 +215,28 @@ def compactness(feats, Y, head, K):
 
 
 def bench(args, dev):
-    """Throughput of one train step (forward, backward, Adam) and of inference, random inputs."""
+    """Throughput of one train step (forward, backward, optimiser) and of inference, random
+    inputs: LeNet++ with Adam, or a ResNet (resnet_reponet.py) with SGD as reponet's recipe
+    (momentum 0.9, weight decay 5e-4)."""
+    import resource
     import statistics
     W, d, phi = POLY[args.polys.split(",")[0]](10)
     for kind, b in (p.split(":") for p in args.bench.split(",")):
         b = int(b)
         torch.manual_seed(0)
-        net, head = LeNetPP(d).to(dev), Head(W, False).to(dev)
-        x = torch.rand(b, 1, 28, 28, device=dev)
+        shape = (args.channels, args.image_size, args.image_size)
+        if args.model == "lenet++":
+            net = LeNetPP(d, shape).to(dev)
+            opt = torch.optim.Adam(net.parameters(), lr=5e-4)
+        else:
+            from resnet_reponet import ReponetResNet
+            net = ReponetResNet(args.model, d, args.channels,
+                                "imagenet" if args.image_size > 64 else "cifar").to(dev)
+            opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        head = Head(W, False).to(dev)
+        x = torch.rand(b, *shape, device=dev)
         y = torch.randint(0, 10, (b,), device=dev)
-        opt = torch.optim.Adam(net.parameters(), lr=5e-4)
+        net.train(kind == "train")
         if args.compile:
             net, head = torch.compile(net), torch.compile(head)
         times = []
@@ -246,6 +258,8 @@ def bench(args, dev):
         med = statistics.median(times)
         print(json.dumps({"bench": kind, "batch": b, "compiled": bool(args.compile), "median_step_s": round(med, 5),
                           "img_per_s": round(b / med, 1), "threads": torch.get_num_threads(),
+                          "model": args.model, "image": list(shape),
+                          "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                           "device": str(dev), "torch": torch.__version__}), flush=True)
 
 
@@ -256,6 +270,9 @@ def main():
     ap.add_argument("--steps", type=int, default=7, help="timed steps per --bench phase (median reported)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps before each --bench phase")
     ap.add_argument("--compile", action="store_true", help="--bench with torch.compile'd model and head")
+    ap.add_argument("--model", default="lenet++", help="--bench network: lenet++ or a resnet_reponet.py name")
+    ap.add_argument("--image-size", type=int, default=28, help="--bench input side")
+    ap.add_argument("--channels", type=int, default=1, help="--bench input channels")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     ap.add_argument("--prefix", default="")
     ap.add_argument("--epochs", type=int, default=10)
