@@ -20,14 +20,17 @@
 
 mod extension;
 pub mod kernels;
+mod norm;
 
 use burn::backend::{Dispatch, DispatchDevice};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
-use burn::nn::{PRelu, PaddingConfig2d};
+use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
+use burn::tensor::activation::relu as relu_of;
 use burn::tensor::{DType, Tensor};
 
 pub use extension::ConvBackend;
+pub use norm::NormBackend;
 
 /// Whose convolution kernels run on the CPU: a value each model holds (LeNet++'s
 /// `conv_kernels`), so two models in one process may use different ones.
@@ -48,16 +51,108 @@ pub fn conv2d(kernels: ConvKernels, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         return conv.forward(x);
     };
     let bias = bias(conv, &x);
+    extension_conv2d(conv, conv.weight.val(), bias, (ph, pw), x)
+}
+
+/// The extension's convolution with `conv`'s geometry and the given weight and bias.
+fn extension_conv2d(
+    conv: &Conv2d,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    (ph, pw): (usize, usize),
+    x: Tensor<4>,
+) -> Tensor<4> {
     let [sh, sw] = conv.stride;
     let out = <Dispatch as ConvBackend>::reponet_conv2d(
         x.into_dispatch(),
-        conv.weight.val().into_dispatch(),
+        weight.into_dispatch(),
         bias.into_dispatch(),
         ph,
         pw,
         sh,
         sw,
     );
+    Tensor::from_dispatch(out)
+}
+
+/// `relu(bn.forward(conv.forward(x)) + residual)` (the residual and the ReLU as asked): a
+/// ResNet's convolution, batch norm, shortcut sum and activation, through reponet's
+/// kernels where they apply (see the module docs). While training, the batch norm with
+/// its add and ReLU is one operation ([`NormBackend`]) and `bn`'s running statistics are
+/// updated as Burn's `BatchNorm` updates them; at inference the batch norm is folded into
+/// the convolution's weight and bias (`w γ/σ`, `β - μ γ/σ`), so it costs nothing.
+pub fn conv2d_batch_norm(
+    kernels: ConvKernels,
+    conv: &Conv2d,
+    bn: &BatchNorm,
+    x: Tensor<4>,
+    residual: Option<Tensor<4>>,
+    relu: bool,
+) -> Tensor<4> {
+    let training = x.device().is_autodiff() && bn.training.is_enabled();
+    let y = match extension_padding(kernels, conv, &x) {
+        Some(_) if training => {
+            return batch_norm_train(bn, conv2d(kernels, conv, x), residual, relu);
+        }
+        Some(padding) => {
+            // Inference: the running statistics folded into the convolution.
+            let device = x.device();
+            let var = bn.running_var.value().to_device(&device);
+            let mean = bn.running_mean.value().to_device(&device);
+            let scale = bn.gamma.val() / (var + bn.epsilon).sqrt();
+            let o = scale.dims()[0];
+            let weight = conv.weight.val() * scale.clone().reshape([o, 1, 1, 1]);
+            let bias = (bias(conv, &x) - mean) * scale + bn.beta.val();
+            extension_conv2d(conv, weight, bias, padding, x)
+        }
+        None => bn.forward(conv.forward(x)),
+    };
+    let y = match residual {
+        Some(r) => y + r,
+        None => y,
+    };
+    if relu {
+        relu_of(y)
+    } else {
+        y
+    }
+}
+
+/// Burn's `BatchNorm::forward` in training, with the residual add and ReLU, as one
+/// [`NormBackend`] operation; the running statistics move as Burn moves them
+/// (`(1 - momentum) running + momentum batch`, the biased batch variance).
+fn batch_norm_train(
+    bn: &BatchNorm,
+    x: Tensor<4>,
+    residual: Option<Tensor<4>>,
+    relu: bool,
+) -> Tensor<4> {
+    let device = x.device();
+    let (x, gamma, beta) = (
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+    );
+    let (out, mean, var) = match residual {
+        Some(r) => <Dispatch as NormBackend>::reponet_batch_norm_add(
+            x,
+            gamma,
+            beta,
+            r.into_dispatch(),
+            bn.epsilon,
+            relu,
+        ),
+        None => <Dispatch as NormBackend>::reponet_batch_norm(x, gamma, beta, bn.epsilon, relu),
+    };
+    let mean = Tensor::<1>::from_dispatch(mean).detach();
+    let var = Tensor::<1>::from_dispatch(var).detach();
+    let momentum = bn.momentum;
+    let running_mean = bn.running_mean.value_sync().to_device(&device);
+    let running_var = bn.running_var.value_sync().to_device(&device);
+    bn.running_mean
+        .update((running_mean * (1.0 - momentum) + mean * momentum).detach());
+    bn.running_var
+        .update((running_var * (1.0 - momentum) + var * momentum).detach());
     Tensor::from_dispatch(out)
 }
 
@@ -148,11 +243,11 @@ mod tests {
     //! orders, so within 1e-5 relative or 1e-6 absolute (entries near zero); the float64
     //! checks of the kernels themselves are in `kernels`.
     use super::*;
-    use burn::module::Param;
+    use burn::module::{Module, Param};
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::pool::MaxPool2dConfig;
     use burn::nn::PReluConfig;
-    use burn::tensor::{Device, Distribution, Tolerance};
+    use burn::tensor::{Device, Distribution, TensorData, Tolerance};
 
     #[test]
     fn extension_matches_burn_through_autodiff() {
@@ -253,6 +348,136 @@ mod tests {
             for (ours, burns) in run(true).iter().zip(run(false)) {
                 ours.assert_approx_eq::<f32>(&burns, Tolerance::rel_abs(1e-4, 1e-5));
             }
+        }
+    }
+
+    /// A ResNet's convolution + batch norm (+ shortcut + ReLU) against Burn's modules
+    /// through autodiff: output, the gradients of the input, weight, γ, β and residual,
+    /// and the running statistics after the step; then at inference, the folded convolution
+    /// against Burn's with those statistics. Tolerance: 1e-4 of each tensor's largest
+    /// value. Winograd F(6x6, 3x3) (the 16-channel case) rounds to about 1e-5 of the
+    /// largest, and batch norm's input gradient is a difference of sums
+    /// (g - mean g - x̂ mean(g x̂)) that Burn takes in float32, the kernels in float64.
+    #[test]
+    fn conv_batch_norm_matches_burn() {
+        use burn::nn::BatchNormConfig;
+        let device = Device::flex().autodiff();
+        device.seed(11);
+        for (channels, kernel, stride, residual, relu) in [
+            ([16, 16], 3, 1, true, true),
+            ([3, 8], 3, 2, false, true),
+            ([8, 16], 1, 2, false, false),
+        ] {
+            let conv = Conv2dConfig::new(channels, [kernel, kernel])
+                .with_stride([stride, stride])
+                .with_padding(PaddingConfig2d::Explicit(
+                    kernel / 2,
+                    kernel / 2,
+                    kernel / 2,
+                    kernel / 2,
+                ))
+                .with_bias(false)
+                .init(&device);
+            let fresh_bn = || {
+                let mut bn = BatchNormConfig::new(channels[1]).init(&device);
+                bn.gamma = Param::from_tensor(Tensor::random(
+                    [channels[1]],
+                    Distribution::Uniform(0.5, 1.5),
+                    &device,
+                ));
+                bn.beta = Param::from_tensor(Tensor::random(
+                    [channels[1]],
+                    Distribution::Default,
+                    &device,
+                ));
+                bn
+            };
+            let (ours_bn, burns_bn) = (fresh_bn(), fresh_bn());
+            let burns_bn = BatchNorm {
+                gamma: Param::from_tensor(ours_bn.gamma.val()),
+                beta: Param::from_tensor(ours_bn.beta.val()),
+                ..burns_bn
+            };
+            let x = Tensor::<4>::random([6, channels[0], 9, 9], Distribution::Default, &device)
+                .require_grad();
+            let out_dims = conv.forward(x.clone()).dims();
+            let r = residual.then(|| {
+                Tensor::<4>::random(out_dims, Distribution::Default, &device).require_grad()
+            });
+            let weights = Tensor::<4>::random(out_dims, Distribution::Default, &device);
+            let run = |bn: &BatchNorm, fast: bool| {
+                let out = if fast {
+                    conv2d_batch_norm(ConvKernels::Reponet, &conv, bn, x.clone(), r.clone(), relu)
+                } else {
+                    let y = bn.forward(conv.forward(x.clone()));
+                    let y = r.clone().map_or(y.clone(), |r| y + r);
+                    if relu {
+                        relu_of(y)
+                    } else {
+                        y
+                    }
+                };
+                let grads = (out.clone() * weights.clone()).sum().backward();
+                let mut all = vec![
+                    out.inner().into_data(),
+                    x.grad(&grads).unwrap().into_data(),
+                    conv.weight.val().grad(&grads).unwrap().into_data(),
+                    bn.gamma.val().grad(&grads).unwrap().into_data(),
+                    bn.beta.val().grad(&grads).unwrap().into_data(),
+                    bn.running_mean.value_sync().into_data(),
+                    bn.running_var.value_sync().into_data(),
+                ];
+                if let Some(r) = &r {
+                    all.push(r.grad(&grads).unwrap().into_data());
+                }
+                all
+            };
+            let close = |ours: &TensorData, burns: &TensorData, what: &str| {
+                let a: Vec<f32> = ours.iter::<f32>().collect();
+                let b: Vec<f32> = burns.iter::<f32>().collect();
+                let scale = b.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+                let err = a
+                    .iter()
+                    .zip(&b)
+                    .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+                assert!(
+                    err <= 1e-4 * scale,
+                    "{what} of {channels:?}: {err:e} of {scale:e}"
+                );
+            };
+            let names = [
+                "output",
+                "x grad",
+                "weight grad",
+                "gamma grad",
+                "beta grad",
+                "running mean",
+                "running var",
+                "residual grad",
+            ];
+            for ((ours, burns), what) in run(&ours_bn, true)
+                .iter()
+                .zip(run(&burns_bn, false))
+                .zip(names)
+            {
+                close(ours, &burns, what);
+            }
+            // Inference (no autodiff): the folded convolution with the statistics above.
+            let (conv, x) = (conv.valid(), x.clone().inner());
+            let (ours_bn, burns_bn) = (ours_bn.valid(), burns_bn.valid());
+            let r = r.map(|r| r.inner());
+            let ours = conv2d_batch_norm(
+                ConvKernels::Reponet,
+                &conv,
+                &ours_bn,
+                x.clone(),
+                r.clone(),
+                relu,
+            );
+            let y = burns_bn.forward(conv.forward(x));
+            let y = r.map_or(y.clone(), |r| y + r);
+            let burns = if relu { relu_of(y) } else { y };
+            close(&ours.into_data(), &burns.into_data(), "inference output");
         }
     }
 

@@ -16,6 +16,7 @@
 //! for each, and runs PReLU and pooling as separate passes with their own graphs.
 
 mod backward;
+pub mod batch_norm;
 mod epilogue;
 mod forward;
 mod gemm;

@@ -8,9 +8,8 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use reponet_conv::{conv2d, ConvKernels};
+use reponet_conv::{conv2d_batch_norm, ConvKernels};
 use serde::{Deserialize, Serialize};
 
 use super::NamedTensor;
@@ -174,8 +173,16 @@ impl ConvBn {
         }
     }
 
-    fn forward(&self, kernels: ConvKernels, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(conv2d(kernels, &self.conv, x))
+    /// `relu(bn(conv(x)) + residual)`, the residual and the ReLU as asked: one fused
+    /// operation on reponet's kernels.
+    fn forward(
+        &self,
+        kernels: ConvKernels,
+        x: Tensor<4>,
+        residual: Option<Tensor<4>>,
+        relu: bool,
+    ) -> Tensor<4> {
+        conv2d_batch_norm(kernels, &self.conv, &self.bn, x, residual, relu)
     }
 
     /// torchvision's names: `{conv}.weight`, then the batch norm's under `bn`.
@@ -230,7 +237,7 @@ impl Shortcut {
                 let zeros = Tensor::zeros([n, s.pad, h, w], &x.device());
                 Tensor::cat(vec![zeros.clone(), x, zeros], 1)
             }
-            Self::Projection(p) => p.forward(kernels, x),
+            Self::Projection(p) => p.forward(kernels, x, None, false),
         }
     }
 }
@@ -277,19 +284,19 @@ impl Block {
     }
 
     fn forward(&self, kernels: ConvKernels, x: Tensor<4>) -> Tensor<4> {
-        let last = self.layers.len() - 1;
-        let mut y = x.clone();
-        for (i, layer) in self.layers.iter().enumerate() {
-            y = layer.forward(kernels, y);
-            if i < last {
-                y = relu(y);
-            }
-        }
         let skip = match &self.shortcut {
-            Some(shortcut) => shortcut.forward(kernels, x),
-            None => x,
+            Some(shortcut) => shortcut.forward(kernels, x.clone()),
+            None => x.clone(),
         };
-        relu(y + skip)
+        let mut skip = Some(skip);
+        let last = self.layers.len() - 1;
+        let mut y = x;
+        for (i, layer) in self.layers.iter().enumerate() {
+            // The last convolution's batch norm adds the shortcut before its ReLU.
+            let residual = if i == last { skip.take() } else { None };
+            y = layer.forward(kernels, y, residual, true);
+        }
+        y
     }
 
     fn named_tensors(&self, prefix: &str, out: &mut Vec<NamedTensor>) {
@@ -400,7 +407,7 @@ impl ResNet {
     /// The pooled features `[N, channels]` before the linear layer to d.
     pub fn pooled(&self, images: Tensor<4>) -> Tensor<2> {
         let kernels = self.conv_kernels;
-        let mut x = relu(self.stem.forward(kernels, images));
+        let mut x = self.stem.forward(kernels, images, None, true);
         if let Some(pool) = &self.stem_pool {
             x = pool.forward(x);
         }
@@ -458,7 +465,7 @@ mod tests {
             pool: MaxPool2dConfig::new([1, 1]).with_strides([2, 2]).init(),
             pad: 1,
         });
-        let y = shortcut.forward(x);
+        let y = shortcut.forward(ConvKernels::Reponet, x);
         assert_eq!(y.dims(), [1, 4, 3, 2]);
         let got: Vec<f32> = y.into_data().iter::<f32>().collect();
         let mut want = vec![0.0; 6];

@@ -1,0 +1,430 @@
+//! Batch norm over a training batch, with the residual add and ReLU that follow it in a
+//! ResNet fused in: `y = relu(x̂ γ + β + residual)`, x̂ normalised by the batch's own
+//! per-channel mean and (biased) variance.
+//!
+//! Why not Burn's: flex computes the statistics through `swap_dims` + `reshape` (a copy of
+//! the whole activation each), then subtracts, divides, scales and shifts in separate
+//! passes, and its backward makes as many again; the add and the ReLU are further passes
+//! with graphs of their own. Here the forward reads x twice (statistics) and writes y once;
+//! the backward reads it twice and writes the input's gradient once. Statistics and
+//! gradient sums are float64 sums taken per channel in a fixed order, so results do not
+//! depend on the number of threads.
+
+use rayon::prelude::*;
+
+/// The shape of a batch-norm input `[n, c, plane]` (plane: h * w).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NormShape {
+    /// Batch size.
+    pub n: usize,
+    /// Channels.
+    pub c: usize,
+    /// Values per channel per image.
+    pub plane: usize,
+}
+
+impl NormShape {
+    fn len(&self) -> usize {
+        self.n * self.c * self.plane
+    }
+
+    /// The `n` planes of channel `ch` in `data`.
+    fn planes<'a>(&self, data: &'a [f32], ch: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
+        let s = *self;
+        (0..s.n).map(move |j| &data[(j * s.c + ch) * s.plane..][..s.plane])
+    }
+
+    fn count(&self) -> f64 {
+        (self.n * self.plane) as f64
+    }
+}
+
+/// A training forward's output and the batch statistics it normalised with.
+#[derive(Debug)]
+pub struct NormForward {
+    /// `[n, c, plane]`: `relu(x̂ γ + β + residual)` (each part as asked).
+    pub out: Vec<f32>,
+    /// `[c]`: the batch mean.
+    pub mean: Vec<f32>,
+    /// `[c]`: the batch variance (biased: divided by n * plane, as Burn's and PyTorch's
+    /// normalisation uses it).
+    pub var: Vec<f32>,
+}
+
+/// Gradients of [`batch_norm_forward`].
+#[derive(Debug)]
+pub struct NormGrads {
+    /// W.r.t. x.
+    pub x: Vec<f32>,
+    /// W.r.t. γ.
+    pub gamma: Vec<f32>,
+    /// W.r.t. β.
+    pub beta: Vec<f32>,
+    /// W.r.t. the residual (the output gradient through the ReLU), when there was one.
+    pub residual: Option<Vec<f32>>,
+}
+
+fn check(s: &NormShape, x: &[f32], gamma: &[f32]) {
+    assert_eq!(x.len(), s.len(), "batch norm: input length for {s:?}");
+    assert_eq!(gamma.len(), s.c, "batch norm: one scale per channel");
+    assert!(
+        s.n * s.plane > 0,
+        "batch norm: an empty batch has no statistics"
+    );
+}
+
+/// Per-channel mean and biased variance of `x` (two passes: the mean, then the squares of
+/// the deviations from it).
+pub fn batch_statistics(s: &NormShape, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    (0..s.c)
+        .into_par_iter()
+        .map(|ch| {
+            let sum: f64 = s.planes(x, ch).map(|p| lane_sum(p, |v| v)).sum();
+            let mean = (sum / s.count()) as f32;
+            let squares: f64 = s
+                .planes(x, ch)
+                .map(|p| lane_sum(p, |v| (v - mean) * (v - mean)))
+                .sum();
+            (mean, (squares / s.count()) as f32)
+        })
+        .unzip()
+}
+
+/// Σ f(v) over one plane: float32 in 8 lanes (vectorised), the lanes added in float64. A
+/// plane is at most a few thousand values, so each lane sums a few hundred: rounding stays
+/// near float32's own, and planes are added in float64 in a fixed order.
+#[inline(always)]
+fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().map(|v| f(*v) as f64).sum();
+    for chunk in chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += f(*v);
+        }
+    }
+    lanes.iter().map(|l| *l as f64).sum::<f64>() + tail
+}
+
+/// (Σ g', Σ g' (x - mean)) over one plane, g' the gradient where the ReLU passed it
+/// (`out` > 0). Centred before multiplying, so no large sums cancel.
+#[inline(always)]
+fn gradient_sums(g: &[f32], x: &[f32], mean: f32, out: Option<&[f32]>) -> (f64, f64) {
+    let (mut gs, mut gx) = ([0.0f32; 8], [0.0f32; 8]);
+    let (mut tail_g, mut tail_gx) = (0.0f64, 0.0f64);
+    let n = g.len() / 8 * 8;
+    match out {
+        Some(out) => {
+            for ((g, x), o) in g[..n]
+                .chunks_exact(8)
+                .zip(x[..n].chunks_exact(8))
+                .zip(out[..n].chunks_exact(8))
+            {
+                for l in 0..8 {
+                    let g = if o[l] > 0.0 { g[l] } else { 0.0 };
+                    gs[l] += g;
+                    gx[l] += g * (x[l] - mean);
+                }
+            }
+            for k in n..g.len() {
+                let g = if out[k] > 0.0 { g[k] } else { 0.0 };
+                tail_g += g as f64;
+                tail_gx += (g * (x[k] - mean)) as f64;
+            }
+        }
+        None => {
+            for (g, x) in g[..n].chunks_exact(8).zip(x[..n].chunks_exact(8)) {
+                for l in 0..8 {
+                    gs[l] += g[l];
+                    gx[l] += g[l] * (x[l] - mean);
+                }
+            }
+            for k in n..g.len() {
+                tail_g += g[k] as f64;
+                tail_gx += (g[k] * (x[k] - mean)) as f64;
+            }
+        }
+    }
+    let total = |lanes: [f32; 8]| lanes.iter().map(|l| *l as f64).sum::<f64>();
+    (total(gs) + tail_g, total(gx) + tail_gx)
+}
+
+/// `relu(x̂ γ + β + residual)` with the batch's statistics (the residual and the ReLU as
+/// asked), and those statistics.
+pub fn batch_norm_forward(
+    s: &NormShape,
+    x: &[f32],
+    [gamma, beta]: [&[f32]; 2],
+    residual: Option<&[f32]>,
+    relu: bool,
+    epsilon: f64,
+) -> NormForward {
+    check(s, x, gamma);
+    if let Some(r) = residual {
+        assert_eq!(r.len(), s.len(), "batch norm: residual length for {s:?}");
+    }
+    let (mean, var) = batch_statistics(s, x);
+    // y = x * scale + shift: one multiply-add a value.
+    let scale: Vec<f32> = (0..s.c)
+        .map(|ch| (gamma[ch] as f64 / (var[ch] as f64 + epsilon).sqrt()) as f32)
+        .collect();
+    let shift: Vec<f32> = (0..s.c).map(|ch| beta[ch] - mean[ch] * scale[ch]).collect();
+    let mut out = vec![0.0f32; s.len()];
+    // A task per image: planes of 8x8 values made tasks too small to schedule.
+    let image = s.c * s.plane;
+    out.par_chunks_mut(image).enumerate().for_each(|(j, out)| {
+        for (ch, out) in out.chunks_exact_mut(s.plane).enumerate() {
+            let (k, b) = (scale[ch], shift[ch]);
+            let at = j * image + ch * s.plane;
+            let x = &x[at..][..s.plane];
+            match residual {
+                Some(r) => {
+                    let r = &r[at..][..s.plane];
+                    for ((o, x), r) in out.iter_mut().zip(x).zip(r) {
+                        *o = x * k + b + r;
+                    }
+                }
+                None => {
+                    for (o, x) in out.iter_mut().zip(x) {
+                        *o = x * k + b;
+                    }
+                }
+            }
+            if relu {
+                out.iter_mut().for_each(|o| *o = o.max(0.0));
+            }
+        }
+    });
+    NormForward { out, mean, var }
+}
+
+/// The gradients of [`batch_norm_forward`] from the gradient `grad` of its output, with
+/// its `mean` and `var`, and its output `out` when it had a ReLU (whose gradient passes
+/// where the output is positive). With g' the gradient through the ReLU and N = n * plane:
+/// dβ = Σ g', dγ = Σ g' x̂, dx = γ / σ (g' - dβ / N - x̂ dγ / N), d residual = g'.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward(
+    s: &NormShape,
+    x: &[f32],
+    gamma: &[f32],
+    [mean, var]: [&[f32]; 2],
+    epsilon: f64,
+    relu_out: Option<&[f32]>,
+    grad: &[f32],
+    residual: bool,
+) -> NormGrads {
+    check(s, x, gamma);
+    assert_eq!(grad.len(), s.len(), "batch norm: gradient length for {s:?}");
+    if let Some(out) = relu_out {
+        assert_eq!(out.len(), s.len(), "batch norm: output length for {s:?}");
+    }
+    let inv_std: Vec<f64> = var
+        .iter()
+        .map(|v| 1.0 / (*v as f64 + epsilon).sqrt())
+        .collect();
+    // Per channel dβ = Σ g' and dγ = Σ g' (x - μ) / σ.
+    let (beta_grad, gamma_grad): (Vec<f64>, Vec<f64>) = (0..s.c)
+        .into_par_iter()
+        .map(|ch| {
+            let (mut db, mut dgx) = (0.0f64, 0.0f64);
+            for j in 0..s.n {
+                let at = (j * s.c + ch) * s.plane;
+                let (g, x) = (&grad[at..][..s.plane], &x[at..][..s.plane]);
+                let out = relu_out.map(|o| &o[at..][..s.plane]);
+                let sums = gradient_sums(g, x, mean[ch], out);
+                db += sums.0;
+                dgx += sums.1;
+            }
+            (db, dgx * inv_std[ch])
+        })
+        .unzip();
+    // dx = a g' + b x + c per channel (the formula above, expanded).
+    let n = s.count();
+    let coefficients: Vec<[f32; 3]> = (0..s.c)
+        .map(|ch| {
+            let a = gamma[ch] as f64 * inv_std[ch];
+            let b = -a * inv_std[ch] * gamma_grad[ch] / n;
+            let c = -a * beta_grad[ch] / n - b * mean[ch] as f64;
+            [a as f32, b as f32, c as f32]
+        })
+        .collect();
+    let image = s.c * s.plane;
+    let mut gx = vec![0.0f32; s.len()];
+    gx.par_chunks_mut(image).enumerate().for_each(|(j, gx)| {
+        for (ch, gx) in gx.chunks_exact_mut(s.plane).enumerate() {
+            let [a, b, c] = coefficients[ch];
+            let at = j * image + ch * s.plane;
+            let (x, g) = (&x[at..][..s.plane], &grad[at..][..s.plane]);
+            match relu_out {
+                Some(out) => {
+                    let out = &out[at..][..s.plane];
+                    for (((d, x), g), o) in gx.iter_mut().zip(x).zip(g).zip(out) {
+                        let g = if *o > 0.0 { *g } else { 0.0 };
+                        *d = a * g + b * x + c;
+                    }
+                }
+                None => {
+                    for ((d, x), g) in gx.iter_mut().zip(x).zip(g) {
+                        *d = a * g + b * x + c;
+                    }
+                }
+            }
+        }
+    });
+    let residual = residual.then(|| match relu_out {
+        Some(out) => grad
+            .par_iter()
+            .zip(out)
+            .map(|(g, o)| if *o > 0.0 { *g } else { 0.0 })
+            .collect(),
+        None => grad.to_vec(),
+    });
+    NormGrads {
+        x: gx,
+        gamma: gamma_grad.into_iter().map(|v| v as f32).collect(),
+        beta: beta_grad.into_iter().map(|v| v as f32).collect(),
+        residual,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against float64 straight from the definitions: the statistics and the normalisation,
+    //! and the gradients as derivatives of Σ y ⊙ w by central differences in float64 (the
+    //! forward written again in float64, so the differences have no float32 noise).
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    const EPS: f64 = 1e-5;
+
+    /// The forward in float64: y for inputs x (and γ, β, residual).
+    fn reference(
+        s: &NormShape,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        residual: Option<&[f64]>,
+        relu: bool,
+    ) -> Vec<f64> {
+        let mut y = vec![0.0; s.len()];
+        for ch in 0..s.c {
+            let idx: Vec<usize> = (0..s.n)
+                .flat_map(|j| (0..s.plane).map(move |k| (j * s.c + ch) * s.plane + k))
+                .collect();
+            let mean = idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64;
+            let var = idx.iter().map(|&i| (x[i] - mean).powi(2)).sum::<f64>() / idx.len() as f64;
+            for &i in &idx {
+                let mut v = (x[i] - mean) / (var + EPS).sqrt() * gamma[ch] + beta[ch];
+                if let Some(r) = residual {
+                    v += r[i];
+                }
+                y[i] = if relu { v.max(0.0) } else { v };
+            }
+        }
+        y
+    }
+
+    fn random(rng: &mut StdRng, len: usize, offset: f32) -> Vec<f32> {
+        (0..len)
+            .map(|_| rng.random_range(-1.0f32..1.0) * 2.0 + offset)
+            .collect()
+    }
+
+    fn wide(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|v| *v as f64).collect()
+    }
+
+    fn max_rel(got: &[f32], want: &[f64]) -> f64 {
+        let scale = want.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+        let err = got
+            .iter()
+            .zip(want)
+            .fold(0.0f64, |m, (g, w)| m.max((*g as f64 - w).abs()));
+        err / scale
+    }
+
+    /// Forward within 1e-5 of the largest value; gradients within 1e-4 of the largest (the
+    /// central differences' own error, step 1e-4 in float64, is far below that).
+    #[test]
+    fn forward_and_gradients_match_float64() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for (n, c, plane, residual, relu) in [
+            (4, 3, 5, false, false),
+            (3, 2, 7, true, true),
+            (2, 4, 9, false, true),
+            (5, 1, 1, true, false),
+        ] {
+            let s = NormShape { n, c, plane };
+            // An offset mean, as activations after a ReLU have.
+            let x = random(&mut rng, s.len(), 3.0);
+            let gamma = random(&mut rng, c, 0.0);
+            let beta = random(&mut rng, c, 0.0);
+            let r = residual.then(|| random(&mut rng, s.len(), 0.0));
+            let w = random(&mut rng, s.len(), 0.0);
+            let f = batch_norm_forward(&s, &x, [&gamma, &beta], r.as_deref(), relu, EPS);
+            let (xd, gd, bd) = (wide(&x), wide(&gamma), wide(&beta));
+            let rd = r.as_deref().map(wide);
+            let want = reference(&s, &xd, &gd, &bd, rd.as_deref(), relu);
+            let err = max_rel(&f.out, &want);
+            assert!(err < 1e-5, "forward of {s:?}: {err:e}");
+            // Σ y ⊙ w as a function of one of the inputs, in float64.
+            let loss = |x: &[f64], g: &[f64], b: &[f64], r: Option<&[f64]>| -> f64 {
+                reference(&s, x, g, b, r, relu)
+                    .iter()
+                    .zip(&w)
+                    .map(|(y, w)| y * *w as f64)
+                    .sum()
+            };
+            let h = 1e-4;
+            let derivative = |v: &[f64], i: usize, f: &dyn Fn(&[f64]) -> f64| {
+                let (mut up, mut down) = (v.to_vec(), v.to_vec());
+                up[i] += h;
+                down[i] -= h;
+                (f(&up) - f(&down)) / (2.0 * h)
+            };
+            let dx: Vec<f64> = (0..s.len())
+                .map(|i| derivative(&xd, i, &|x| loss(x, &gd, &bd, rd.as_deref())))
+                .collect();
+            let dg: Vec<f64> = (0..c)
+                .map(|i| derivative(&gd, i, &|g| loss(&xd, g, &bd, rd.as_deref())))
+                .collect();
+            let db: Vec<f64> = (0..c)
+                .map(|i| derivative(&bd, i, &|b| loss(&xd, &gd, b, rd.as_deref())))
+                .collect();
+            let out = relu.then_some(f.out.as_slice());
+            let stats = [f.mean.as_slice(), f.var.as_slice()];
+            let g = batch_norm_backward(&s, &x, &gamma, stats, EPS, out, &w, residual);
+            for (what, got, want) in [
+                ("x", &g.x, &dx),
+                ("gamma", &g.gamma, &dg),
+                ("beta", &g.beta, &db),
+            ] {
+                let err = max_rel(got, want);
+                assert!(err < 1e-4, "{what} gradient of {s:?}: {err:e}");
+            }
+            if let Some(rd) = &rd {
+                let dr: Vec<f64> = (0..s.len())
+                    .map(|i| derivative(rd, i, &|r| loss(&xd, &gd, &bd, Some(r))))
+                    .collect();
+                let err = max_rel(g.residual.as_ref().unwrap(), &dr);
+                assert!(err < 1e-4, "residual gradient of {s:?}: {err:e}");
+            } else {
+                assert!(g.residual.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn statistics_by_hand() {
+        // Two images, one channel of two values: 1, 3 and 5, 7: mean 4, variance
+        // (9 + 1 + 1 + 9) / 4 = 5.
+        let s = NormShape {
+            n: 2,
+            c: 1,
+            plane: 2,
+        };
+        let (mean, var) = batch_statistics(&s, &[1.0, 3.0, 5.0, 7.0]);
+        assert_eq!((mean, var), (vec![4.0], vec![5.0]));
+    }
+}
