@@ -159,6 +159,62 @@ def gpu_tables(folder):
     return "\n".join(lines)
 
 
+def resnet_table(folder):
+    """ResNets (scripts/bench-resnet.sh): reponet, reponet on Burn's convolutions, PyTorch
+    eager and torch.compile, medians over the rounds, per network and phase."""
+    def ours(pattern):
+        found = {}
+        for path in sorted(glob.glob(os.path.join(folder, pattern))):
+            for p in json.load(open(path))["phases"]:
+                found.setdefault((p["phase"], p["batch"]), []).append(p)
+        return found
+
+    def peer(pattern):
+        found, version = {}, None
+        for path in sorted(glob.glob(os.path.join(folder, pattern))):
+            for p in jsonl(path):
+                version = p.get("torch")
+                found.setdefault((p["bench"], p["batch"]), []).append(p)
+        return found, version
+
+    models = sorted({os.path.basename(p).split("-")[1] for p in glob.glob(os.path.join(folder, "reponet-*.json"))},
+                    key=lambda m: (m != "resnet20", m))
+    rounds, version = 0, None
+    lines = [
+        "| network | phase | batch | reponet img/s | PyTorch eager img/s | reponet / eager "
+        "| torch.compile img/s | reponet / compile | reponet peak RSS (MiB) | PyTorch peak RSS (MiB) "
+        "| on Burn's convolutions img/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    med = lambda values: statistics.median(values) if values else None
+    fmt = lambda v, f="{:.0f}": f.format(v) if v is not None else "-"
+    for m in models:
+        r, b = ours(f"reponet-{m}-*.json"), ours(f"burn-kernels-{m}-*.json")
+        (e, version_e), (c, version_c) = peer(f"peer-{m}-*.jsonl"), peer(f"peer-compiled-{m}-*.jsonl")
+        version = version or version_e or version_c
+        for key in sorted(r, key=lambda k: (k[0] != "train", k[1])):
+            rounds = max(rounds, len(r[key]))
+            ips = med([p["images_per_second"] for p in r[key]])
+            rss = med([p["peak_rss_bytes"] / 2**20 for p in r[key] if p.get("peak_rss_bytes")])
+            eager = med([p["img_per_s"] for p in e.get(key, [])])
+            compiled = med([p["img_per_s"] for p in c.get(key, [])])
+            peer_rss = med([p["peak_rss_mib"] for p in e.get(key, []) if "peak_rss_mib" in p])
+            burn = med([p["images_per_second"] for p in b.get(key, [])])
+            lines.append(
+                f"| {m} | {key[0]} | {key[1]} | {ips:.0f} | {fmt(eager)} | "
+                f"{fmt(eager and ips / eager, '{:.2f}')} | {fmt(compiled)} | "
+                f"{fmt(compiled and ips / compiled, '{:.2f}')} | {fmt(rss)} | {fmt(peer_rss)} | {fmt(burn)} |"
+            )
+    head = (
+        f"Machine: {cpu_model()}; 3 x 32 x 32 random inputs, fixed 9-simplex, margin loss, SGD "
+        f"(momentum 0.9, weight decay 5e-4); PyTorch {version or 'not run'} with the same network "
+        f"(`benches/pytorch/resnet_reponet.py`) and threads. Medians over {rounds} interleaved "
+        "round(s), each the median of its timed steps (`scripts/bench-resnet.sh`). PyTorch's peak "
+        "RSS is its process's, over all phases (the interpreter and libtorch included)."
+    )
+    return head + "\n\n" + "\n".join(lines)
+
+
 def heads_table(path):
     report = json.load(open(path))
     lines = [
@@ -187,6 +243,9 @@ def main():
     gpu = os.path.join(os.path.dirname(os.path.normpath(folder)), "bench-gpu")
     if os.path.exists(os.path.join(gpu, "machine.json")):
         text = replace_block(text, "gpu", gpu_tables(gpu))
+    resnet = os.path.join(os.path.dirname(os.path.normpath(folder)), "bench-resnet")
+    if glob.glob(os.path.join(resnet, "reponet-*.json")):
+        text = replace_block(text, "resnet", resnet_table(resnet))
     heads = os.path.join(folder, "heads.json")
     if os.path.exists(heads):
         text = replace_block(text, "heads", heads_table(heads))
