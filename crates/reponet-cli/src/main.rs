@@ -26,7 +26,7 @@ use context::{Ctx, Output};
 /// Start here (mnist-sample is built in: no download needed):
 ///   reponet demo                      a fixed and a learnable head compared, in about a minute
 ///   reponet polytope --kind simplex --classes 10
-///   reponet train --dataset mnist-sample --epochs 1 --out runs/sample
+///   reponet train --dataset mnist-sample --epochs 1 --batch-size 64 --out runs/sample
 ///   reponet data fetch mnist
 ///   reponet train --out runs/simplex
 ///   reponet eval runs/simplex
@@ -34,21 +34,37 @@ use context::{Ctx, Output};
 #[derive(Parser)]
 #[command(name = "reponet", version, about, long_about, verbatim_doc_comment)]
 pub struct Cli {
-    /// Where to compute: cpu (Burn's flex backend, every build), wgpu (a GPU through Vulkan,
-    /// Metal or DirectX; builds with `--features wgpu`), cuda (an NVIDIA GPU; `--features
-    /// cuda`), libtorch or libtorch-cuda (PyTorch's own library on the CPU or a CUDA GPU;
-    /// `--features tch`). README.md, "GPU", tells how to build each. On the CPU,
-    /// REPONET_CONV=burn runs Burn's convolutions instead of reponet's kernels
-    #[arg(long, global = true, default_value = "cpu")]
+    /// Where to compute: cpu (the default), wgpu, cuda, libtorch, libtorch-cuda (GPU and
+    /// LibTorch builds: docs/gpu.md). REPONET_CONV=burn runs Burn's CPU convolutions instead
+    /// of reponet's kernels
+    #[arg(
+        long,
+        global = true,
+        default_value = "cpu",
+        hide_possible_values = true,
+        help_heading = "Global options"
+    )]
     device: ComputeDevice,
     /// Print the command's results as JSON on standard output (progress stays on stderr)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     /// Print only results and errors: no progress or notes on standard error
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     quiet: bool,
     /// Also say what was chosen and why (device, kernels, files)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = clap::ArgAction::Count,
+        help_heading = "Global options"
+    )]
     verbose: u8,
     #[command(subcommand)]
     command: Command,

@@ -285,6 +285,7 @@ fn rgb_images_of_another_size_train_predict_embed_and_export() {
         &run,
         std::slice::from_ref(&file),
         Threshold::Degrees(180.0),
+        false,
         &compute,
     )
     .unwrap();

@@ -28,22 +28,29 @@ fn image_files_are_recognised_and_far_ones_are_unknown() {
     let compute = Compute::default();
     train(&config, &run, false, &compute, &mut SilentObserver).unwrap();
 
-    // 24 test digits as PNG files.
+    // 24 test digits as PNG files, the last 8 in a subfolder (read too, in path order).
     let digits = load_dataset("mnist-sample", DataSplit::Test, None)
         .unwrap()
         .limited(Some(24));
     let folder = tmp.path().join("digits");
-    std::fs::create_dir(&folder).unwrap();
+    std::fs::create_dir_all(folder.join("more")).unwrap();
     for i in 0..digits.len() {
         let pixels = digits.pixels[i * 784..(i + 1) * 784].to_vec();
         let image = image::GrayImage::from_raw(28, 28, pixels).unwrap();
-        image.save(folder.join(format!("{i:02}.png"))).unwrap();
+        let name = format!("{i:02}.png");
+        let path = if i < 16 {
+            folder.join(name)
+        } else {
+            folder.join("more").join(name)
+        };
+        image.save(path).unwrap();
     }
     let files = image_files(std::slice::from_ref(&folder)).unwrap();
     assert_eq!(files.len(), 24);
+    assert_eq!(files[16], folder.join("more/16.png"));
 
     // Accept everything: the same classes as the IDX path on the same pixels.
-    let all = predict_files(&run, &files, Threshold::Degrees(180.0), &compute).unwrap();
+    let all = predict_files(&run, &files, Threshold::Degrees(180.0), false, &compute).unwrap();
     let device = compute.burn_device().unwrap();
     let (resolved, model) = RunDir::open(&run).unwrap().load_model(&device).unwrap();
     let expected = predict_labels(&model, &digits, resolved.normalization, &device);
@@ -53,7 +60,7 @@ fn image_files_are_recognised_and_far_ones_are_unknown() {
         assert!((p.angle_degrees - p.cosine.acos().to_degrees()).abs() < 1e-9);
     }
     // Accept nothing.
-    let none = predict_files(&run, &files, Threshold::Degrees(0.0), &compute).unwrap();
+    let none = predict_files(&run, &files, Threshold::Degrees(0.0), false, &compute).unwrap();
     assert!(none.predictions.iter().all(|p| p.class.is_none()));
 
     // The 90th percentile, from its definition.
@@ -78,7 +85,7 @@ fn image_files_are_recognised_and_far_ones_are_unknown() {
     assert!((got - want).abs() < 1e-9, "{got} vs {want}");
     assert!(run.join("unknown-threshold.json").exists());
     assert_eq!(unknown_threshold(&run, 90.0, &compute).unwrap(), got);
-    let judged = predict_files(&run, &files, Threshold::Percentile(90.0), &compute).unwrap();
+    let judged = predict_files(&run, &files, Threshold::Percentile(90.0), false, &compute).unwrap();
     assert_eq!(judged.threshold_degrees, got);
     for p in &judged.predictions {
         assert_eq!(p.class.is_none(), p.angle_degrees > got);
@@ -90,7 +97,7 @@ fn image_files_are_recognised_and_far_ones_are_unknown() {
         .save(&jpeg)
         .unwrap();
     assert_eq!(
-        predict_files(&run, &[jpeg], Threshold::Degrees(30.0), &compute)
+        predict_files(&run, &[jpeg], Threshold::Degrees(30.0), false, &compute)
             .unwrap()
             .predictions
             .len(),
@@ -98,9 +105,38 @@ fn image_files_are_recognised_and_far_ones_are_unknown() {
     );
     let broken = tmp.path().join("broken.png");
     std::fs::write(&broken, b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    let err = predict_files(&run, &[broken], Threshold::Degrees(30.0), &compute).unwrap_err();
+    let err = predict_files(
+        &run,
+        std::slice::from_ref(&broken),
+        Threshold::Degrees(30.0),
+        false,
+        &compute,
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("broken.png: not a readable image"),
+        "{err}"
+    );
+    // Asked to, predict leaves it out, names it, and answers for the others.
+    let mut with_broken = files[..3].to_vec();
+    with_broken.insert(1, broken.clone());
+    let kept = predict_files(
+        &run,
+        &with_broken,
+        Threshold::Degrees(180.0),
+        true,
+        &compute,
+    )
+    .unwrap();
+    let read: Vec<_> = kept.predictions.iter().map(|p| p.file.clone()).collect();
+    assert_eq!(read, files[..3]);
+    assert_eq!(kept.skipped.len(), 1);
+    assert_eq!(kept.skipped[0].file, broken);
+    assert!(kept.skipped[0].problem.contains("not a readable image"));
+    let err = predict_files(&run, &[broken], Threshold::Degrees(30.0), true, &compute).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("none of the 1 image files decoded"),
         "{err}"
     );
 }

@@ -11,8 +11,10 @@ use serde_json::json;
 
 use crate::context::{Ctx, Output};
 
-/// Measure speed and memory: LeNet++ train-step and inference throughput, a full-MNIST
-/// epoch end to end, or the classifier head alone for many classes.
+/// Measure speed and memory: train and inference throughput, or the head alone.
+///
+/// LeNet++ (or --model) train-step and inference throughput, a full-MNIST epoch end to
+/// end, or the classifier head alone for many classes.
 ///
 /// The model phases match the PyTorch peer's --bench (benches/pytorch): LeNet++, fixed
 /// 9-simplex head, margin loss, Adam, random 28x28 inputs, median of --steps timed steps
@@ -256,6 +258,17 @@ impl Bench<'_> {
         for &classes in &args.classes {
             for &dim in &args.dims {
                 for head in [HeadKind::Fixed, HeadKind::Learnable] {
+                    // The fixed head's vertices are spread first: for large K minutes, the
+                    // first time (cached after).
+                    let what = match head {
+                        HeadKind::Fixed => {
+                            "fixed head (spreading its vertices first, cached after the first time)"
+                        }
+                        HeadKind::Learnable => "learnable head",
+                    };
+                    self.out.log(format_args!(
+                        "K = {classes}, d = {dim}: timing the {what}..."
+                    ));
                     let r = head_phase(
                         &self.compute,
                         classes,

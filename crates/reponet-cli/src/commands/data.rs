@@ -52,6 +52,7 @@ enum DataCommand {
     },
     /// The datasets reponet knows, and which of them are present where.
     List {
+        /// Data root to list [default: $REPONET_DATA, then the cache directory].
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -59,6 +60,7 @@ enum DataCommand {
     Verify {
         /// Datasets to check [default: every one that is present].
         names: Vec<String>,
+        /// Data root to check [default: $REPONET_DATA, then the cache directory].
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -81,6 +83,8 @@ enum DataCommand {
         /// The folder to create (refused if it exists).
         #[arg(long)]
         out: PathBuf,
+        /// Where the dataset is: its folder or the data root [default: $REPONET_DATA, then
+        /// the cache directory].
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },

@@ -6,8 +6,10 @@ use reponet::data::{image_files, DataSplit};
 
 use crate::context::Ctx;
 
-/// Write a run's d-dimensional features of a split, with labels, for other tools; or of
-/// image files of your own (--images), labelled with their nearest class.
+/// Write a run's features of a split, or of your own image files, for other tools.
+///
+/// A split's d-dimensional features with their labels; or image files of your own
+/// (--images), labelled with their nearest class.
 ///
 /// The format follows the extension of --out:
 ///   .npy          one structured array: a = np.load(f); a["features"] (n, d), a["label"]
@@ -24,7 +26,8 @@ pub struct Args {
     /// train or test.
     #[arg(long, default_value = "test")]
     split: DataSplit,
-    /// Embed these PNG or JPEG files (folders: their images, sorted) instead of a split.
+    /// Embed these PNG or JPEG files (folders: their images and their subfolders', sorted)
+    /// instead of a split.
     #[arg(long, num_args = 1.., value_name = "FILE|FOLDER", conflicts_with_all = ["split", "data_dir"])]
     images: Vec<PathBuf>,
     /// Folder holding the run's dataset, when it has moved since training [default: the

@@ -6,7 +6,10 @@ use reponet::analysis::{evaluate_run, AngleStats, RetrievalMetrics};
 
 use crate::context::Ctx;
 
-/// Test a trained run: accuracy, feature angles, retrieval; also written to RUN_DIR/eval.json.
+/// Test a trained run: accuracy, feature angles, retrieval; written to its eval.json.
+///
+/// On another dataset (--dataset), written to RUN_DIR/eval-DATASET.json instead, so the
+/// run's own evaluation (eval.json, what `report` shows) stays its own.
 ///
 /// Example: reponet eval runs/simplex --json
 #[derive(clap::Args)]
@@ -93,9 +96,18 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             stats(&cg.to_class_weight)
         );
     }
+    let own = reponet::train::RunDir::open(&args.run_dir)?
+        .config()?
+        .request
+        .dataset;
+    let file = if eval.dataset == own {
+        reponet::train::RunDir::EVAL.to_string()
+    } else {
+        reponet::train::RunDir::eval_file_for(&eval.dataset)
+    };
     ctx.out.log(format_args!(
         "written to {}",
-        args.run_dir.join("eval.json").display()
+        args.run_dir.join(file).display()
     ));
     Ok(())
 }

@@ -6,8 +6,10 @@ use serde_json::json;
 
 use crate::context::Ctx;
 
-/// Show a fixed classifier: its dimension, vertex angle phi (the default margin), the
-/// spread of its vertices, and how far phi is from the best possible for (K, d).
+/// Show a fixed classifier: d, vertex angle phi (the default margin), how near optimal.
+///
+/// Its dimension, vertex angle phi, the spread of its vertices, and how far phi is from
+/// the best possible for (K, d).
 ///
 /// Examples:
 ///   reponet polytope --kind cube --classes 47

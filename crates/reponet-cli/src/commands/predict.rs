@@ -6,10 +6,9 @@ use reponet::data::image_files;
 
 use crate::context::Ctx;
 
-/// Recognise image files with a trained run, answering "unknown" for what is far from every
-/// class.
+/// Recognise image files with a trained run: a class, or "unknown" far from all.
 ///
-/// PNG or JPEG files, or folders of them; any size and colour (converted and resized to the
+/// PNG or JPEG files, or folders of them (subfolders included); any size and colour (converted and resized to the
 /// run's input: grey 28 x 28 for the MNIST family, digits light on dark). Per image: the
 /// class, the cosine and angle between its feature and the nearest class's vertex, and
 /// "unknown" when that angle exceeds the threshold: by default the 95th percentile of the
@@ -34,6 +33,10 @@ pub struct Args {
     /// Comma-separated values instead of a table.
     #[arg(long)]
     csv: bool,
+    /// Leave out images that do not decode, naming each on standard error, instead of
+    /// stopping at the first.
+    #[arg(long)]
+    skip_bad_images: bool,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -51,7 +54,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             .collect();
         bail!("no .png, .jpg or .jpeg files in {}", given.join(", "));
     }
-    let result = predict_files(&args.run_dir, &files, threshold, &ctx.compute)?;
+    let result = predict_files(
+        &args.run_dir,
+        &files,
+        threshold,
+        args.skip_bad_images,
+        &ctx.compute,
+    )?;
+    for skipped in &result.skipped {
+        ctx.out.log(format_args!("left out: {}", skipped.problem));
+    }
     if ctx.out.json {
         return ctx.out.json(&result);
     }

@@ -11,7 +11,7 @@ use reponet::train::{TrainError, TrainObserver};
 use crate::context::{Ctx, Output};
 use crate::progress::{stop_on_signals, ProgressObserver};
 
-/// Run the paper's experiment grid and write one report of it, beside the paper's numbers.
+/// Run the paper's experiment grid; one report of it, beside the paper's numbers.
 ///
 ///   fig2  MNIST, softmax loss (Eq. 6), fixed simplex / orthoplex / cube
 ///   fig4  MNIST, margin loss (Eq. 9), each polytope fixed and learnable (same d and margin),

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use crate::context::Ctx;
 use crate::progress::{stop_on_signals, ProgressObserver};
 
-/// Train a network with a polytope classifier: LeNet++ (the paper's) or a ResNet, on a
-/// dataset of the registry or on your own images (--dataset folder:PATH).
+/// Train a network with a polytope classifier, on registry datasets or your images.
+///
+/// LeNet++ (the paper's) or a ResNet (--model), on a dataset of the registry or on your
+/// own images (--dataset folder:PATH).
 ///
 /// Defaults are the paper's recipe: LeNet++, fixed d-Simplex head, additive angular margin
 /// m = phi, s = 30, Adam lr 0.0005, batch 512. The ResNets (--model resnet20 ... resnet50)
@@ -27,7 +29,7 @@ use crate::progress::{stop_on_signals, ProgressObserver};
 ///
 /// The run folder gets config.json, metrics.jsonl (one line per epoch), model.bpk and
 /// summary.json. Quick look, no download needed (a minute on 2 cores):
-///   reponet train --dataset mnist-sample --epochs 1 --out runs/quick
+///   reponet train --dataset mnist-sample --epochs 1 --batch-size 64 --out runs/quick
 /// The paper's MNIST run, once `reponet data fetch mnist` has run:
 ///   reponet train --out runs/simplex
 /// A ResNet-20 on Fashion-MNIST with the CIFAR recipe:

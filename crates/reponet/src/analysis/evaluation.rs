@@ -32,6 +32,10 @@ pub struct ClassAccuracy {
 pub struct Evaluation {
     /// The run folder evaluated.
     pub run: String,
+    /// The dataset whose test split this is (`""` in evaluations written before it was
+    /// recorded: the run's own).
+    #[serde(default)]
+    pub dataset: String,
     /// Where the test data was read from.
     pub data_dir: String,
     /// Test images evaluated (of the classes trained on).
@@ -58,7 +62,9 @@ pub struct Evaluation {
 }
 
 /// Evaluate the model of `run_dir` on the test split of `dataset` in `data_dir` (default:
-/// the run's own), honouring the run's `--limit-test`, and write `eval.json` into the run.
+/// the run's own), honouring the run's `--limit-test`, and write it into the run: as
+/// `eval.json` on the run's own dataset, as [`RunDir::eval_file_for`] on another, so that
+/// an evaluation elsewhere never stands in for the run's own.
 /// A dataset with another class count than the run's is refused, and so is a registry
 /// dataset of another image shape (a folder dataset is read at the run's shape).
 pub fn evaluate_run(
@@ -136,6 +142,7 @@ pub fn evaluate_run(
     let correct = per_class.iter().map(|c| c.correct).sum();
     let evaluation = Evaluation {
         run: run_dir.display().to_string(),
+        dataset: dataset.to_string(),
         data_dir: data.describe(),
         images: set.len(),
         correct,
@@ -151,7 +158,13 @@ pub fn evaluate_run(
         held_out_classes: config.held_out.clone(),
         held_out_retrieval,
     };
-    run.write_json(RunDir::EVAL, &evaluation)?;
+    let own = dataset == config.request.dataset;
+    let file = if own {
+        RunDir::EVAL.to_string()
+    } else {
+        RunDir::eval_file_for(dataset)
+    };
+    run.write_json(&file, &evaluation)?;
     Ok(evaluation)
 }
 

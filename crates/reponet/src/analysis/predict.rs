@@ -60,16 +60,30 @@ pub struct Predictions {
     pub threshold_degrees: f64,
     /// How the threshold was set.
     pub threshold_from: String,
-    /// One per file, in order.
+    /// One per file read, in order.
     pub predictions: Vec<Prediction>,
+    /// Files left out because they did not decode (with `skip_bad`), and why.
+    pub skipped: Vec<SkippedFile>,
+}
+
+/// A file that did not decode, left out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedFile {
+    /// The file.
+    pub file: PathBuf,
+    /// What was wrong with it.
+    pub problem: String,
 }
 
 /// Recognise the images in `files` (PNG or JPEG, any size and colour: converted to the
-/// run's input shape, see [`read_image`]) with the model of `run_dir`.
+/// run's input shape, see [`read_image`]) with the model of `run_dir`. A file that does not
+/// decode is an error naming it, or with `skip_bad` left out and listed in
+/// [`Predictions::skipped`].
 pub fn predict_files(
     run_dir: &Path,
     files: &[PathBuf],
     threshold: Threshold,
+    skip_bad: bool,
     compute: &Compute,
 ) -> Result<Predictions, AnalysisError> {
     let run = RunDir::open(run_dir)?;
@@ -83,10 +97,10 @@ pub fn predict_files(
             format!("percentile {p} of the training features' angles to their class"),
         ),
     };
-    let set = read_images(files, config.input, config.classes)?;
+    let (set, read, skipped) = read_images_skipping(files, config.input, config.classes, skip_bad)?;
     let features = extract_features(&model, &set, config.normalization, &device);
     let weights = model.class_unit_weights();
-    let predictions = files
+    let predictions = read
         .iter()
         .zip(features.chunks_exact(config.dim))
         .map(|(file, feature)| {
@@ -107,6 +121,7 @@ pub fn predict_files(
         threshold_degrees,
         threshold_from,
         predictions,
+        skipped,
     })
 }
 
@@ -213,19 +228,48 @@ pub fn read_images(
     shape: ImageShape,
     classes: usize,
 ) -> Result<ImageSet, AnalysisError> {
+    Ok(read_images_skipping(files, shape, classes, false)?.0)
+}
+
+/// [`read_images`], leaving out (with `skip_bad`) the files that do not decode: the set,
+/// the files in it, and those left out with their problem. All left out is an error.
+fn read_images_skipping(
+    files: &[PathBuf],
+    shape: ImageShape,
+    classes: usize,
+    skip_bad: bool,
+) -> Result<(ImageSet, Vec<PathBuf>, Vec<SkippedFile>), AnalysisError> {
     use rayon::prelude::*;
-    let decoded: Vec<Vec<u8>> = files
+    let results: Vec<_> = files
         .par_iter()
         .map(|file| read_image(file, shape))
-        .collect::<Result<_, _>>()?;
-    Ok(ImageSet {
+        .collect();
+    let (mut decoded, mut read, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for (file, result) in files.iter().zip(results) {
+        match result {
+            Ok(pixels) => {
+                decoded.push(pixels);
+                read.push(file.clone());
+            }
+            Err(e) if skip_bad => skipped.push(SkippedFile {
+                file: file.clone(),
+                problem: e.to_string(),
+            }),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if read.is_empty() && !files.is_empty() {
+        return Err(AnalysisError::NoImages(skipped.len()));
+    }
+    let set = ImageSet {
         pixels: decoded.concat(),
-        labels: vec![0; files.len()],
+        labels: vec![0; read.len()],
         channels: shape.channels,
         rows: shape.rows,
         cols: shape.cols,
         classes,
-    })
+    };
+    Ok((set, read, skipped))
 }
 
 /// How well the "unknown" answer tells classes never trained on from known ones, on a

@@ -33,6 +33,17 @@ impl RunRecord {
             epochs,
         })
     }
+
+    /// The name as tables show it: marked when fewer epochs finished than were asked for
+    /// ("runs/x (unfinished: 2 of 6 epochs)"), so a stopped run is never read as a whole.
+    pub fn label(&self) -> String {
+        let (done, asked) = (self.epochs.len(), self.config.request.epochs);
+        if done < asked {
+            format!("{} (unfinished: {done} of {asked} epochs)", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
 }
 
 /// A Markdown table of runs: settings, test accuracy after each epoch, throughput.
@@ -69,7 +80,7 @@ pub fn runs_markdown_table(runs: &[RunRecord]) -> String {
         let _ = writeln!(
             out,
             "| {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} |",
-            r.name,
+            r.label(),
             req.polytope,
             c.dim,
             req.head,

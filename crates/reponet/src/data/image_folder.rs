@@ -604,17 +604,13 @@ pub fn read_image(path: &Path, shape: ImageShape) -> Result<Vec<u8>, DataError> 
     })
 }
 
-/// The image files among `paths`: files as given, folders' `.png`, `.jpg` and `.jpeg` files
-/// (not recursive), sorted by name.
+/// The image files among `paths`: files as given, and the `.png`, `.jpg` and `.jpeg` files
+/// in folders and their subfolders, each folder's in sorted path order.
 pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DataError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            files.extend(
-                sorted_entries(path)?
-                    .into_iter()
-                    .filter(|p| is_image_file(p)),
-            );
+            images_under(path, &mut files)?;
         } else if path.is_file() && is_image_file(path) {
             files.push(path.clone());
         } else if path.is_file() {
@@ -630,6 +626,20 @@ pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DataError> {
         }
     }
     Ok(files)
+}
+
+/// The image files in `dir` and its subfolders, in sorted path order. Links to folders are
+/// not followed (they could loop).
+fn images_under(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), DataError> {
+    for entry in sorted_entries(dir)? {
+        let is_folder = std::fs::symlink_metadata(&entry).is_ok_and(|m| m.is_dir());
+        if is_folder {
+            images_under(&entry, files)?;
+        } else if is_image_file(&entry) {
+            files.push(entry);
+        }
+    }
+    Ok(())
 }
 
 fn problem_of(error: DataError) -> String {

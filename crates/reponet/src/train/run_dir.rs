@@ -44,7 +44,24 @@ impl RunDir {
     /// Written after every epoch (and on interruption); removed when the run completes.
     pub const CHECKPOINT: &'static str = "checkpoint.bin";
 
-    /// Every file a run writes.
+    /// The file `reponet eval RUN --dataset DATASET` writes for a dataset other than the
+    /// run's own: `eval-DATASET.json`, with any character outside letters, digits, `-` and
+    /// `_` as `_` (`folder:~/photos` gives `eval-folder___photos.json`).
+    pub fn eval_file_for(dataset: &str) -> String {
+        let safe: String = dataset
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("eval-{safe}.json")
+    }
+
+    /// Every file a run writes (and the `eval-*.json` of other datasets).
     const FILES: [&'static str; 6] = [
         Self::CONFIG,
         Self::METRICS,
@@ -78,7 +95,17 @@ impl RunDir {
         }
         fs::create_dir_all(root).map_err(|e| TrainError::io(root, e))?;
         let lock = RunLock::acquire(root)?;
-        for name in Self::FILES {
+        let other_evals: Vec<String> = fs::read_dir(root)
+            .map_err(|e| TrainError::io(root, e))?
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with("eval-") && n.ends_with(".json"))
+            .collect();
+        for name in Self::FILES
+            .iter()
+            .copied()
+            .chain(other_evals.iter().map(String::as_str))
+        {
             let path = root.join(name);
             if path.exists() {
                 fs::remove_file(&path).map_err(|e| TrainError::io(&path, e))?;
