@@ -6,7 +6,10 @@
 #                                  orthoplex head, compared in a report: about a minute on
 #                                  2 CPU cores
 #   scripts/quickstart.sh --full   full MNIST (fetched and verified first), the paper's recipe,
-#                                  3 epochs: about 30 minutes on 2 CPU cores
+#                                  3 epochs: 10 to 20 minutes on 2 CPU cores
+#
+# Both build first: 8 to 15 minutes on 2 cores from an empty cargo cache (Burn compiles),
+# seconds after that. `cargo install --path crates/reponet-cli` puts `reponet` on the PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
