@@ -71,6 +71,19 @@ if [ -f "$peer" ]; then
     mv "$out/peer-cuda-epoch.out" "$out/peer-cuda-epoch.jsonl"
 fi
 
+# The ResNets on the GPU (Burn's own kernels there; reponet's are for the CPU): resnet20
+# and resnet18 on 3 x 32 x 32, SGD recipe, beside the peer's same networks on CUDA.
+for model in resnet20 resnet18; do
+    shape=(--model "$model" --image-size 32 --channels 3)
+    step "reponet-wgpu-$model" 240 "$reponet" --device wgpu bench "${shape[@]}" \
+        --phases train:128,infer:128 $steps --out "$out/reponet-wgpu-$model.json"
+    if [ -f "$peer" ]; then
+        step "peer-cuda-$model" 120 python3 "$peer" --bench train:128,infer:128 "${shape[@]}" \
+            $steps --device cuda
+        mv "$out/peer-cuda-$model.out" "$out/peer-cuda-$model.jsonl"
+    fi
+done
+
 # Burn's CUDA backend (issue 18), if a `--features cuda` build is given: NVRTC compiles its
 # kernels at run time and needs the CUDA headers; PyTorch's CUDA wheels carry them.
 cuda=${CUDA_REPONET:-}

@@ -18,6 +18,7 @@ phases=${PHASES:-train:128,infer:128}
 steps=${STEPS:-5}
 out=results/bench-resnet
 mkdir -p "$out"
+grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' > "$out/machine.txt" || true
 peer=benches/pytorch/margin_reponet.py
 for i in $(seq 1 "$runs"); do
     for m in $models; do

@@ -29,6 +29,13 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
+def machine(folder):
+    """The CPU the figures in `folder` were measured on: its machine.txt (written by the
+    bench scripts when they run), else this machine's."""
+    path = os.path.join(folder, "machine.txt")
+    return open(path).read().strip() if os.path.exists(path) else cpu_model()
+
+
 def replace_block(text, name, block):
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     new = f"{begin}\n{block}\n{end}"
@@ -67,7 +74,7 @@ def model_table(folder):
     runs = max((len(v) for v in ours.values()), default=0)
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
-        f"Machine: {cpu_model()}, {meta.get('threads', '?')} threads; reponet "
+        f"Machine: {machine(folder)}, {meta.get('threads', '?')} threads; reponet "
         f"{meta.get('reponet_version', '?')} ({meta.get('backend', '?')}, "
         f"{meta.get('conv_kernels', '?')} convolutions, {rustc or 'rustc ?'}); "
         f"PyTorch {torch_version or 'not run'} eager, CPU. Medians over {runs} run(s), each the "
@@ -151,6 +158,12 @@ def gpu_tables(folder):
             f"{ours['test_accuracy']:.2f} %; PyTorch {first:.2f} s for its first epoch and "
             f"{steady:.2f} s for its second (training only, data already on the GPU).",
         ]
+    for model in ("resnet20", "resnet18"):
+        ours = path(f"reponet-wgpu-{model}.json")
+        if os.path.exists(ours):
+            lines += ["", f"{model} on 3 x 32 x 32 (SGD recipe), GPU:", ""]
+            lines += side_by_side(ours, path(f"peer-cuda-{model}.jsonl"),
+                                  "reponet (wgpu)", "PyTorch (CUDA)")
     cpu = path("reponet-cpu.json")
     if os.path.exists(cpu):
         threads = json.load(open(cpu)).get("threads", "?")
@@ -206,7 +219,7 @@ def resnet_table(folder):
                 f"{fmt(compiled and ips / compiled, '{:.2f}')} | {fmt(rss)} | {fmt(peer_rss)} | {fmt(burn)} |"
             )
     head = (
-        f"Machine: {cpu_model()}; 3 x 32 x 32 random inputs, fixed 9-simplex, margin loss, SGD "
+        f"Machine: {machine(folder)}; 3 x 32 x 32 random inputs, fixed 9-simplex, margin loss, SGD "
         f"(momentum 0.9, weight decay 5e-4); PyTorch {version or 'not run'} with the same network "
         f"(`benches/pytorch/resnet_reponet.py`) and threads. Medians over {rounds} interleaved "
         "round(s), each the median of its timed steps (`scripts/bench-resnet.sh`). PyTorch's peak "
@@ -218,7 +231,7 @@ def resnet_table(folder):
 def heads_table(path):
     report = json.load(open(path))
     lines = [
-        f"Machine: {cpu_model()}, {report.get('threads', '?')} threads. Head + margin loss alone, "
+        f"Machine: {machine(os.path.dirname(path))}, {report.get('threads', '?')} threads. Head + margin loss alone, "
         "batch 512, trainable features; median of 5 steps after 1 warm-up "
         "(`reponet bench --heads`).",
         "",

@@ -19,6 +19,7 @@ threads=${THREADS:-$(nproc)}
 peer=${PEER:-benches/pytorch/margin_reponet.py}
 out=results/bench
 mkdir -p "$out"
+grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' > "$out/machine.txt" || true
 phases=train:512,train:128,infer:512,infer:128
 for i in $(seq 1 "$runs"); do
     echo "== run $i/$runs: reponet"
