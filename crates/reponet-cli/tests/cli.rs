@@ -203,6 +203,22 @@ fn bench_measures_and_refuses_bad_phases() {
     let o = bench(&["--conv", "burn", "--phases", "infer:4"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&json_path)["conv_kernels"], "burn");
+    // The head benchmark says what it is timing before each (slow) phase.
+    let o = bench(&[
+        "--heads",
+        "--classes",
+        "12",
+        "--dims",
+        "4",
+        "--head-batch",
+        "8",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("K = 12, d = 4: timing the fixed head (spreading its vertices"),
+        "{}",
+        stderr(&o)
+    );
     let o = reponet(&["bench", "--conv", "cudnn"]);
     assert_fails_with(&o, "[possible values: reponet, burn]");
     let o = reponet(&["bench", "--phases", "fly:512"]);

@@ -11,8 +11,8 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
-use burn::tensor::TensorData;
 
+use crate::flex::{contiguous, flex_tensor, values};
 use crate::kernels::{conv2d_backward, conv2d_forward, After, ConvShape, Wanted};
 
 /// A float32 2-D convolution with no dilation and one group: input `[n, c, h, w]`, weight
@@ -69,24 +69,6 @@ fn conv_shape(x: &FlexTensor, weight: &FlexTensor, options: Options) -> ConvShap
         sh,
         sw,
     }
-}
-
-/// The tensor's float32 values in row-major order (a copy only if it is a strided view).
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("reponet_conv2d: float32 tensors only (the caller checks)")
-}
-
-fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// The forward on flex tensors: the output, and the pre-activation when `keep` (PReLU).
@@ -236,7 +218,7 @@ fn backward(
     let g = conv2d_backward(&s, x, weight, grad, (after, pre), wanted);
     let as_tensor = |v: Vec<f32>| {
         let len = v.len();
-        FlexTensor::from_data(TensorData::new(v, [len]))
+        flex_tensor(v, [len])
     };
     if let (Some(node), Some(gx)) = (node_x, g.x) {
         grads.register::<Flex>(node, flex_tensor(gx, [s.n, s.c, s.h, s.w]));

@@ -19,6 +19,7 @@
 //! extension over them, and this file the two entry points a model calls.
 
 mod extension;
+mod flex;
 pub mod kernels;
 mod norm;
 

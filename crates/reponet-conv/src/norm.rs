@@ -11,8 +11,8 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
-use burn::tensor::TensorData;
 
+use crate::flex::{contiguous, flex_tensor, values};
 use crate::kernels::batch_norm::{batch_norm_backward, batch_norm_forward, NormShape};
 
 /// `relu(x̂ γ + β)` of an input `[n, c, ...]` (float32), x̂ normalised with the batch's own
@@ -50,23 +50,6 @@ fn norm_shape(x: &FlexTensor) -> NormShape {
         c: dims[1],
         plane: dims.iter().skip(2).product(),
     }
-}
-
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("reponet_batch_norm: float32 tensors only (the caller checks)")
-}
-
-fn flex_tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 type Outputs = (FlexTensor, FlexTensor, FlexTensor);
@@ -232,23 +215,7 @@ impl<C: CheckpointStrategy> NormBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
             .stateful();
-        match prep {
-            OpsKind::Tracked(mut prep) => {
-                let x_id = prep.checkpoint(&x);
-                let inputs = [x, gamma, beta].map(|t| t.into_primitive());
-                let (kept, (out, mean, var)) = kept_forward(x_id, inputs, None, epsilon, relu);
-                (
-                    prep.finish(kept, out),
-                    constant::<C>(mean),
-                    constant::<C>(var),
-                )
-            }
-            OpsKind::UnTracked(prep) => {
-                let inputs = [x, gamma, beta].map(|t| t.into_primitive());
-                let (out, mean, var) = forward(inputs, None, epsilon, relu);
-                (prep.finish(out), constant::<C>(mean), constant::<C>(var))
-            }
-        }
+        tracked_forward(prep, [x, gamma, beta], None, epsilon, relu)
     }
 
     fn reponet_batch_norm_add(
@@ -263,24 +230,38 @@ impl<C: CheckpointStrategy> NormBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), gamma.node(), beta.node(), residual.node()])
             .compute_bound()
             .stateful();
-        match prep {
-            OpsKind::Tracked(mut prep) => {
-                let x_id = prep.checkpoint(&x);
-                let inputs = [x, gamma, beta].map(|t| t.into_primitive());
-                let residual = Some(residual.into_primitive());
-                let (kept, (out, mean, var)) = kept_forward(x_id, inputs, residual, epsilon, relu);
-                (
-                    prep.finish(kept, out),
-                    constant::<C>(mean),
-                    constant::<C>(var),
-                )
-            }
-            OpsKind::UnTracked(prep) => {
-                let inputs = [x, gamma, beta].map(|t| t.into_primitive());
-                let residual = Some(residual.into_primitive());
-                let (out, mean, var) = forward(inputs, residual, epsilon, relu);
-                (prep.finish(out), constant::<C>(mean), constant::<C>(var))
-            }
+        tracked_forward(prep, [x, gamma, beta], Some(residual), epsilon, relu)
+    }
+}
+
+/// The forward of either operation under autodiff: kept for the backward when tracked.
+fn tracked_forward<BO, C, const N: usize>(
+    prep: OpsKind<BO, Flex, Kept, C, N>,
+    [x, gamma, beta]: [FloatTensor<Autodiff<Flex, C>>; 3],
+    residual: Option<FloatTensor<Autodiff<Flex, C>>>,
+    epsilon: f64,
+    relu: bool,
+) -> AutodiffOutputs<C>
+where
+    BO: Backward<Flex, N, State = Kept>,
+    C: CheckpointStrategy,
+{
+    let residual = residual.map(|r| r.into_primitive());
+    match prep {
+        OpsKind::Tracked(mut prep) => {
+            let x_id = prep.checkpoint(&x);
+            let inputs = [x, gamma, beta].map(|t| t.into_primitive());
+            let (kept, (out, mean, var)) = kept_forward(x_id, inputs, residual, epsilon, relu);
+            (
+                prep.finish(kept, out),
+                constant::<C>(mean),
+                constant::<C>(var),
+            )
+        }
+        OpsKind::UnTracked(prep) => {
+            let inputs = [x, gamma, beta].map(|t| t.into_primitive());
+            let (out, mean, var) = forward(inputs, residual, epsilon, relu);
+            (prep.finish(out), constant::<C>(mean), constant::<C>(var))
         }
     }
 }

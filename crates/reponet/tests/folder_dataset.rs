@@ -1,7 +1,8 @@
 //! Folder datasets (`--dataset folder:PATH`) on real images: the built-in MNIST sample (and
 //! Fashion-MNIST where installed) written as PNG files per class reads back as exactly the
-//! IDX path's pixels and labels, evaluates to exactly the same accuracy, and trains to the
-//! IDX path's accuracy within 0.5 points; RGB images of another size train end to end,
+//! IDX path's pixels and labels, trains (an epoch to above 95 %), and a run evaluates to
+//! exactly the same accuracy on the PNG test folder as on the IDX files of the same
+//! images; RGB images of another size train end to end,
 //! and are predicted, embedded and exported at that shape; bad files are errors naming them,
 //! or skipped and counted, and nothing is written on error.
 
@@ -108,50 +109,31 @@ fn fashion_mnist_as_png_reads_back_exactly_where_installed() {
     }
 }
 
-/// Softmax loss, batches of 128, 4 epochs: a recipe that settles on 8,000 images, so that
-/// the two orders of the same images (by IDX index, by class folder) end within 0.5 points
-/// (measured: 0.1 and 0.2 points for seeds 0 and 1; 2 epochs differed by 0.8 and 1.6).
-fn settled(dataset: String) -> TrainConfig {
-    TrainConfig {
-        dataset,
-        epochs: 4,
-        batch_size: 128,
-        loss: LossKind::Softmax,
-        ..TrainConfig::paper_defaults(None)
-    }
-}
-
+/// Trains on the PNG folder, then evaluates that run on the same test images read both
+/// ways. (It once trained on the IDX files too, 4 epochs each, to compare settled
+/// accuracies within 0.5 points: 4 minutes of CI, where the exact equality of the two
+/// evaluations below checks the same data path exactly, and the read-back test the
+/// training images.)
 #[test]
-fn training_on_the_png_folder_matches_the_idx_path() {
+fn training_on_the_png_folder_evaluates_alike_on_both_paths() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("digits");
     let (train_set, test_set) = write_sample_folder(&root);
     let compute = Compute::default();
-    let idx_run = tmp.path().join("idx");
-    let idx = train(
-        &settled("mnist-sample".into()),
-        &idx_run,
-        false,
-        &compute,
-        &mut SilentObserver,
-    )
-    .unwrap();
     let folder_run = tmp.path().join("png");
     let dataset = format!("folder:{}", root.display());
-    let png = train(
-        &settled(dataset.clone()),
-        &folder_run,
-        false,
-        &compute,
-        &mut SilentObserver,
-    )
-    .unwrap();
-    let (idx_acc, png_acc) = (idx.final_test_accuracy, png.final_test_accuracy);
-    assert!(idx_acc > 95.0, "{idx_acc}");
-    assert!(
-        (idx_acc - png_acc).abs() <= 0.5,
-        "IDX {idx_acc} %, PNG folder {png_acc} %"
-    );
+    // One epoch of batch 64 on the 8,000 digits: a recipe that passes 95 % (the demo's
+    // orthoplex reaches 96.2 % with it).
+    let config = TrainConfig {
+        dataset: dataset.clone(),
+        epochs: 1,
+        batch_size: 64,
+        loss: LossKind::Softmax,
+        ..TrainConfig::paper_defaults(None)
+    };
+    let png = train(&config, &folder_run, false, &compute, &mut SilentObserver).unwrap();
+    let png_acc = png.final_test_accuracy;
+    assert!(png_acc > 95.0, "{png_acc}");
 
     // The run records the folder, its shape, its classes and its measured normalisation.
     let config = RunDir::open(&folder_run).unwrap().config().unwrap();
@@ -161,9 +143,12 @@ fn training_on_the_png_folder_matches_the_idx_path() {
     assert!((config.normalization.mean - norm.mean).abs() < 1e-12);
     assert!(config.request.dataset.starts_with("folder:/"));
 
-    // The IDX run evaluated on the PNG test folder: the same images, the same accuracy.
-    let on_png = evaluate_run(&idx_run, Some(&dataset), None, &compute).unwrap();
-    assert_eq!(on_png.accuracy, idx.final_test_accuracy);
+    // The same test images from the IDX files: the same accuracy, exactly.
+    let on_idx = evaluate_run(&folder_run, Some("mnist-sample"), None, &compute).unwrap();
+    assert_eq!(on_idx.images, test_set.len());
+    assert_eq!(on_idx.accuracy, png_acc);
+    // Written apart from the run's own evaluation.
+    assert!(folder_run.join("eval-mnist-sample.json").exists());
 
     // And on the test digits as 36 x 36 colour images: read back at the run's 1 x 28 x 28.
     let rgb = image_set_to_rgb(&test_set, 36);
@@ -171,7 +156,7 @@ fn training_on_the_png_folder_matches_the_idx_path() {
     let splits = [("train", &rgb), ("test", &rgb)];
     write_image_folder(&coloured, &splits, &digit_names()).unwrap();
     let on_colour = evaluate_run(
-        &idx_run,
+        &folder_run,
         Some(&format!("folder:{}", coloured.display())),
         None,
         &compute,
@@ -179,8 +164,8 @@ fn training_on_the_png_folder_matches_the_idx_path() {
     .unwrap();
     assert_eq!(on_colour.images, test_set.len());
     assert!(
-        (on_colour.accuracy - idx_acc).abs() <= 1.0,
-        "resized colour copies {} %, IDX {idx_acc} %",
+        (on_colour.accuracy - png_acc).abs() <= 1.0,
+        "resized colour copies {} %, PNG {png_acc} %",
         on_colour.accuracy
     );
 }
