@@ -3,12 +3,12 @@
 #
 #   scripts/quickstart.sh          `reponet demo`: on the built-in MNIST sample (8,000 train /
 #                                  2,000 test digits, no download), a fixed and a learnable
-#                                  orthoplex head, compared in a report: about a minute on
+#                                  orthoplex head, compared in a report: 1 to 2 minutes on
 #                                  2 CPU cores
 #   scripts/quickstart.sh --full   full MNIST (fetched and verified first), the paper's recipe,
 #                                  3 epochs: 10 to 20 minutes on 2 CPU cores
 #
-# Both build first: 8 to 15 minutes on 2 cores from an empty cargo cache (Burn compiles),
+# Both build first: about 13 minutes on 2 cores from an empty cargo cache (Burn compiles),
 # seconds after that. `cargo install --path crates/reponet-cli` puts `reponet` on the PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,7 +24,7 @@ use context::{Ctx, Output};
 /// Polytope Networks", arXiv 2301.06116).
 ///
 /// Start here (mnist-sample is built in: no download needed):
-///   reponet demo                      a fixed and a learnable head compared, in about a minute
+///   reponet demo                      a fixed and a learnable head compared, in a minute or two
 ///   reponet polytope --kind simplex --classes 10
 ///   reponet train --dataset mnist-sample --epochs 1 --batch-size 64 --out runs/sample
 ///   reponet data fetch mnist

@@ -1,22 +1,24 @@
-//! Convolutions on the CPU through reponet's own kernels.
+//! Convolutions (and the batch norms after them) on the CPU through reponet's own kernels.
 //!
 //! Burn's flex backend trained LeNet++ at about a quarter of PyTorch's speed, most of the
-//! gap in its backward convolutions (BENCHMARKS.md). [`conv2d`] runs a Burn [`Conv2d`]
-//! module, and [`conv2d_prelu`] one followed by a [`PRelu`] and optionally a 2x2
-//! [`MaxPool2d`], through [`ConvBackend`]: a Burn backend extension whose flex
-//! implementation is [`kernels`] (Winograd F(4x4, 5x5) or im2col + GEMM, with bias, PReLU
-//! and pooling fused) and whose autodiff implementation registers one backward node that
-//! runs their backward. Everything else in the graph stays Burn's, and the modules, their
-//! parameters and their records are Burn's `Conv2d`, `PRelu` and `MaxPool2d` unchanged.
+//! gap in its backward convolutions, and ResNets at a third of PyTorch's (BENCHMARKS.md).
+//! [`conv2d`] runs a Burn [`Conv2d`] module, [`conv2d_prelu`] one followed by a [`PRelu`]
+//! and optionally a 2x2 [`MaxPool2d`] (LeNet++), and [`conv2d_batch_norm`] one followed by
+//! a [`BatchNorm`], a shortcut sum and a ReLU (ResNets), through two Burn backend
+//! extensions: [`ConvBackend`], whose flex implementation is [`kernels`] (Winograd
+//! F(4x4, 5x5) and F(6x6, 3x3), or im2col + GEMM, with bias, PReLU and pooling fused), and
+//! [`NormBackend`] (batch norm with its sum and ReLU); their autodiff implementations
+//! register one backward node each. Everything else in the graph stays Burn's, and the
+//! modules, their parameters and their records are Burn's unchanged.
 //!
-//! Where the extension does not apply (another backend, float16, dilation, groups,
+//! Where the extensions do not apply (another backend, float16, dilation, groups,
 //! asymmetric padding, strides with PReLU, other pooling) or Burn's kernels are chosen
 //! ([`ConvKernels::Burn`], passed in by the caller), these functions are the modules' own
 //! `forward`s.
 //!
 //! Layout: [`kernels`] holds the float32 kernels on plain slices (shape, work plan, im2col,
-//! GEMM calls, Winograd transforms, epilogue, forward, backward), [`ConvBackend`] the Burn
-//! extension over them, and this file the two entry points a model calls.
+//! GEMM calls, Winograd transforms, epilogue, forward, backward, batch norm), `extension`
+//! and `norm` the Burn extensions over them, and this file the entry points a model calls.
 
 mod extension;
 mod flex;

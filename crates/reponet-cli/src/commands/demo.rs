@@ -15,7 +15,7 @@ use crate::progress::ProgressObserver;
 /// On the built-in MNIST sample (8,000 training and 2,000 test digits, no download), trains
 /// LeNet++ with a fixed d-Orthoplex head and with a learnable head of the same d, both with
 /// the margin loss, then writes a report with both scatter-plot matrices, the accuracy, the
-/// feature angles and the retrieval figures. About a minute on 2 CPU cores.
+/// feature angles and the retrieval figures. One to two minutes on 2 CPU cores.
 ///   reponet demo
 ///   reponet demo --polytope cube --epochs 2 --out runs/demo-cube
 #[derive(clap::Args)]

@@ -28,7 +28,7 @@ use crate::progress::{stop_on_signals, ProgressObserver};
 /// (the simplex), without which it collapses or starts slowly, and uses none otherwise.
 ///
 /// The run folder gets config.json, metrics.jsonl (one line per epoch), model.bpk and
-/// summary.json. Quick look, no download needed (a minute on 2 cores):
+/// summary.json. Quick look, no download needed (a minute or two on 2 cores):
 ///   reponet train --dataset mnist-sample --epochs 1 --batch-size 64 --out runs/quick
 /// The paper's MNIST run, once `reponet data fetch mnist` has run:
 ///   reponet train --out runs/simplex

@@ -288,15 +288,12 @@ impl Block {
             Some(shortcut) => shortcut.forward(kernels, x.clone()),
             None => x.clone(),
         };
-        let mut skip = Some(skip);
-        let last = self.layers.len() - 1;
-        let mut y = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            // The last convolution's batch norm adds the shortcut before its ReLU.
-            let residual = if i == last { skip.take() } else { None };
-            y = layer.forward(kernels, y, residual, true);
-        }
-        y
+        // The last convolution's batch norm adds the shortcut before its ReLU.
+        let (last, first) = self.layers.split_last().expect("a block has convolutions");
+        let y = first
+            .iter()
+            .fold(x, |y, layer| layer.forward(kernels, y, None, true));
+        last.forward(kernels, y, Some(skip), true)
     }
 
     fn named_tensors(&self, prefix: &str, out: &mut Vec<NamedTensor>) {
