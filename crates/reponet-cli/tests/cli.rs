@@ -1311,7 +1311,7 @@ fn holdout_classes_are_evaluated_as_unseen() {
 }
 
 /// A data root holding real datasets (`mnist/`, ...) for the tests that use them:
-/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (README.md, "Test"); the
+/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (docs/contributing.md, "Tests"); the
 /// tests skip when it is absent.
 fn test_data_root() -> std::path::PathBuf {
     std::env::var_os("REPONET_TEST_DATA").map_or_else(

@@ -108,18 +108,18 @@ impl ComputeDevice {
 
 #[cfg(not(feature = "wgpu"))]
 const NO_WGPU: &str = "this reponet was built without the GPU backend: build it with \
-     `cargo build --release -p reponet-cli --features wgpu` (README.md, \"GPU\")";
+     `cargo build --release -p reponet-cli --features wgpu` (docs/gpu.md)";
 
 #[cfg(not(feature = "cuda"))]
 const NO_CUDA: &str = "this reponet was built without Burn's CUDA backend: build it with \
      `cargo build --release -p reponet-cli --features cuda` (offline too; at run time it needs \
-     the NVIDIA driver and NVRTC with the CUDA headers, README.md, \"GPU\"); --device wgpu \
+     the NVIDIA driver and NVRTC with the CUDA headers, docs/gpu.md); --device wgpu \
      also runs NVIDIA GPUs, through Vulkan";
 
 #[cfg(not(feature = "tch"))]
 const NO_TCH: &str = "this reponet was built without the LibTorch backend: build it with \
      `cargo build --release -p reponet-cli --features tch` where PyTorch is installed \
-     (README.md, \"LibTorch\")";
+     (docs/gpu.md, \"LibTorch\")";
 
 /// Where and how a job computes: the device, which GPU, and whose convolution kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -262,7 +262,7 @@ fn emnist_images_load_upright_with_their_labels() {
 }
 
 /// A data root holding real datasets (`mnist/`, ...) for the tests that use them:
-/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (README.md, "Test"); the
+/// `$REPONET_TEST_DATA`, else `shared/data` beside the checkout (docs/contributing.md, "Tests"); the
 /// tests skip when it is absent.
 fn test_data_root() -> std::path::PathBuf {
     std::env::var_os("REPONET_TEST_DATA").map_or_else(

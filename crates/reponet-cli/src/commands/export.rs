@@ -11,8 +11,8 @@ use crate::context::Ctx;
 /// The network's weights under PyTorch's LeNet++ names (convs.I.weight, convs.I.bias,
 /// acts.I.weight, fc.weight [d, 1152], fc.bias), the head as head.W [outputs, d] (a fixed
 /// head's vertices, or a learnable head's matrix), and as metadata the input normalisation,
-/// class names, polytope, head, loss, scale, margin and the weights' SHA-256. README.md, "As a
-/// library", shows the PyTorch that loads it.
+/// class names, polytope, head, loss, scale, margin and the weights' SHA-256. docs/export.md
+/// shows the PyTorch that loads it.
 ///   reponet export runs/simplex --out simplex.safetensors
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]

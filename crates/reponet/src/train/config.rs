@@ -15,7 +15,7 @@ use crate::nn::{Architecture, HeadKind, LossKind, ModelKind, Stem};
 
 /// Warm-up used by `--margin-warmup auto` when the margin exceeds 90 degrees (the simplex).
 /// Margins of 90 degrees or less (orthoplex, cube) get none. Chosen from measurements: see
-/// README.md, "Margin warm-up".
+/// docs/reproducing.md, "Margin warm-up".
 pub const DEFAULT_WARMUP_EPOCHS_ABOVE_90: f64 = 1.0;
 
 /// The additive angular margin: the polytope's phi, or a fixed angle.
