@@ -1003,7 +1003,7 @@ fn ctrl_c_checkpoints_and_resume_completes_the_run() {
     let other = format!("folder:{}", folder.display());
     let o = reponet(&["eval", r, "--dataset", &other]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = out.join(reponet::train::RunDir::eval_file_for(&other));
+    let file = out.join(reponet::train::RunDir::eval_file("mnist-sample", &other));
     assert!(
         stderr(&o).contains(&file.display().to_string()),
         "{}",

@@ -53,6 +53,26 @@ struct Options {
     pool: bool,
 }
 
+impl Options {
+    /// A convolution alone ([`ConvBackend::reponet_conv2d`]).
+    fn conv(padding: (usize, usize), stride: (usize, usize)) -> Self {
+        Self {
+            padding,
+            stride,
+            pool: false,
+        }
+    }
+
+    /// Convolution + PReLU (+ pooling), stride 1 ([`ConvBackend::reponet_conv2d_prelu`]).
+    fn prelu(padding: (usize, usize), pool: bool) -> Self {
+        Self {
+            padding,
+            stride: (1, 1),
+            pool,
+        }
+    }
+}
+
 fn conv_shape(x: &FlexTensor, weight: &FlexTensor, options: Options) -> ConvShape {
     let (xs, ws) = (x.shape(), weight.shape());
     let ((ph, pw), (sh, sw)) = (options.padding, options.stride);
@@ -105,11 +125,7 @@ impl ConvBackend for Flex {
         stride_h: usize,
         stride_w: usize,
     ) -> FlexTensor {
-        let options = Options {
-            padding: (padding_h, padding_w),
-            stride: (stride_h, stride_w),
-            pool: false,
-        };
+        let options = Options::conv((padding_h, padding_w), (stride_h, stride_w));
         forward([x, weight, bias], None, options, false).0
     }
 
@@ -122,11 +138,7 @@ impl ConvBackend for Flex {
         padding_w: usize,
         pool: bool,
     ) -> FlexTensor {
-        let options = Options {
-            padding: (padding_h, padding_w),
-            stride: (1, 1),
-            pool,
-        };
+        let options = Options::prelu((padding_h, padding_w), pool);
         forward([x, weight, bias], Some(alpha), options, false).0
     }
 }
@@ -248,11 +260,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), weight.node(), bias.node()])
             .compute_bound()
             .stateful();
-        let options = Options {
-            padding: (padding_h, padding_w),
-            stride: (stride_h, stride_w),
-            pool: false,
-        };
+        let options = Options::conv((padding_h, padding_w), (stride_h, stride_w));
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&weight), options);
@@ -279,11 +287,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             .prepare::<C>([x.node(), weight.node(), bias.node(), alpha.node()])
             .compute_bound()
             .stateful();
-        let options = Options {
-            padding: (padding_h, padding_w),
-            stride: (1, 1),
-            pool,
-        };
+        let options = Options::prelu((padding_h, padding_w), pool);
         match prep {
             OpsKind::Tracked(mut prep) => {
                 let (x_id, weight_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));

@@ -96,15 +96,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             stats(&cg.to_class_weight)
         );
     }
-    let own = reponet::train::RunDir::open(&args.run_dir)?
-        .config()?
-        .request
-        .dataset;
-    let file = if eval.dataset == own {
-        reponet::train::RunDir::EVAL.to_string()
-    } else {
-        reponet::train::RunDir::eval_file_for(&eval.dataset)
-    };
+    let own = reponet::train::RunDir::open(&args.run_dir)?.config()?;
+    let file = reponet::train::RunDir::eval_file(&own.request.dataset, &eval.dataset);
     ctx.out.log(format_args!(
         "written to {}",
         args.run_dir.join(file).display()

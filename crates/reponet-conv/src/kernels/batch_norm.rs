@@ -28,10 +28,15 @@ impl NormShape {
         self.n * self.c * self.plane
     }
 
+    /// Image `j`'s plane of channel `ch` in `data`.
+    fn plane<'a>(&self, data: &'a [f32], j: usize, ch: usize) -> &'a [f32] {
+        &data[(j * self.c + ch) * self.plane..][..self.plane]
+    }
+
     /// The `n` planes of channel `ch` in `data`.
     fn planes<'a>(&self, data: &'a [f32], ch: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
         let s = *self;
-        (0..s.n).map(move |j| &data[(j * s.c + ch) * s.plane..][..s.plane])
+        (0..s.n).map(move |j| s.plane(data, j, ch))
     }
 
     fn count(&self) -> f64 {
@@ -175,11 +180,10 @@ pub fn batch_norm_forward(
     out.par_chunks_mut(image).enumerate().for_each(|(j, out)| {
         for (ch, out) in out.chunks_exact_mut(s.plane).enumerate() {
             let (k, b) = (scale[ch], shift[ch]);
-            let at = j * image + ch * s.plane;
-            let x = &x[at..][..s.plane];
+            let x = s.plane(x, j, ch);
             match residual {
                 Some(r) => {
-                    let r = &r[at..][..s.plane];
+                    let r = s.plane(r, j, ch);
                     for ((o, x), r) in out.iter_mut().zip(x).zip(r) {
                         *o = x * k + b + r;
                     }
@@ -228,9 +232,8 @@ pub fn batch_norm_backward(
         .map(|ch| {
             let (mut db, mut dgx) = (0.0f64, 0.0f64);
             for j in 0..s.n {
-                let at = (j * s.c + ch) * s.plane;
-                let (g, x) = (&grad[at..][..s.plane], &x[at..][..s.plane]);
-                let out = relu_out.map(|o| &o[at..][..s.plane]);
+                let (g, x) = (s.plane(grad, j, ch), s.plane(x, j, ch));
+                let out = relu_out.map(|o| s.plane(o, j, ch));
                 let sums = gradient_sums(g, x, mean[ch], out);
                 db += sums.0;
                 dgx += sums.1;
@@ -253,11 +256,10 @@ pub fn batch_norm_backward(
     gx.par_chunks_mut(image).enumerate().for_each(|(j, gx)| {
         for (ch, gx) in gx.chunks_exact_mut(s.plane).enumerate() {
             let [a, b, c] = coefficients[ch];
-            let at = j * image + ch * s.plane;
-            let (x, g) = (&x[at..][..s.plane], &grad[at..][..s.plane]);
+            let (x, g) = (s.plane(x, j, ch), s.plane(grad, j, ch));
             match relu_out {
                 Some(out) => {
-                    let out = &out[at..][..s.plane];
+                    let out = s.plane(out, j, ch);
                     for (((d, x), g), o) in gx.iter_mut().zip(x).zip(g).zip(out) {
                         let g = if *o > 0.0 { *g } else { 0.0 };
                         *d = a * g + b * x + c;

@@ -62,9 +62,8 @@ pub struct Evaluation {
 }
 
 /// Evaluate the model of `run_dir` on the test split of `dataset` in `data_dir` (default:
-/// the run's own), honouring the run's `--limit-test`, and write it into the run: as
-/// `eval.json` on the run's own dataset, as [`RunDir::eval_file_for`] on another, so that
-/// an evaluation elsewhere never stands in for the run's own.
+/// the run's own), honouring the run's `--limit-test`, and write it into the run, as
+/// [`RunDir::eval_file`] names it.
 /// A dataset with another class count than the run's is refused, and so is a registry
 /// dataset of another image shape (a folder dataset is read at the run's shape).
 pub fn evaluate_run(
@@ -158,12 +157,7 @@ pub fn evaluate_run(
         held_out_classes: config.held_out.clone(),
         held_out_retrieval,
     };
-    let own = dataset == config.request.dataset;
-    let file = if own {
-        RunDir::EVAL.to_string()
-    } else {
-        RunDir::eval_file_for(dataset)
-    };
+    let file = RunDir::eval_file(&config.request.dataset, dataset);
     run.write_json(&file, &evaluation)?;
     Ok(evaluation)
 }

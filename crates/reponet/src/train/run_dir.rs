@@ -44,10 +44,15 @@ impl RunDir {
     /// Written after every epoch (and on interruption); removed when the run completes.
     pub const CHECKPOINT: &'static str = "checkpoint.bin";
 
-    /// The file `reponet eval RUN --dataset DATASET` writes for a dataset other than the
-    /// run's own: `eval-DATASET.json`, with any character outside letters, digits, `-` and
-    /// `_` as `_` (`folder:~/photos` gives `eval-folder___photos.json`).
-    pub fn eval_file_for(dataset: &str) -> String {
+    /// The file an evaluation on `dataset` goes to in a run trained on `run_dataset`:
+    /// [`RunDir::EVAL`] on its own dataset, else `eval-DATASET.json`, with any character
+    /// outside letters, digits, `-` and `_` as `_` (`folder:~/photos` gives
+    /// `eval-folder___photos.json`), so an evaluation elsewhere never stands in for the
+    /// run's own.
+    pub fn eval_file(run_dataset: &str, dataset: &str) -> String {
+        if dataset == run_dataset {
+            return Self::EVAL.to_string();
+        }
         let safe: String = dataset
             .chars()
             .map(|c| {
