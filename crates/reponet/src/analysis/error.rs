@@ -41,9 +41,9 @@ pub enum AnalysisError {
     #[error("{0}")]
     /// A figure that cannot be drawn as asked (e.g. coordinates the features lack).
     Figure(String),
-    #[error("none of the {0} image files decoded (each was left out, as --skip-bad-images asks)")]
-    /// Every file was left out as undecodable.
-    NoImages(usize),
+    #[error("none of the {0} image files decoded (each was left out, as --skip-bad-images asks); the first: {1}")]
+    /// Every file was left out as undecodable: how many, and the first one's problem.
+    NoImages(usize, String),
     #[error("{}: {message}", path.display())]
     /// A report file or folder could not be written.
     Io {

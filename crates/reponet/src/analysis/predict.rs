@@ -258,8 +258,11 @@ fn read_images_skipping(
             Err(e) => return Err(e.into()),
         }
     }
-    if read.is_empty() && !files.is_empty() {
-        return Err(AnalysisError::NoImages(skipped.len()));
+    if let (true, Some(first)) = (read.is_empty(), skipped.first()) {
+        return Err(AnalysisError::NoImages(
+            skipped.len(),
+            first.problem.clone(),
+        ));
     }
     let set = ImageSet {
         pixels: decoded.concat(),
