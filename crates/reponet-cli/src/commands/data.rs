@@ -10,7 +10,7 @@ use reponet::data::{
 };
 use serde_json::json;
 
-use crate::commands::train::FolderArgs;
+use crate::commands::folder_args::FolderArgs;
 use crate::context::{Ctx, Output, Verbosity};
 
 /// Get, list and check datasets.

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod embed;
 pub mod eval;
 pub mod export;
+pub mod folder_args;
 pub mod plot;
 pub mod polytope;
 pub mod predict;

@@ -5,12 +5,13 @@ use reponet::data::{FolderOptions, FOLDER_PREFIX};
 use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind, ModelKind, Stem};
 use reponet::train::{
-    self, Augment, CheckpointEvery, HoldoutSetting, LrSchedule, MarginSetting, OptimizerKind,
-    TrainConfig, TrainError, TrainObserver, WarmupSetting,
+    self, Augment, CheckpointEvery, Freeze, HoldoutSetting, InputNorm, LrSchedule, MarginSetting,
+    OptimizerKind, TrainConfig, TrainError, TrainObserver, WarmupSetting,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::commands::folder_args::FolderArgs;
 use crate::context::Ctx;
 use crate::progress::{stop_on_signals, ProgressObserver};
 
@@ -66,6 +67,7 @@ pub struct Args {
         "out", "force", "dataset", "cifar100_labels", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
         "model", "stem", "optimizer", "nesterov", "weight_decay", "lr_schedule", "lr_warmup", "augment",
+        "weights", "freeze", "input_norm",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
@@ -133,6 +135,23 @@ pub struct Args {
     /// crop-flip, or crop on digits and letters, which are never mirrored].
     #[arg(long)]
     augment: Option<Augment>,
+    /// Start resnet18/34/50 from pretrained weights: a PyTorch state dict (.pth / .pt,
+    /// also nested under state_dict or model) or .safetensors, under torchvision's or timm's
+    /// names (docs/pretrained.md). Read without running any code; the imagenet stem, RGB
+    /// images, 224 x 224 for folder datasets unless --image-size, ImageNet's normalisation
+    /// unless --input-norm.
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
+    /// none: everything trains (fine-tuning); backbone: only the projection to d and its
+    /// batch norm train, the ResNet's stem and stages and their batch-norm statistics stay as
+    /// they started (a linear probe onto the polytope).
+    #[arg(long, default_value = "none")]
+    freeze: Freeze,
+    /// Input normalisation: dataset (the registry's, or measured on the training images) or
+    /// imagenet (what pretrained ResNets expect) [default: imagenet with --weights, else
+    /// dataset].
+    #[arg(long)]
+    input_norm: Option<InputNorm>,
     /// Seeds initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -276,12 +295,23 @@ fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         }
         None => recipe.augment,
     };
+    let mut folder = FolderOptions {
+        skip_bad_images: args.skip_bad_images,
+        ..args.folder.options()
+    };
+    if args.weights.is_some() && args.dataset.starts_with(FOLDER_PREFIX) {
+        // Pretrained ImageNet ResNets see 224 x 224 RGB images.
+        folder.image_size = folder.image_size.or(Some([224, 224]));
+        folder.channels = folder.channels.or(Some(3));
+    }
+    let input_norm = args.input_norm.unwrap_or(if args.weights.is_some() {
+        InputNorm::Imagenet
+    } else {
+        InputNorm::Dataset
+    });
     let config = TrainConfig {
         dataset: args.dataset,
-        folder: FolderOptions {
-            skip_bad_images: args.skip_bad_images,
-            ..args.folder.options()
-        },
+        folder,
         data_dir: args.data_dir,
         polytope: args.polytope,
         dim: args.dim,
@@ -306,8 +336,25 @@ fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         lr_schedule: args.lr_schedule.unwrap_or(recipe.lr_schedule),
         lr_warmup: args.lr_warmup,
         augment,
+        weights: args.weights,
+        freeze: args.freeze,
+        input_norm,
     };
     let resolved = config.resolve().map_err(crate::errors::in_flag_words)?;
+    if let Some(weights) = &config.weights {
+        log(format!(
+            "starting from {} (sha256 {}), {} stem, input normalised as {}{}",
+            weights.display(),
+            resolved.weights_sha256.as_deref().unwrap_or("-"),
+            resolved.request.stem,
+            config.input_norm,
+            if config.freeze == Freeze::Backbone {
+                "; backbone frozen: only the projection to d trains"
+            } else {
+                ""
+            }
+        ));
+    }
     if !resolved.held_out.is_empty() {
         log(format!(
             "held out of training: classes {} (evaluated as unseen classes by `reponet eval`)",
@@ -352,50 +399,4 @@ fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         config.augment
     ));
     Ok(config)
-}
-
-/// How a folder dataset is read: train's options, and data check's.
-#[derive(clap::Args)]
-pub struct FolderArgs {
-    /// Folder datasets: resize every image to ROWSxCOLS (or N for N x N)
-    /// [default: the first training image's size].
-    #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_image_size)]
-    image_size: Option<[usize; 2]>,
-    /// Folder datasets: 1 (grey) or 3 (RGB) [default: the first training image's].
-    #[arg(long)]
-    channels: Option<usize>,
-    /// Folder datasets without train/ and test/: the share of each class's images kept for
-    /// testing [default: 0.2].
-    #[arg(long)]
-    test_fraction: Option<f64>,
-    /// Folder datasets without train/ and test/: seeds that split (not --seed, so that runs
-    /// of different seeds test on the same images).
-    #[arg(long, default_value_t = 0)]
-    split_seed: u64,
-}
-
-impl FolderArgs {
-    /// The options, not skipping bad images.
-    pub fn options(&self) -> FolderOptions {
-        FolderOptions {
-            image_size: self.image_size,
-            channels: self.channels,
-            test_fraction: self.test_fraction,
-            split_seed: self.split_seed,
-            skip_bad_images: false,
-        }
-    }
-}
-
-/// `32x28` (rows x columns) or `32` (square).
-fn parse_image_size(text: &str) -> Result<[usize; 2], String> {
-    let side = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("'{text}': give ROWSxCOLS, such as 32x32, or one side"))
-    };
-    match text.split_once(['x', 'X']) {
-        Some((rows, cols)) => Ok([side(rows)?, side(cols)?]),
-        None => side(text).map(|n| [n, n]),
-    }
 }

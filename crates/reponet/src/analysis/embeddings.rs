@@ -4,9 +4,8 @@
 use crate::device::Compute;
 use std::path::{Path, PathBuf};
 
-use super::predict::read_images;
 use super::AnalysisError;
-use crate::data::DataSplit;
+use crate::data::{decode_images, DataSplit};
 use crate::nn::Network;
 use crate::train::{extract_features, ResolvedConfig, RunDir};
 use burn::tensor::Device;
@@ -19,7 +18,8 @@ pub struct Embeddings {
     /// The features, row-major, `len() * dim` floats.
     pub features: Vec<f32>,
     /// Class label of each row: a split's true label; for image files, which carry none,
-    /// the nearest class (predicted).
+    /// the nearest class (predicted); empty for a pretrained backbone's features of image
+    /// files (no classes).
     pub labels: Vec<u8>,
     /// Name of each class, indexed by label.
     pub class_names: Vec<String>,
@@ -30,12 +30,17 @@ pub struct Embeddings {
 impl Embeddings {
     /// Number of embedded images.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.features.len() / self.dim.max(1)
     }
 
     /// Whether there are no embeddings.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.features.is_empty()
+    }
+
+    /// Whether rows carry a label.
+    fn labelled(&self) -> bool {
+        !self.labels.is_empty()
     }
 
     /// The feature vector of image `i`.
@@ -116,7 +121,7 @@ pub fn embed_images(
 ) -> Result<Embeddings, AnalysisError> {
     let (config, model) = RunDir::open(run_dir)?.load_model_on(compute)?;
     let device = compute.device();
-    let set = read_images(files, config.input, config.classes)?;
+    let set = decode_images(&unlabelled(files), config.input, config.classes, false)?.0;
     let features = extract_features(&model, &set, config.normalization, &device);
     let labels = model.classes_of_features(&features, config.dim, &device);
     Ok(Embeddings {
@@ -126,6 +131,11 @@ pub fn embed_images(
         class_names: config.trained_class_names(),
         files: files.to_vec(),
     })
+}
+
+/// Image files labelled 0, for [`decode_images`].
+pub(crate) fn unlabelled(files: &[PathBuf]) -> Vec<(PathBuf, u8)> {
+    files.iter().map(|f| (f.clone(), 0)).collect()
 }
 
 /// Write `emb` to `path`, in the format its extension names, atomically:
@@ -155,8 +165,13 @@ pub fn write_embeddings(path: &Path, emb: &Embeddings) -> Result<(), AnalysisErr
 
 fn npy(emb: &Embeddings) -> Vec<u8> {
     let mut header = format!(
-        "{{'descr': [('features', '<f4', ({},)), ('label', 'u1')], 'fortran_order': False, 'shape': ({},), }}",
+        "{{'descr': [('features', '<f4', ({},)){}], 'fortran_order': False, 'shape': ({},), }}",
         emb.dim,
+        if emb.labelled() {
+            ", ('label', 'u1')"
+        } else {
+            ""
+        },
         emb.len()
     );
     // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64
@@ -172,36 +187,39 @@ fn npy(emb: &Embeddings) -> Vec<u8> {
         for x in emb.row(i) {
             out.extend_from_slice(&x.to_le_bytes());
         }
-        out.push(emb.labels[i]);
+        if emb.labelled() {
+            out.push(emb.labels[i]);
+        }
     }
     out
 }
 
 fn csv(emb: &Embeddings) -> Vec<u8> {
     let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
-    let mut out = String::from(if emb.files.is_empty() {
-        "label,class"
-    } else {
-        "file,label,class"
-    });
-    for j in 0..emb.dim {
-        out.push_str(&format!(",f{j}"));
+    let mut columns = Vec::new();
+    if !emb.files.is_empty() {
+        columns.push("file".to_string());
     }
+    if emb.labelled() {
+        columns.extend(["label".to_string(), "class".to_string()]);
+    }
+    columns.extend((0..emb.dim).map(|j| format!("f{j}")));
+    let mut out = columns.join(",");
     out.push('\n');
     for i in 0..emb.len() {
-        let label = emb.labels[i];
-        let name = emb
-            .class_names
-            .get(label as usize)
-            .map_or("", String::as_str);
+        let mut row = Vec::with_capacity(columns.len());
         if let Some(file) = emb.files.get(i) {
-            out.push_str(&quoted(&file.display().to_string()));
-            out.push(',');
+            row.push(quoted(&file.display().to_string()));
         }
-        out.push_str(&format!("{label},{}", quoted(name)));
-        for x in emb.row(i) {
-            out.push_str(&format!(",{x}"));
+        if let Some(&label) = emb.labels.get(i) {
+            let name = emb
+                .class_names
+                .get(label as usize)
+                .map_or("", String::as_str);
+            row.extend([label.to_string(), quoted(name)]);
         }
+        row.extend(emb.row(i).iter().map(f32::to_string));
+        out.push_str(&row.join(","));
         out.push('\n');
     }
     out.into_bytes()
@@ -219,17 +237,17 @@ fn safetensors(emb: &Embeddings) -> Vec<u8> {
             serde_json::to_string(&emb.files).expect("paths"),
         ));
     }
-    let entries = [
-        Entry {
-            name: "features",
-            shape: vec![emb.len(), emb.dim],
-            data: Data::F32(&emb.features),
-        },
-        Entry {
+    let mut entries = vec![Entry {
+        name: "features",
+        shape: vec![emb.len(), emb.dim],
+        data: Data::F32(&emb.features),
+    }];
+    if emb.labelled() {
+        entries.push(Entry {
             name: "labels",
             shape: vec![emb.len()],
             data: Data::U8(&emb.labels),
-        },
-    ];
+        });
+    }
     to_bytes(&entries, &metadata.into_iter().collect())
 }

@@ -2,6 +2,7 @@
 //! the features (compactness, separation), retrieval and verification, and tables across
 //! runs; a trained model exported for use elsewhere.
 
+mod backbone_features;
 mod embeddings;
 mod error;
 mod evaluation;
@@ -17,6 +18,7 @@ mod retrieval;
 mod runs_table;
 mod safetensors;
 
+pub use backbone_features::PretrainedBackbone;
 pub use embeddings::{embed_images, embed_run, write_embeddings, Embeddings};
 pub use error::AnalysisError;
 pub use evaluation::{evaluate_run, ClassAccuracy, Evaluation};

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use burn::tensor::Device;
 
-use super::embeddings::embed_split;
+use super::embeddings::{embed_split, unlabelled};
 use super::AnalysisError;
-use crate::data::{read_image, DataSplit, ImageSet, ImageShape};
+use crate::data::{decode_images, DataSplit, ImageSet, ImageShape};
 use crate::device::Compute;
 use crate::nn::Network;
 use crate::train::{extract_features, ResolvedConfig, RunDir};
@@ -76,7 +76,7 @@ pub struct SkippedFile {
 }
 
 /// Recognise the images in `files` (PNG or JPEG, any size and colour: converted to the
-/// run's input shape, see [`read_image`]) with the model of `run_dir`. A file that does not
+/// run's input shape, see [`crate::data::read_image`]) with the model of `run_dir`. A file that does not
 /// decode is an error naming it, or with `skip_bad` left out and listed in
 /// [`Predictions::skipped`].
 pub fn predict_files(
@@ -221,57 +221,35 @@ fn nearest(feature: &[f32], weights: &[Vec<f64>]) -> (usize, f64) {
     )
 }
 
-/// `files` decoded to `shape` as one set (labels all 0), in parallel; the first that does
-/// not decode is an error naming it.
-pub fn read_images(
-    files: &[PathBuf],
-    shape: ImageShape,
-    classes: usize,
-) -> Result<ImageSet, AnalysisError> {
-    Ok(read_images_skipping(files, shape, classes, false)?.0)
-}
-
-/// [`read_images`], leaving out (with `skip_bad`) the files that do not decode: the set,
-/// the files in it, and those left out with their problem. All left out is an error.
+/// `files` decoded to `shape` as one set (labels all 0), leaving out (with `skip_bad`) the
+/// files that do not decode: the set, the files in it, and those left out with their
+/// problem. All left out is an error.
 fn read_images_skipping(
     files: &[PathBuf],
     shape: ImageShape,
     classes: usize,
     skip_bad: bool,
 ) -> Result<(ImageSet, Vec<PathBuf>, Vec<SkippedFile>), AnalysisError> {
-    use rayon::prelude::*;
-    let results: Vec<_> = files
-        .par_iter()
-        .map(|file| read_image(file, shape))
+    let (set, bad) = decode_images(&unlabelled(files), shape, classes, skip_bad)?;
+    let skipped: Vec<SkippedFile> = bad
+        .into_iter()
+        .map(|b| SkippedFile {
+            file: b.path,
+            problem: b.problem,
+        })
         .collect();
-    let (mut decoded, mut read, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for (file, result) in files.iter().zip(results) {
-        match result {
-            Ok(pixels) => {
-                decoded.push(pixels);
-                read.push(file.clone());
-            }
-            Err(e) if skip_bad => skipped.push(SkippedFile {
-                file: file.clone(),
-                problem: e.to_string(),
-            }),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if let (true, Some(first)) = (read.is_empty(), skipped.first()) {
+    if let (true, Some(first)) = (set.is_empty(), skipped.first()) {
         return Err(AnalysisError::NoImages(
             skipped.len(),
             first.problem.clone(),
         ));
     }
-    let set = ImageSet {
-        pixels: decoded.concat(),
-        labels: vec![0; read.len()],
-        channels: shape.channels,
-        rows: shape.rows,
-        cols: shape.cols,
-        classes,
-    };
+    let left_out: std::collections::HashSet<&PathBuf> = skipped.iter().map(|s| &s.file).collect();
+    let read = files
+        .iter()
+        .filter(|f| !left_out.contains(f))
+        .cloned()
+        .collect();
     Ok((set, read, skipped))
 }
 

@@ -204,37 +204,12 @@ impl ImageFolder {
     /// does not decode is an error naming it, or, with `skip_bad_images`, left out and
     /// returned.
     pub fn load(&self, split: DataSplit) -> Result<(ImageSet, Vec<BadImage>), DataError> {
-        // Decoded a chunk at a time, so that at most a chunk is held twice.
-        const CHUNK: usize = 4096;
-        let files = self.files(split);
-        let mut set = ImageSet {
-            pixels: Vec::with_capacity(files.len() * self.shape.len()),
-            labels: Vec::with_capacity(files.len()),
-            channels: self.shape.channels,
-            rows: self.shape.rows,
-            cols: self.shape.cols,
-            classes: self.class_names.len(),
-        };
-        let mut bad = Vec::new();
-        for chunk in files.chunks(CHUNK) {
-            let decoded: Vec<Result<Vec<u8>, DataError>> = chunk
-                .par_iter()
-                .map(|(path, _)| read_image(path, self.shape))
-                .collect();
-            for ((path, label), image) in chunk.iter().zip(decoded) {
-                match image {
-                    Ok(pixels) => {
-                        set.pixels.extend(pixels);
-                        set.labels.push(*label);
-                    }
-                    Err(e) if self.skip_bad_images => bad.push(BadImage {
-                        path: path.clone(),
-                        problem: problem_of(e),
-                    }),
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        let (set, bad) = decode_images(
+            self.files(split),
+            self.shape,
+            self.class_names.len(),
+            self.skip_bad_images,
+        )?;
         if split == DataSplit::Train && set.is_empty() {
             return Err(DataError::format(
                 &self.root,
@@ -243,6 +218,48 @@ impl ImageFolder {
         }
         Ok((set, bad))
     }
+}
+
+/// Image files with their labels decoded to `shape` in parallel (the one loader of folder
+/// datasets, `predict` and `embed`), in their order. A file that does not decode is an error
+/// naming it, or, with `skip_bad`, left out and returned.
+pub fn decode_images(
+    files: &[(PathBuf, u8)],
+    shape: ImageShape,
+    classes: usize,
+    skip_bad: bool,
+) -> Result<(ImageSet, Vec<BadImage>), DataError> {
+    // Decoded a chunk at a time, so that at most a chunk is held twice.
+    const CHUNK: usize = 4096;
+    let mut set = ImageSet {
+        pixels: Vec::with_capacity(files.len() * shape.len()),
+        labels: Vec::with_capacity(files.len()),
+        channels: shape.channels,
+        rows: shape.rows,
+        cols: shape.cols,
+        classes,
+    };
+    let mut bad = Vec::new();
+    for chunk in files.chunks(CHUNK) {
+        let decoded: Vec<Result<Vec<u8>, DataError>> = chunk
+            .par_iter()
+            .map(|(path, _)| read_image(path, shape))
+            .collect();
+        for ((path, label), image) in chunk.iter().zip(decoded) {
+            match image {
+                Ok(pixels) => {
+                    set.pixels.extend(pixels);
+                    set.labels.push(*label);
+                }
+                Err(e) if skip_bad => bad.push(BadImage {
+                    path: path.clone(),
+                    problem: problem_of(e),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok((set, bad))
 }
 
 /// What `reponet data check folder:PATH` reports: every image decoded once.

@@ -27,9 +27,9 @@ pub use fetch::{fetch_dataset, FetchOptions, FetchProgress, FetchedFile};
 pub use folder::{file_spellings, find_file, load_idx_pair, load_mnist_dir, load_split_from};
 pub use idx::{parse_idx_bytes, read_idx, read_idx_checked, write_idx, IdxArray, MAX_ELEMENTS};
 pub use image_folder::{
-    check_shape, class_folder_name, image_files, is_image_file, read_image, write_image_folder,
-    BadImage, ClassCount, FolderLayout, FolderOptions, FolderReport, ImageFolder, SizeCount,
-    DEFAULT_TEST_FRACTION, FOLDER_PREFIX,
+    check_shape, class_folder_name, decode_images, image_files, is_image_file, read_image,
+    write_image_folder, BadImage, ClassCount, FolderLayout, FolderOptions, FolderReport,
+    ImageFolder, SizeCount, DEFAULT_TEST_FRACTION, FOLDER_PREFIX,
 };
 pub use image_set::{ChannelStats, DataSplit, ImageSet, ImageShape, Normalization};
 pub use locate::{

@@ -6,6 +6,7 @@ use reponet_conv::ConvKernels;
 use serde::{Deserialize, Serialize};
 
 use super::lenet::LeNetPlusPlus;
+use super::pretrained::{WeightFile, WeightsError};
 use super::resnet::{ResNet, ResNetSpec, Stem};
 use super::NamedTensor;
 use crate::data::ImageShape;
@@ -181,6 +182,33 @@ impl Backbone {
         match self {
             Self::LeNet(l) => l.forward(images),
             Self::ResNet(r) => r.forward(images),
+        }
+    }
+
+    /// A ResNet with its stem and stages from `weights` (see [`ResNet::with_pretrained`]);
+    /// LeNet++ takes none.
+    pub fn with_pretrained(
+        self,
+        weights: &WeightFile,
+        model: ModelKind,
+    ) -> Result<Self, WeightsError> {
+        match self {
+            Self::ResNet(r) => Ok(Self::ResNet(
+                r.with_pretrained(weights, &model.to_string())?,
+            )),
+            Self::LeNet(_) => Err(WeightsError::Mismatch {
+                path: weights.path.clone(),
+                model: model.to_string(),
+                problems: "pretrained weights load into resnet18, resnet34 and resnet50".into(),
+            }),
+        }
+    }
+
+    /// A ResNet with its stem and stages frozen (see [`ResNet::with_frozen_body`]).
+    pub fn with_frozen_body(self) -> Self {
+        match self {
+            Self::ResNet(r) => Self::ResNet(r.with_frozen_body()),
+            other => other,
         }
     }
 

@@ -8,6 +8,7 @@ mod lenet;
 mod loss;
 mod margin_warmup;
 mod network;
+pub mod pretrained;
 mod resnet;
 mod running_statistics;
 

@@ -4,14 +4,17 @@
 //! `resnet50` with bottlenecks, projection shortcuts), each ending in global average
 //! pooling and a linear layer to the polytope's d.
 
-use burn::module::Module;
+use std::collections::BTreeMap;
+
+use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use reponet_conv::{conv2d_batch_norm, ConvKernels};
 use serde::{Deserialize, Serialize};
 
+use super::pretrained::{WeightFile, WeightsError};
 use super::NamedTensor;
 use crate::data::ImageShape;
 
@@ -195,6 +198,49 @@ impl ConvBn {
     }
 }
 
+/// A parameter replaced by `values` (its shape, id and trainability kept).
+fn replace<const D: usize>(param: &mut Param<Tensor<D>>, values: Vec<f32>) {
+    let p = param.clone();
+    *param = p.map(|t| Tensor::from_data(TensorData::new(values, t.shape()), &t.device()));
+}
+
+/// A running statistic replaced by `values` (`update` alone only queues them for the next
+/// synchronisation).
+fn running<const D: usize>(state: &RunningState<Tensor<D>>, values: Vec<f32>) {
+    let t = state.value();
+    state.update(Tensor::from_data(
+        TensorData::new(values, t.shape()),
+        &t.device(),
+    ));
+    state.value_sync();
+}
+
+/// Takes a named tensor's values out of a checked set ([`WeightFile::take`] made sure every
+/// name is there).
+struct Source(BTreeMap<String, Vec<f32>>);
+
+impl Source {
+    fn take(&mut self, name: &str) -> Vec<f32> {
+        self.0
+            .remove(name)
+            .expect("names checked against the network")
+    }
+
+    fn conv_bn(&mut self, layer: &mut ConvBn, conv: &str, bn: &str) {
+        replace(&mut layer.conv.weight, self.take(&format!("{conv}.weight")));
+        replace(&mut layer.bn.gamma, self.take(&format!("{bn}.weight")));
+        replace(&mut layer.bn.beta, self.take(&format!("{bn}.bias")));
+        running(
+            &layer.bn.running_mean,
+            self.take(&format!("{bn}.running_mean")),
+        );
+        running(
+            &layer.bn.running_var,
+            self.take(&format!("{bn}.running_var")),
+        );
+    }
+}
+
 fn batch_norm_tensors(bn: &BatchNorm, name: &str, out: &mut Vec<NamedTensor>) {
     out.push(NamedTensor::of(format!("{name}.weight"), bn.gamma.val()));
     out.push(NamedTensor::of(format!("{name}.bias"), bn.beta.val()));
@@ -294,6 +340,24 @@ impl Block {
             .iter()
             .fold(x, |y, layer| layer.forward(kernels, y, None, true));
         last.forward(kernels, y, Some(skip), true)
+    }
+
+    fn load(&mut self, prefix: &str, source: &mut Source) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let n = i + 1;
+            source.conv_bn(
+                layer,
+                &format!("{prefix}.conv{n}"),
+                &format!("{prefix}.bn{n}"),
+            );
+        }
+        if let Some(Shortcut::Projection(p)) = &mut self.shortcut {
+            source.conv_bn(
+                p,
+                &format!("{prefix}.downsample.0"),
+                &format!("{prefix}.downsample.1"),
+            );
+        }
     }
 
     fn named_tensors(&self, prefix: &str, out: &mut Vec<NamedTensor>) {
@@ -443,12 +507,52 @@ impl ResNet {
         batch_norm_tensors(&self.embed_bn, "fc_bn", &mut all);
         all
     }
+
+    /// Whether the stem is torchvision's (7x7 stride 2, max-pool).
+    pub fn has_imagenet_stem(&self) -> bool {
+        self.stem_pool.is_some()
+    }
+
+    /// The network with everything before the projection to d (stem and stages) taken from
+    /// `weights`, under torchvision's names (timm's are the same): each tensor there with
+    /// its shape, nothing else there but the file's own classifier (`fc.*`) and batch
+    /// counters. `model` names the network in errors.
+    pub fn with_pretrained(
+        mut self,
+        weights: &WeightFile,
+        model: &str,
+    ) -> Result<Self, WeightsError> {
+        let body: Vec<(String, Vec<usize>)> = self
+            .named_tensors()
+            .into_iter()
+            .filter(|t| !t.name.starts_with("fc"))
+            .map(|t| (t.name, t.shape))
+            .collect();
+        let values = weights.take(model, &body, |name| {
+            name.starts_with("fc.") || name.ends_with(".num_batches_tracked")
+        })?;
+        let mut source = Source(values);
+        source.conv_bn(&mut self.stem, "conv1", "bn1");
+        for (s, stage) in self.stages.iter_mut().enumerate() {
+            for (b, block) in stage.iter_mut().enumerate() {
+                block.load(&format!("layer{}.{b}", s + 1), &mut source);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The network with its stem and stages frozen: no gradients, batch norm on its running
+    /// statistics; the projection to d and its batch norm still train (a linear probe).
+    pub fn with_frozen_body(mut self) -> Self {
+        self.stem = self.stem.freeze();
+        self.stages = self.stages.freeze();
+        self
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::TensorData;
 
     /// Option A: `x[:, :, ::2, ::2]` with `pad` zero channels before and after, as the
     /// CIFAR ResNets' `F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, pad, pad))`.

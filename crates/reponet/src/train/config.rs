@@ -11,7 +11,8 @@ use crate::data::{
     FolderOptions, ImageShape, LocatedDataset, Normalization, FOLDER_PREFIX,
 };
 use crate::geometry::{Polytope, PolytopeKind};
-use crate::nn::{Architecture, HeadKind, LossKind, ModelKind, Stem};
+use crate::nn::pretrained::WeightFile;
+use crate::nn::{Architecture, Backbone, HeadKind, LossKind, ModelKind, Stem};
 
 /// Warm-up used by `--margin-warmup auto` when the margin exceeds 90 degrees (the simplex).
 /// Margins of 90 degrees or less (orthoplex, cube) get none. Chosen from measurements: see
@@ -329,6 +330,57 @@ pub struct TrainConfig {
     /// What is done to each training image.
     #[serde(default)]
     pub augment: Augment,
+    /// Pretrained weights the backbone starts from (resnet18/34/50, torchvision's names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<PathBuf>,
+    /// What stays as it started.
+    #[serde(default)]
+    pub freeze: Freeze,
+    /// Where the input normalisation comes from.
+    #[serde(default)]
+    pub input_norm: InputNorm,
+}
+
+/// Which weights stay as they started (`--freeze`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Freeze {
+    /// Everything trains.
+    #[default]
+    None,
+    /// A ResNet's stem and stages (batch norm on its running statistics): only the
+    /// projection to d and its batch norm train, a linear probe onto the polytope.
+    Backbone,
+}
+
+/// Where the input's per-channel mean and standard deviation come from (`--input-norm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[derive(strum::Display, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum InputNorm {
+    /// The registry's figures, or measured on the training split.
+    #[default]
+    Dataset,
+    /// ImageNet's, which torchvision's and timm's pretrained ResNets were trained with.
+    Imagenet,
+}
+
+impl InputNorm {
+    /// ImageNet's per-channel mean and standard deviation (torchvision's `transforms`
+    /// documentation; pixels in [0, 1]).
+    pub const IMAGENET: Normalization = Normalization {
+        mean: 0.449,
+        std: 0.226,
+        per_channel: Some(crate::data::ChannelStats {
+            mean: [0.485, 0.456, 0.406],
+            std: [0.229, 0.224, 0.225],
+        }),
+    };
 }
 
 impl TrainConfig {
@@ -362,6 +414,9 @@ impl TrainConfig {
             lr_schedule: LrSchedule::Constant,
             lr_warmup: 0.0,
             augment: Augment::None,
+            weights: None,
+            freeze: Freeze::None,
+            input_norm: InputNorm::Dataset,
         }
     }
 
@@ -444,6 +499,37 @@ impl TrainConfig {
                 "nesterov",
                 &true,
                 "is a form of SGD momentum: use it with --optimizer sgd",
+            );
+        }
+        if self.weights.is_some() && !self.model.has_stem_choice() {
+            return bad(
+                "weights",
+                &self.model,
+                "pretrained weights load into resnet18, resnet34 and resnet50 (torchvision's architectures)",
+            );
+        }
+        if self.weights.is_some() && self.stem == Stem::Cifar {
+            return bad(
+                "stem",
+                &self.stem,
+                "pretrained torchvision and timm ResNets have the imagenet stem (7x7 stride 2, max-pool): leave --stem out",
+            );
+        }
+        if self.weights.is_some() && input.channels != 3 {
+            return bad(
+                "weights",
+                &self.dataset,
+                &format!(
+                    "pretrained ResNets take RGB images, and these have {} channel(s): folder datasets read them as RGB with --channels 3",
+                    input.channels
+                ),
+            );
+        }
+        if self.freeze == Freeze::Backbone && self.model.resnet().is_none() {
+            return bad(
+                "freeze",
+                &self.freeze,
+                "applies to the ResNets (LeNet++ has no backbone apart from its projection to d)",
             );
         }
         if self.augment.flips() && !header.mirrorable {
@@ -545,6 +631,14 @@ impl TrainConfig {
             WarmupSetting::Auto => 0.0,
         };
         let mut request = self.clone();
+        let weights_sha256 = match &self.weights {
+            Some(path) => {
+                // The stem follows the weights: torchvision's, whatever the image size.
+                request.stem = Stem::Imagenet;
+                Some(check_weights(path, &request, header.shape, polytope.dim())?)
+            }
+            None => None,
+        };
         if is_folder {
             // Evaluation reads the same folder from wherever it runs, at the same shape.
             let path = self.dataset.trim_start_matches(FOLDER_PREFIX);
@@ -563,9 +657,13 @@ impl TrainConfig {
             warmup_epochs,
             // Datasets without a measured normalisation get theirs from the training split
             // when training starts (see `train`).
-            normalization: header
-                .normalization
-                .unwrap_or(Normalization::uniform(0.0, 1.0)),
+            normalization: match self.input_norm {
+                InputNorm::Imagenet => InputNorm::IMAGENET,
+                InputNorm::Dataset => header
+                    .normalization
+                    .unwrap_or(Normalization::uniform(0.0, 1.0)),
+            },
+            weights_sha256,
             input: header.shape,
             class_names: header.class_names,
             bad_images_skipped: 0,
@@ -634,6 +732,9 @@ pub struct ResolvedConfig {
     /// order, so `classes` counts only those trained on.
     #[serde(default)]
     pub held_out: Vec<usize>,
+    /// SHA-256 of the pretrained weights the run started from (`request.weights`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
     /// A fixed head's vertices as trained with (absent for a learnable head, and in runs
     /// saved before reponet recorded them: those load unchecked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -703,6 +804,31 @@ impl ResolvedConfig {
             _ => Ok(polytope),
         }
     }
+}
+
+/// Read `path` and check it fits `request`'s backbone (built once, on the CPU, and
+/// dropped), before any run folder is written; its SHA-256.
+fn check_weights(
+    path: &Path,
+    request: &TrainConfig,
+    input: ImageShape,
+    dim: usize,
+) -> Result<String, TrainError> {
+    let weights = WeightFile::read(path)?;
+    let arch = Architecture {
+        model: request.model,
+        stem: request.stem,
+        input,
+    };
+    Backbone::new(
+        arch.model,
+        arch.stem,
+        dim,
+        arch.input,
+        &burn::tensor::Device::flex(),
+    )
+    .with_pretrained(&weights, request.model)?;
+    Ok(weights.sha256)
 }
 
 fn is_zero(n: &usize) -> bool {

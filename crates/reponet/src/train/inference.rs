@@ -2,7 +2,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::data::{images_to_tensor, ImageSet, Normalization};
 use crate::geometry::normalized;
-use crate::nn::Network;
+use crate::nn::{Network, ResNet};
 
 /// Images per forward pass at evaluation time.
 pub const EVAL_BATCH: usize = 1000;
@@ -19,6 +19,27 @@ pub fn extract_features(
         let f = model.features(images);
         out.extend(f.into_data().iter::<f32>());
     });
+    out
+}
+
+/// Images per forward pass of a pretrained backbone (at 224 x 224, a batch of
+/// [`EVAL_BATCH`] would hold gigabytes of activations).
+pub const BACKBONE_BATCH: usize = 32;
+
+/// Pooled features `[N, channels]` of every image in `set` under a ResNet's stem and stages
+/// (before its projection to d), row-major.
+pub fn extract_pooled(
+    resnet: &ResNet,
+    set: &ImageSet,
+    norm: Normalization,
+    device: &Device,
+) -> Vec<f32> {
+    let mut out = Vec::new();
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(BACKBONE_BATCH) {
+        let f = resnet.pooled(images_to_tensor(set, chunk, norm, device));
+        out.extend(f.into_data().iter::<f32>());
+    }
     out
 }
 

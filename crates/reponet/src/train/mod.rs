@@ -12,10 +12,13 @@ mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState};
 pub use config::{
-    class_list, CheckpointEvery, HeadVertices, HoldoutSetting, MarginSetting, ResolvedConfig,
-    TrainConfig, WarmupSetting, DEFAULT_EPOCHS, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
+    class_list, CheckpointEvery, Freeze, HeadVertices, HoldoutSetting, InputNorm, MarginSetting,
+    ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_EPOCHS, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
-pub use inference::{extract_features, predict_labels, test_pass, TestPass, EVAL_BATCH};
+pub use inference::{
+    extract_features, extract_pooled, predict_labels, test_pass, TestPass, BACKBONE_BATCH,
+    EVAL_BATCH,
+};
 pub use metrics::{class_mean_drift, EpochMetrics, TrainSummary};
 pub use observer::{SilentObserver, StartInfo, StepProgress, TrainObserver};
 pub use recipe::{optimizer, Augment, LrPlan, LrSchedule, OptimizerKind, Recipe, SGD_MOMENTUM};
@@ -78,6 +81,9 @@ pub enum TrainError {
     #[error(transparent)]
     /// The polytope could not be built.
     Geometry(#[from] GeometryError),
+    #[error(transparent)]
+    /// Pretrained weights could not be read or do not fit the network.
+    Weights(#[from] crate::nn::pretrained::WeightsError),
     #[error("the fixed head's vertices rebuilt now differ from the ones this run was trained with: saved sha256 {} ({}), rebuilt sha256 {} ({}). Refusing to use other vertices than the model was trained against; rebuild with the reponet version that trained it", saved.sha256, saved.made_by, rebuilt.sha256, rebuilt.made_by)]
     /// A fixed head rebuilt on load does not match the one the run was trained with.
     VerticesChanged {

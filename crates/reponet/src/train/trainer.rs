@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::checkpoint::{load_checkpoint, save_checkpoint, TrainingState};
+use super::config::{Freeze, InputNorm};
 use super::inference::test_pass;
 use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
@@ -18,6 +19,7 @@ use crate::device::Compute;
 use crate::distributed::{
     all_reduce_gradients, average_running_statistics, shard, Collective, SingleProcess,
 };
+use crate::nn::pretrained::WeightFile;
 use crate::nn::{LossKind, MarginWarmup, Network, PolytopeLoss};
 use crate::resources;
 
@@ -105,18 +107,21 @@ pub fn resume_data_parallel(
     }
     let checkpoint = load_checkpoint(&checkpoint_path)?;
     let device = compute.device().autodiff();
-    let model = Network::new(
-        &run.polytope(&resolved)?,
-        resolved.request.head,
-        resolved.architecture(),
-        &device,
-    )
-    .with_conv_kernels(compute.conv)
-    .try_load_record(checkpoint.model)
-    .map_err(|e| TrainError::Run {
-        path: checkpoint_path.clone(),
-        message: format!("corrupt checkpoint: the model does not match config.json: {e}"),
-    })?;
+    let model = frozen_as(
+        resolved.request.freeze,
+        Network::new(
+            &run.polytope(&resolved)?,
+            resolved.request.head,
+            resolved.architecture(),
+            &device,
+        )
+        .with_conv_kernels(compute.conv)
+        .try_load_record(checkpoint.model)
+        .map_err(|e| TrainError::Run {
+            path: checkpoint_path.clone(),
+            message: format!("corrupt checkpoint: the model does not match config.json: {e}"),
+        })?,
+    );
     // Burn panics on a malformed optimizer record that still parses; report it instead.
     let optimizer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_optimizer(&resolved.request).load_record(checkpoint.optimizer)
@@ -147,7 +152,7 @@ fn start(
 ) -> Result<TrainSummary, TrainError> {
     let device = compute.device().autodiff();
     let request = &resolved.request;
-    let model = Network::seeded(
+    let mut model = Network::seeded(
         &run.polytope(resolved)?,
         request.head,
         resolved.architecture(),
@@ -155,6 +160,21 @@ fn start(
         request.seed,
     )
     .with_conv_kernels(compute.conv);
+    if let Some(path) = &request.weights {
+        let weights = WeightFile::read(path)?;
+        if Some(&weights.sha256) != resolved.weights_sha256.as_ref() {
+            return Err(TrainError::Run {
+                path: path.clone(),
+                message: format!(
+                    "the pretrained weights changed since the run was configured (sha256 {}, recorded {}): start a new run",
+                    weights.sha256,
+                    resolved.weights_sha256.as_deref().unwrap_or("none")
+                ),
+            });
+        }
+        model.backbone = model.backbone.with_pretrained(&weights, request.model)?;
+    }
+    let model = frozen_as(request.freeze, model);
     run_epochs(
         run,
         resolved,
@@ -164,6 +184,15 @@ fn start(
         observer,
         comm,
     )
+}
+
+/// `model` with what `freeze` names frozen; applied again on resume, as a checkpoint holds
+/// weights, not which ones train.
+fn frozen_as(freeze: Freeze, mut model: Network) -> Network {
+    if freeze == Freeze::Backbone {
+        model.backbone = model.backbone.with_frozen_body();
+    }
+    model
 }
 
 /// The paper's optimizer: Adam with PyTorch's epsilon, no weight decay.
@@ -198,7 +227,7 @@ impl TrainingData {
         let train = train.limited(request.limit_train).without_classes(held_out);
         let test = test.limited(request.limit_test).without_classes(held_out);
         if fresh {
-            if data.header.normalization.is_none() {
+            if data.header.normalization.is_none() && request.input_norm == InputNorm::Dataset {
                 resolved.normalization = train.normalization();
             }
             resolved.data_source = data.describe();
