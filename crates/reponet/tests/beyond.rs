@@ -166,3 +166,44 @@ fn without_classes_relabels_and_only_classes_keeps_labels() {
     assert_eq!((unseen.labels, unseen.pixels), (vec![1, 1], vec![1, 4]));
     assert_eq!(set.without_classes(&[]), set);
 }
+
+/// Two classes put every polytope on a line (d = 1), where a unit-length feature is +1 or
+/// -1 and has no gradient: refused for the cosine and margin losses, with a way out.
+#[test]
+fn two_classes_on_a_line_are_refused_for_unit_features() {
+    use reponet::geometry::PolytopeKind;
+    use reponet::nn::LossKind;
+    use reponet::train::{HoldoutSetting, TrainConfig};
+    let two = TrainConfig {
+        dataset: "mnist-sample".into(),
+        holdout_classes: Some(HoldoutSetting::Classes((2..10).collect())),
+        ..TrainConfig::paper_defaults(None)
+    };
+    for polytope in [
+        PolytopeKind::Simplex,
+        PolytopeKind::Orthoplex,
+        PolytopeKind::Cube,
+    ] {
+        let e = TrainConfig {
+            polytope,
+            ..two.clone()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("d = 1") && e.contains("--polytope polygon"),
+            "{e}"
+        );
+    }
+    let softmax = TrainConfig {
+        loss: LossKind::Softmax,
+        ..two.clone()
+    };
+    assert_eq!(softmax.resolve().unwrap().dim, 1);
+    let polygon = TrainConfig {
+        polytope: PolytopeKind::Polygon,
+        ..two
+    };
+    assert_eq!(polygon.resolve().unwrap().dim, 2);
+}

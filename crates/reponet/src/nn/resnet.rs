@@ -201,7 +201,11 @@ impl ConvBn {
 /// A parameter replaced by `values` (its shape, id and trainability kept).
 fn replace<const D: usize>(param: &mut Param<Tensor<D>>, values: Vec<f32>) {
     let p = param.clone();
-    *param = p.map(|t| Tensor::from_data(TensorData::new(values, t.shape()), &t.device()));
+    *param = p.map(|t| {
+        // A tensor made from data tracks no gradient until asked to, as the one it replaces.
+        let tracked = t.is_require_grad();
+        Tensor::from_data(TensorData::new(values, t.shape()), &t.device()).set_require_grad(tracked)
+    });
 }
 
 /// A running statistic replaced by `values` (`update` alone only queues them for the next

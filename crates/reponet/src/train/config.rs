@@ -607,6 +607,16 @@ impl TrainConfig {
         // The polytope has one class vertex per class trained on.
         let classes = header.class_names.len() - held_out.len();
         let polytope = Polytope::with_dim(self.polytope, classes, self.dim)?;
+        if polytope.dim() == 1 && self.loss != LossKind::Softmax {
+            // Found training 2 classes: 6 steps moved no weight but through weight decay.
+            return bad(
+                "polytope",
+                &self.polytope,
+                &format!(
+                    "with {classes} classes it has d = 1, where a unit-length feature is +1 or -1 and carries no gradient, so nothing would learn: use --polytope polygon (d = 2) or --polytope hadamard --dim 4"
+                ),
+            );
+        }
         let margin_degrees = match self.margin {
             MarginSetting::Auto => polytope.phi_degrees(),
             MarginSetting::Degrees(d) if d > 0.0 && d < 180.0 => d,
