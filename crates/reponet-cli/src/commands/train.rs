@@ -6,7 +6,7 @@ use reponet::geometry::PolytopeKind;
 use reponet::nn::{HeadKind, LossKind, ModelKind, Stem};
 use reponet::train::{
     self, Augment, CheckpointEvery, Freeze, HoldoutSetting, InputNorm, LrSchedule, MarginSetting,
-    OptimizerKind, TrainConfig, TrainError, TrainObserver, WarmupSetting,
+    OptimizerKind, PreparedRun, TrainConfig, TrainError, TrainObserver, WarmupSetting,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -215,16 +215,15 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .clone()
                 .expect("clap requires --out without --resume");
             let force = args.force;
-            let config = config_of(args, &log)?;
+            let prepared = prepared_run(args, &log)?;
             if comm.size() > 1 {
                 log(format!(
                     "data-parallel over {} processes: each takes its share of every batch of {}",
                     comm.size(),
-                    config.batch_size
+                    prepared.resolved.request.batch_size
                 ));
             }
-            let result =
-                train::train_data_parallel(&config, &out, force, &ctx.compute, observer, comm);
+            let result = train::train_prepared(prepared, &out, force, &ctx.compute, observer, comm);
             (out, result)
         }
     };
@@ -272,7 +271,8 @@ impl TrainObserver for StopOnly {
     }
 }
 
-fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
+/// The configuration the options ask for, checked, its folder dataset scanned once.
+fn prepared_run(mut args: Args, log: &dyn Fn(String)) -> Result<PreparedRun> {
     match (args.cifar100_labels.as_deref(), args.dataset.as_str()) {
         (None | Some("fine"), _) => {}
         (Some("coarse"), "cifar100") => args.dataset = "cifar100-coarse".into(),
@@ -340,7 +340,8 @@ fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         freeze: args.freeze,
         input_norm,
     };
-    let resolved = config.resolve().map_err(crate::errors::in_flag_words)?;
+    let prepared = config.prepare().map_err(crate::errors::in_flag_words)?;
+    let resolved = &prepared.resolved;
     if let Some(weights) = &config.weights {
         log(format!(
             "starting from {} (sha256 {}), {} stem, input normalised as {}{}",
@@ -398,5 +399,5 @@ fn config_of(mut args: Args, log: &dyn Fn(String)) -> Result<TrainConfig> {
         config.batch_size,
         config.augment
     ));
-    Ok(config)
+    Ok(prepared)
 }

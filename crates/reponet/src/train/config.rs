@@ -555,12 +555,37 @@ impl TrainConfig {
 
     /// Check every option and work out the derived settings, before any work starts.
     pub fn resolve(&self) -> Result<ResolvedConfig, TrainError> {
+        let header = dataset_header(&self.dataset, &self.folder)?;
+        self.resolve_with(header)
+    }
+
+    /// [`TrainConfig::resolve`], with a folder dataset opened once for both the checks and
+    /// the training that follows ([`super::train_prepared`]); a registry dataset is located
+    /// when training starts.
+    pub fn prepare(&self) -> Result<PreparedRun, TrainError> {
+        if !self.dataset.starts_with(FOLDER_PREFIX) {
+            return Ok(PreparedRun {
+                resolved: self.resolve()?,
+                folder: None,
+            });
+        }
+        // As the run records it (see `resolve_with`): the folder's absolute path.
+        let path = self.dataset.trim_start_matches(FOLDER_PREFIX);
+        let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+        let name = format!("{FOLDER_PREFIX}{}", absolute.display());
+        let folder = locate_dataset_with(&name, None, &self.folder)?;
+        Ok(PreparedRun {
+            resolved: self.resolve_with(folder.header.clone())?,
+            folder: Some(folder),
+        })
+    }
+
+    fn resolve_with(&self, header: DatasetHeader) -> Result<ResolvedConfig, TrainError> {
         let bad = |field, value: &dyn std::fmt::Display, problem: &str| {
             Err(TrainError::Config(InvalidSetting::new(
                 field, value, problem,
             )))
         };
-        let header = dataset_header(&self.dataset, &self.folder)?;
         let is_folder = self.dataset.starts_with(FOLDER_PREFIX);
         if !is_folder && self.folder != FolderOptions::default() {
             return bad(
@@ -682,6 +707,15 @@ impl TrainConfig {
             head_vertices: (self.head == HeadKind::Fixed).then(|| HeadVertices::of(&polytope)),
         })
     }
+}
+
+/// A checked configuration, with its folder dataset opened (scanned once).
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    /// Every derived setting.
+    pub resolved: ResolvedConfig,
+    /// The folder dataset, scanned; `None` for a registry dataset.
+    pub folder: Option<LocatedDataset>,
 }
 
 /// What a fixed head's vertices were when the run was trained: a fixed head is rebuilt from

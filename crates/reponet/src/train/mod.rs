@@ -13,7 +13,8 @@ mod trainer;
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, TrainingState};
 pub use config::{
     class_list, CheckpointEvery, Freeze, HeadVertices, HoldoutSetting, InputNorm, MarginSetting,
-    ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_EPOCHS, DEFAULT_WARMUP_EPOCHS_ABOVE_90,
+    PreparedRun, ResolvedConfig, TrainConfig, WarmupSetting, DEFAULT_EPOCHS,
+    DEFAULT_WARMUP_EPOCHS_ABOVE_90,
 };
 pub use inference::{
     extract_features, extract_pooled, predict_labels, test_pass, TestPass, BACKBONE_BATCH,
@@ -25,8 +26,8 @@ pub use recipe::{optimizer, Augment, LrPlan, LrSchedule, OptimizerKind, Recipe, 
 pub use run_dir::{write_atomic, RunDir};
 pub use run_lock::{RunLock, LOCK_FILE};
 pub use trainer::{
-    adam, resume, resume_data_parallel, train, train_data_parallel, train_step, train_step_shard,
-    StepOutcome,
+    adam, resume, resume_data_parallel, train, train_data_parallel, train_prepared, train_step,
+    train_step_shard, StepOutcome,
 };
 
 use std::path::PathBuf;

@@ -8,13 +8,15 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::checkpoint::{load_checkpoint, save_checkpoint, TrainingState};
-use super::config::{Freeze, InputNorm};
+use super::config::{Freeze, InputNorm, PreparedRun};
 use super::inference::test_pass;
 use super::metrics::class_mean_drift;
 use super::observer::{StartInfo, StepProgress, TrainObserver};
 use super::recipe::{optimizer, LrPlan, OptimizerKind};
 use super::{EpochMetrics, ResolvedConfig, RunDir, TrainConfig, TrainError, TrainSummary};
-use crate::data::{augmented_images_to_tensor, batch_draws, labels_to_tensor, DataSplit, ImageSet};
+use crate::data::{
+    augmented_images_to_tensor, batch_draws, labels_to_tensor, DataSplit, ImageSet, LocatedDataset,
+};
 use crate::device::Compute;
 use crate::distributed::{
     all_reduce_gradients, average_running_statistics, shard, Collective, SingleProcess,
@@ -52,8 +54,23 @@ pub fn train_data_parallel(
     observer: &mut dyn TrainObserver,
     comm: &dyn Collective,
 ) -> Result<TrainSummary, TrainError> {
-    let mut resolved = config.resolve()?;
-    let data = TrainingData::load(&mut resolved, true)?;
+    train_prepared(config.prepare()?, out, force, compute, observer, comm)
+}
+
+/// [`train_data_parallel`] of a configuration checked already ([`TrainConfig::prepare`]).
+pub fn train_prepared(
+    prepared: PreparedRun,
+    out: &Path,
+    force: bool,
+    compute: &Compute,
+    observer: &mut dyn TrainObserver,
+    comm: &dyn Collective,
+) -> Result<TrainSummary, TrainError> {
+    let PreparedRun {
+        mut resolved,
+        folder,
+    } = prepared;
+    let data = TrainingData::load(&mut resolved, folder, true)?;
     data.ensure_fits(&resolved)?;
     let run = if comm.rank() == 0 {
         let run = RunDir::create(out, force)?;
@@ -98,7 +115,7 @@ pub fn resume_data_parallel(
         });
     }
     let mut resolved = run.config()?;
-    let data = TrainingData::load(&mut resolved, false)?;
+    let data = TrainingData::load(&mut resolved, None, false)?;
     data.ensure_fits(&resolved)?;
     let checkpoint_path = run.path(RunDir::CHECKPOINT);
     if !checkpoint_path.exists() {
@@ -216,9 +233,16 @@ struct TrainingData {
 impl TrainingData {
     /// Load the configured dataset; for a new run (`fresh`), also record where it came from
     /// and, for datasets without a registry normalisation, measure it on the training split.
-    fn load(resolved: &mut ResolvedConfig, fresh: bool) -> Result<Self, TrainError> {
+    fn load(
+        resolved: &mut ResolvedConfig,
+        located: Option<LocatedDataset>,
+        fresh: bool,
+    ) -> Result<Self, TrainError> {
         let started = Instant::now();
-        let data = resolved.locate_data(None)?;
+        let data = match located {
+            Some(data) => data,
+            None => resolved.locate_data(None)?,
+        };
         let request = &resolved.request;
         // Held-out classes are never seen in training, nor in the per-epoch test accuracy.
         let held_out = &resolved.held_out;
