@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use reponet::data::{load_dataset, write_image_folder, DataSplit, FolderOptions, ImageShape};
 use reponet::nn::pretrained::{WeightFile, WeightsError};
 use reponet::nn::{Backbone, ModelKind, NamedTensor, ResNet, Stem};
-use reponet::train::{train, Freeze, InputNorm, RunDir, SilentObserver, TrainConfig};
+use reponet::train::{train, Freeze, InputNorm, RunDir, SilentObserver, TrainConfig, TrainError};
 use safetensors::{serialize, Dtype, View};
 
 const RGB32: ImageShape = ImageShape {
@@ -314,4 +314,67 @@ fn training_starts_from_the_weights_and_freezing_keeps_them() {
         },
         "absent.pth",
     );
+}
+
+/// Asks to stop once `after` steps are done.
+struct StopAfter(usize, usize);
+
+impl reponet::train::TrainObserver for StopAfter {
+    fn on_step(&mut self, _: &reponet::train::StepProgress) {
+        self.1 += 1;
+    }
+    fn should_stop(&mut self) -> bool {
+        self.1 >= self.0
+    }
+}
+
+/// Interrupted after a step and resumed, a run from pretrained weights ends on the weights
+/// of one never stopped, bit for bit, frozen (the freeze applied again on resume) or not.
+#[test]
+fn runs_from_pretrained_weights_resume_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = rgb_folder(dir.path());
+    let weights = dir.path().join("resnet18.safetensors");
+    write_weights(&weights, &torchvision_tensors(9), "", false);
+    let final_weights = |out: &Path| {
+        let (_, model) = RunDir::open(out)
+            .unwrap()
+            .load_model(&Device::flex())
+            .unwrap();
+        model.flat_weights()
+    };
+    for freeze in [Freeze::Backbone, Freeze::None] {
+        let config = TrainConfig {
+            epochs: 2,
+            ..config(&data, &weights, freeze)
+        };
+        let whole = dir.path().join(format!("whole-{freeze}"));
+        train(
+            &config,
+            &whole,
+            false,
+            &Default::default(),
+            &mut SilentObserver,
+        )
+        .unwrap();
+        let cut = dir.path().join(format!("cut-{freeze}"));
+        let stopped = train(
+            &config,
+            &cut,
+            false,
+            &Default::default(),
+            &mut StopAfter(2, 0),
+        );
+        assert!(
+            matches!(stopped, Err(TrainError::Interrupted { .. })),
+            "{stopped:?}"
+        );
+        reponet::train::resume(&cut, &Default::default(), &mut SilentObserver).unwrap();
+        let (a, b) = (final_weights(&whole), final_weights(&cut));
+        assert_eq!(a.len(), b.len());
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{freeze}: resumed weights differ"
+        );
+    }
 }
