@@ -77,7 +77,7 @@ impl PretrainedBackbone {
             input,
             input_norm,
             weights_sha256: file.sha256,
-            compute: compute.clone(),
+            compute: *compute,
         })
     }
 
