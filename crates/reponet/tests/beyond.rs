@@ -157,6 +157,7 @@ fn without_classes_relabels_and_only_classes_keeps_labels() {
         rows: 1,
         cols: 1,
         classes: 4,
+        features: Vec::new(),
     };
     let seen = set.without_classes(&[1]);
     assert_eq!(seen.labels, [0, 1, 2, 2]); // classes 0, 2, 3 become 0, 1, 2

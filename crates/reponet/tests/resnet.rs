@@ -13,7 +13,12 @@ use reponet::train::{
 
 fn network(model: ModelKind, stem: Stem, input: ImageShape, classes: usize) -> Network {
     let polytope = Polytope::new(PolytopeKind::Simplex, classes).unwrap();
-    let arch = Architecture { model, stem, input };
+    let arch = Architecture {
+        model,
+        stem,
+        input,
+        hidden: None,
+    };
     Network::seeded(&polytope, HeadKind::Fixed, arch, &Device::flex(), 1)
 }
 

@@ -181,6 +181,7 @@ impl Bench<'_> {
                 rows: args.image_size,
                 cols: args.image_size,
             },
+            hidden: None,
         };
         self.out.log(format_args!(
             "{} on {}, fixed 9-simplex, margin loss, {} convolutions; median of {} steps after {} warm-up",

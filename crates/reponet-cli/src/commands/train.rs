@@ -41,7 +41,8 @@ pub struct Args {
     /// Dataset: mnist, mnist-sample (built in), fashion-mnist, kmnist, emnist-balanced, ...
     /// (`reponet data list` shows them all), or folder:PATH, your own PNG or JPEG images in
     /// PATH/train/CLASS/ and PATH/test/CLASS/, or in PATH/CLASS/ split by --test-fraction
-    /// (`reponet data check folder:PATH` first).
+    /// (`reponet data check folder:PATH` first), or features:FILE.safetensors, precomputed
+    /// features (`reponet embed --model ... --weights ... --dataset folder:PATH` writes them).
     #[arg(long, default_value = "mnist")]
     dataset: String,
     /// --dataset cifar100: label by the 100 classes (fine) or the 20 superclasses (coarse,
@@ -67,14 +68,15 @@ pub struct Args {
         "out", "force", "dataset", "cifar100_labels", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
         "model", "stem", "optimizer", "nesterov", "weight_decay", "lr_schedule", "lr_warmup", "augment",
-        "weights", "freeze", "input_norm",
+        "weights", "freeze", "input_norm", "hidden",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
     #[arg(long)]
     force: bool,
-    /// The backbone: lenet++ (the paper's), the CIFAR ResNets resnet20/32/44/56/110, or
-    /// torchvision's resnet18/34/50. Each brings its own recipe (above).
+    /// The backbone: lenet++ (the paper's), the CIFAR ResNets resnet20/32/44/56/110,
+    /// torchvision's resnet18/34/50, or on precomputed features (--dataset features:FILE)
+    /// linear or mlp (Adam 0.001, cosine, batch 256). Each brings its own recipe (above).
     #[arg(long, default_value = "lenet++")]
     model: ModelKind,
     /// resnet18/34/50's first layers: cifar (3x3 conv, stride 1, no pooling), imagenet
@@ -152,6 +154,9 @@ pub struct Args {
     /// dataset].
     #[arg(long)]
     input_norm: Option<InputNorm>,
+    /// --model mlp: the width of its hidden layer [default: 512].
+    #[arg(long, value_name = "N")]
+    hidden: Option<usize>,
     /// Seeds initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -339,6 +344,7 @@ fn prepared_run(mut args: Args, log: &dyn Fn(String)) -> Result<PreparedRun> {
         weights: args.weights,
         freeze: args.freeze,
         input_norm,
+        hidden: args.hidden,
     };
     let prepared = config.prepare().map_err(crate::errors::in_flag_words)?;
     let resolved = &prepared.resolved;

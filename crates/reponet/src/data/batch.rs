@@ -32,7 +32,16 @@ pub fn augmented_images_to_tensor(
         .collect();
     let mut augmented = vec![0u8; shape.len()];
     let mut values = Vec::with_capacity(indices.len() * shape.len());
-    for (k, &i) in indices.iter().enumerate() {
+    if set.is_features() {
+        // Feature rows: standardised only (draws never apply: configurations refuse them).
+        for &i in indices {
+            for (c, &v) in set.feature_row(i).iter().enumerate() {
+                let (mean, std) = norm.channel(c, shape.channels);
+                values.push(((v as f64 - mean) / std) as f32);
+            }
+        }
+    }
+    for (k, &i) in indices.iter().enumerate().filter(|_| !set.is_features()) {
         let image = match draws {
             Some(draws) => {
                 augment_image(set.image(i), shape, draws[k], &mut augmented);

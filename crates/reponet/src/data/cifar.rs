@@ -72,6 +72,7 @@ pub fn parse_cifar_bytes(
         rows: 32,
         cols: 32,
         classes: labels.classes(),
+        features: Vec::new(),
     };
     for (i, r) in bytes.chunks_exact(record).enumerate() {
         let label = match labels {

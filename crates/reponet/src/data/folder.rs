@@ -175,6 +175,7 @@ pub fn load_idx_pair(
         rows: images.dims[1],
         cols: images.dims[2],
         classes,
+        features: Vec::new(),
     })
 }
 

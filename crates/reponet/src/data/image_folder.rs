@@ -238,6 +238,7 @@ pub fn decode_images(
         rows: shape.rows,
         cols: shape.cols,
         classes,
+        features: Vec::new(),
     };
     let mut bad = Vec::new();
     for chunk in files.chunks(CHUNK) {

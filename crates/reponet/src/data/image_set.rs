@@ -43,8 +43,9 @@ impl std::fmt::Display for ImageShape {
     }
 }
 
-/// Images with class labels, held as bytes (one byte a pixel and channel).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Images with class labels, held as bytes (one byte a pixel and channel), or precomputed
+/// features.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageSet {
     /// `len * channels * rows * cols` values, image after image, each channel's plane
     /// after the other's (the network's layout).
@@ -59,9 +60,36 @@ pub struct ImageSet {
     pub cols: usize,
     /// Number of classes the labels range over.
     pub classes: usize,
+    /// A `features:` dataset's rows instead of pixels (`len * channels` values, rows and
+    /// columns 1, `pixels` empty); empty for images.
+    pub features: Vec<f32>,
 }
 
 impl ImageSet {
+    /// Precomputed features (`dim` values a row) with their labels.
+    pub fn of_features(features: Vec<f32>, labels: Vec<u8>, dim: usize, classes: usize) -> Self {
+        Self {
+            pixels: Vec::new(),
+            labels,
+            channels: dim,
+            rows: 1,
+            cols: 1,
+            classes,
+            features,
+        }
+    }
+
+    /// Whether it holds features, not images.
+    pub fn is_features(&self) -> bool {
+        !self.features.is_empty()
+    }
+
+    /// The values of feature row `i`.
+    pub fn feature_row(&self, i: usize) -> &[f32] {
+        let s = self.image_size();
+        &self.features[i * s..(i + 1) * s]
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
@@ -97,6 +125,7 @@ impl ImageSet {
         let n = n.min(self.len());
         self.labels.truncate(n);
         self.pixels.truncate(n * self.image_size());
+        self.features.truncate(n * self.image_size());
         self
     }
 
@@ -137,14 +166,18 @@ impl ImageSet {
     /// The images whose index satisfies `keep`, in order.
     pub fn select(&self, keep: impl Fn(usize) -> bool) -> Self {
         let s = self.image_size();
-        let mut pixels = Vec::new();
-        let mut labels = Vec::new();
+        let (mut pixels, mut features, mut labels) = (Vec::new(), Vec::new(), Vec::new());
         for i in (0..self.len()).filter(|&i| keep(i)) {
-            pixels.extend_from_slice(&self.pixels[i * s..(i + 1) * s]);
+            if self.is_features() {
+                features.extend_from_slice(self.feature_row(i));
+            } else {
+                pixels.extend_from_slice(&self.pixels[i * s..(i + 1) * s]);
+            }
             labels.push(self.labels[i]);
         }
         Self {
             pixels,
+            features,
             labels,
             channels: self.channels,
             rows: self.rows,
@@ -182,7 +215,11 @@ impl ImageSet {
 
     /// Pixel mean and standard deviation (pixels scaled to [0, 1]) over every channel, in
     /// float64; for colour images also each channel's own.
+    /// Features are used as they are (mean 0, std 1: no change).
     pub fn normalization(&self) -> Normalization {
+        if self.is_features() {
+            return Normalization::uniform(0.0, 1.0);
+        }
         let plane = self.rows * self.cols;
         let mut histograms = vec![[0u64; 256]; self.channels];
         for image in self.pixels.chunks_exact(self.image_size().max(1)) {

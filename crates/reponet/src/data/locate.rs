@@ -13,6 +13,7 @@ use super::folder::{files_of_another_dataset, holds_dataset, load_split_from};
 use super::image_folder::{BadImage, FolderOptions, ImageFolder, FOLDER_PREFIX};
 use super::registry::{dataset, DatasetInfo, Source};
 use super::sample::load_sample;
+use super::features::{FeatureFile, FEATURES_PREFIX};
 use super::{DataError, DataSplit, ImageSet, ImageShape, Normalization};
 
 /// The environment variable naming the data root.
@@ -139,6 +140,9 @@ impl DatasetHeader {
 /// The header of dataset `name` (a registry name, or `folder:PATH` scanned with `folder`'s
 /// options), without its data for a registry dataset.
 pub fn dataset_header(name: &str, folder: &FolderOptions) -> Result<DatasetHeader, DataError> {
+    if let Some(path) = name.strip_prefix(FEATURES_PREFIX) {
+        return Ok(FeatureFile::open(Path::new(path))?.header);
+    }
     match name.strip_prefix(FOLDER_PREFIX) {
         Some(path) => Ok(ImageFolder::open(Path::new(path), folder)?.header()),
         None => Ok(DatasetHeader::of(dataset(name)?)),
@@ -162,6 +166,8 @@ enum Location {
     },
     /// `folder:PATH`.
     Folder(ImageFolder),
+    /// `features:FILE`.
+    Features(FeatureFile),
 }
 
 impl LocatedDataset {
@@ -171,6 +177,7 @@ impl LocatedDataset {
             Location::Registry { dir: Some(d), .. } => d.display().to_string(),
             Location::Registry { dir: None, .. } => "built in".into(),
             Location::Folder(folder) => format!("{FOLDER_PREFIX}{}", folder.root.display()),
+            Location::Features(file) => format!("{FEATURES_PREFIX}{}", file.path().display()),
         }
     }
 
@@ -192,6 +199,7 @@ impl LocatedDataset {
             } => Ok((load_split_from(dir, info, split)?, Vec::new())),
             Location::Registry { dir: None, .. } => Ok((load_sample(split)?, Vec::new())),
             Location::Folder(folder) => folder.load(split),
+            Location::Features(file) => Ok((file.load(split)?, Vec::new())),
         }
     }
 }
@@ -208,6 +216,13 @@ pub fn locate_dataset_with(
     data_dir: Option<&Path>,
     folder: &FolderOptions,
 ) -> Result<LocatedDataset, DataError> {
+    if let Some(path) = name.strip_prefix(FEATURES_PREFIX) {
+        let file = FeatureFile::open(Path::new(path))?;
+        return Ok(LocatedDataset {
+            header: file.header.clone(),
+            location: Location::Features(file),
+        });
+    }
     if let Some(path) = name.strip_prefix(FOLDER_PREFIX) {
         let folder = ImageFolder::open(Path::new(path), folder)?;
         return Ok(LocatedDataset {

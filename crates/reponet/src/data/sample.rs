@@ -25,6 +25,7 @@ pub fn load_sample(split: DataSplit) -> Result<ImageSet, DataError> {
         rows: images.dims[1],
         cols: images.dims[2],
         classes: 10,
+        features: Vec::new(),
     };
     Ok(match split {
         DataSplit::Train => all.select(|i| !is_test(i)),

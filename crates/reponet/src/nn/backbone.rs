@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 use reponet_conv::ConvKernels;
 use serde::{Deserialize, Serialize};
 
+use super::feature_mlp::FeatureMlp;
 use super::lenet::LeNetPlusPlus;
 use super::pretrained::{WeightFile, WeightsError};
 use super::resnet::{ResNet, ResNetSpec, Stem};
@@ -76,13 +77,23 @@ pub enum ModelKind {
     #[strum(serialize = "resnet50")]
     #[cfg_attr(feature = "clap", value(name = "resnet50"))]
     Resnet50,
+    /// Precomputed features (`--dataset features:FILE`): one linear layer to d.
+    #[serde(rename = "linear")]
+    #[strum(serialize = "linear")]
+    #[cfg_attr(feature = "clap", value(name = "linear"))]
+    Linear,
+    /// Precomputed features: a hidden layer (`--hidden N`) with batch norm and ReLU, then to d.
+    #[serde(rename = "mlp")]
+    #[strum(serialize = "mlp")]
+    #[cfg_attr(feature = "clap", value(name = "mlp"))]
+    Mlp,
 }
 
 impl ModelKind {
     /// The ResNet architecture, or `None` for LeNet++.
     pub fn resnet(self) -> Option<ResNetSpec> {
         Some(match self {
-            Self::LenetPlusPlus => return None,
+            Self::LenetPlusPlus | Self::Linear | Self::Mlp => return None,
             Self::Resnet20 => ResNetSpec::cifar(20),
             Self::Resnet32 => ResNetSpec::cifar(32),
             Self::Resnet44 => ResNetSpec::cifar(44),
@@ -107,8 +118,14 @@ impl ModelKind {
     pub fn min_side(self, stem: Stem, input: ImageShape) -> usize {
         match self.resnet() {
             Some(spec) => spec.downsampling(self.stem(stem, input)),
+            None if self.takes_features() => 1,
             None => LeNetPlusPlus::MIN_SIDE,
         }
+    }
+
+    /// Whether it takes precomputed features (`linear`, `mlp`) rather than images.
+    pub fn takes_features(self) -> bool {
+        matches!(self, Self::Linear | Self::Mlp)
     }
 
     /// Host memory one image of a training batch needs, estimated from LeNet++'s measured
@@ -120,6 +137,8 @@ impl ModelKind {
         let per_lenet_value = crate::resources::TRAIN_BYTES_PER_BATCH_IMAGE_28X28 / LENET_28;
         let area = (input.rows * input.cols) as u64;
         match self.resnet() {
+            // Inputs, a hidden layer and d values, a few copies each: small beside the data.
+            None if self.takes_features() => 64 * input.len() as u64,
             None => crate::resources::TRAIN_BYTES_PER_BATCH_IMAGE_28X28 * area / (28 * 28),
             Some(spec) => {
                 let values = spec.conv_output_values(self.stem(stem, input), input) as u64;
@@ -143,6 +162,8 @@ pub enum Backbone {
     LeNet(LeNetPlusPlus),
     /// A residual network.
     ResNet(ResNet),
+    /// Layers on precomputed features.
+    Mlp(FeatureMlp),
 }
 
 impl Backbone {
@@ -157,7 +178,27 @@ impl Backbone {
         input: ImageShape,
         device: &Device,
     ) -> Self {
+        Self::with_hidden(model, stem, None, feature_dim, input, device)
+    }
+
+    /// [`Backbone::new`], with `mlp`'s hidden width (`None`: [`Backbone::DEFAULT_HIDDEN`]).
+    pub fn with_hidden(
+        model: ModelKind,
+        stem: Stem,
+        hidden: Option<usize>,
+        feature_dim: usize,
+        input: ImageShape,
+        device: &Device,
+    ) -> Self {
+        let inputs = input.len();
         match model.resnet() {
+            None if model == ModelKind::Linear => Self::Mlp(FeatureMlp::new(inputs, None, feature_dim, device)),
+            None if model == ModelKind::Mlp => Self::Mlp(FeatureMlp::new(
+                inputs,
+                Some(hidden.unwrap_or(Self::DEFAULT_HIDDEN)),
+                feature_dim,
+                device,
+            )),
             None => Self::LeNet(LeNetPlusPlus::new(feature_dim, input, device)),
             Some(spec) => Self::ResNet(ResNet::new(
                 &spec,
@@ -169,11 +210,15 @@ impl Backbone {
         }
     }
 
+    /// `mlp`'s hidden width when `--hidden` is not given.
+    pub const DEFAULT_HIDDEN: usize = 512;
+
     /// The same backbone, running its convolutions on the CPU through `kernels`.
     pub fn with_conv_kernels(self, kernels: ConvKernels) -> Self {
         match self {
             Self::LeNet(l) => Self::LeNet(l.with_conv_kernels(kernels)),
             Self::ResNet(r) => Self::ResNet(r.with_conv_kernels(kernels)),
+            other => other,
         }
     }
 
@@ -182,6 +227,7 @@ impl Backbone {
         match self {
             Self::LeNet(l) => l.forward(images),
             Self::ResNet(r) => r.forward(images),
+            Self::Mlp(m) => m.forward(images),
         }
     }
 
@@ -196,7 +242,7 @@ impl Backbone {
             Self::ResNet(r) => Ok(Self::ResNet(
                 r.with_pretrained(weights, &model.to_string())?,
             )),
-            Self::LeNet(_) => Err(WeightsError::Mismatch {
+            Self::LeNet(_) | Self::Mlp(_) => Err(WeightsError::Mismatch {
                 path: weights.path.clone(),
                 model: model.to_string(),
                 problems: "pretrained weights load into resnet18, resnet34 and resnet50".into(),
@@ -218,6 +264,7 @@ impl Backbone {
         match self {
             Self::LeNet(l) => l.named_tensors(),
             Self::ResNet(r) => r.named_tensors(),
+            Self::Mlp(m) => m.named_tensors(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! any `[N, d]` feature tensor, so they work on top of any Burn backbone.
 
 mod backbone;
+mod feature_mlp;
 mod head;
 mod lenet;
 mod loss;
@@ -13,6 +14,7 @@ mod resnet;
 mod running_statistics;
 
 pub use backbone::{Backbone, ModelKind};
+pub use feature_mlp::FeatureMlp;
 pub use head::{l2_normalize, ClassifierHead, FixedHead, HeadKind, LearnableHead};
 pub use lenet::LeNetPlusPlus;
 pub use loss::{arc_margin_logits, cross_entropy, LossKind, PolytopeLoss};

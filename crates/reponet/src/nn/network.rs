@@ -19,6 +19,8 @@ pub struct Architecture {
     pub stem: Stem,
     /// The images it takes.
     pub input: ImageShape,
+    /// `mlp`'s hidden width (`None`: the default; other models have none).
+    pub hidden: Option<usize>,
 }
 
 /// LeNet++ (the paper's network) for images of this shape.
@@ -28,6 +30,7 @@ impl From<ImageShape> for Architecture {
             model: ModelKind::LenetPlusPlus,
             stem: Stem::Auto,
             input,
+            hidden: None,
         }
     }
 }
@@ -75,7 +78,14 @@ impl Network {
 
     fn build(polytope: &Polytope, head: HeadKind, arch: Architecture, device: &Device) -> Self {
         let network = Self {
-            backbone: Backbone::new(arch.model, arch.stem, polytope.dim(), arch.input, device),
+            backbone: Backbone::with_hidden(
+                arch.model,
+                arch.stem,
+                arch.hidden,
+                polytope.dim(),
+                arch.input,
+                device,
+            ),
             head: ClassifierHead::new(head, polytope, device),
         };
         // Burn initialises parameters lazily, at first use: draw them now, under the lock.

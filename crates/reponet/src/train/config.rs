@@ -8,7 +8,7 @@ use super::recipe::{Augment, LrSchedule, OptimizerKind, Recipe};
 use super::{InvalidSetting, TrainError};
 use crate::data::{
     dataset, dataset_header, locate_dataset_with, DataError, DataSplit, DatasetHeader,
-    FolderOptions, ImageShape, LocatedDataset, Normalization, FOLDER_PREFIX,
+    FolderOptions, ImageShape, LocatedDataset, Normalization, FEATURES_PREFIX, FOLDER_PREFIX,
 };
 use crate::geometry::{Polytope, PolytopeKind};
 use crate::nn::pretrained::WeightFile;
@@ -339,6 +339,9 @@ pub struct TrainConfig {
     /// Where the input normalisation comes from.
     #[serde(default)]
     pub input_norm: InputNorm,
+    /// `mlp`'s hidden width (`None`: [`Backbone::DEFAULT_HIDDEN`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
 }
 
 /// Which weights stay as they started (`--freeze`).
@@ -417,6 +420,7 @@ impl TrainConfig {
             weights: None,
             freeze: Freeze::None,
             input_norm: InputNorm::Dataset,
+            hidden: None,
         }
     }
 
@@ -441,6 +445,27 @@ impl TrainConfig {
                 field, value, problem,
             )))
         };
+        let features = self.dataset.starts_with(FEATURES_PREFIX);
+        if features != self.model.takes_features() {
+            return bad(
+                "model",
+                &self.model,
+                if features {
+                    "a features: dataset takes --model linear or --model mlp"
+                } else {
+                    "linear and mlp take precomputed features: --dataset features:FILE (written by `reponet embed --model ... --weights ... --dataset folder:PATH`)"
+                },
+            );
+        }
+        if self.hidden.is_some() && self.model != ModelKind::Mlp {
+            return bad("hidden", &self.hidden.unwrap_or(0), "applies to --model mlp");
+        }
+        if self.hidden == Some(0) {
+            return bad("hidden", &0, "an mlp needs at least 1 hidden value");
+        }
+        if features && self.augment != Augment::None {
+            return bad("augment", &self.augment, "features cannot be cropped or mirrored: use none");
+        }
         let input = header.shape;
         let min = self.model.min_side(self.stem, input);
         if input.rows < min || input.cols < min {
@@ -674,6 +699,11 @@ impl TrainConfig {
             }
             None => None,
         };
+        if let Some(path) = self.dataset.strip_prefix(FEATURES_PREFIX) {
+            // Evaluation reads the same file from wherever it runs.
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+            request.dataset = format!("{FEATURES_PREFIX}{}", absolute.display());
+        }
         if is_folder {
             // Evaluation reads the same folder from wherever it runs, at the same shape.
             let path = self.dataset.trim_start_matches(FOLDER_PREFIX);
@@ -792,6 +822,7 @@ impl ResolvedConfig {
             model: self.request.model,
             stem: self.request.stem,
             input: self.input,
+            hidden: self.request.hidden,
         }
     }
 
@@ -859,19 +890,9 @@ fn check_weights(
     dim: usize,
 ) -> Result<String, TrainError> {
     let weights = WeightFile::read(path)?;
-    let arch = Architecture {
-        model: request.model,
-        stem: request.stem,
-        input,
-    };
-    Backbone::new(
-        arch.model,
-        arch.stem,
-        dim,
-        arch.input,
-        &burn::tensor::Device::flex(),
-    )
-    .with_pretrained(&weights, request.model)?;
+    let device = burn::tensor::Device::flex();
+    Backbone::new(request.model, request.stem, dim, input, &device)
+        .with_pretrained(&weights, request.model)?;
     Ok(weights.sha256)
 }
 

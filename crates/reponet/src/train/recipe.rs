@@ -215,6 +215,15 @@ impl Recipe {
                 batch_size: 512,
                 augment: Augment::None,
             },
+            // A probe on fixed features: Adam as LeNet++, with the ResNets' decay schedule.
+            ModelKind::Linear | ModelKind::Mlp => Self {
+                optimizer: OptimizerKind::Adam,
+                lr: 0.001,
+                weight_decay: 0.0,
+                lr_schedule: LrSchedule::Cosine,
+                batch_size: 256,
+                augment: Augment::None,
+            },
             _ => Self {
                 optimizer: OptimizerKind::Sgd,
                 lr: 0.1,

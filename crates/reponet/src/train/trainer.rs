@@ -271,7 +271,8 @@ impl TrainingData {
     fn ensure_fits(&self, resolved: &ResolvedConfig) -> Result<(), TrainError> {
         let (train, test) = (&self.train, &self.test);
         let batch_size = resolved.request.batch_size;
-        let data = (train.pixels.len() + train.labels.len() + test.pixels.len()) as u64;
+        let values = |set: &ImageSet| set.pixels.len() + 4 * set.features.len();
+        let data = (values(train) + train.labels.len() + values(test)) as u64;
         let arch = resolved.architecture();
         let per_image = arch.model.train_bytes_per_image(arch.stem, arch.input);
         let working = batch_size.min(train.len().max(1)) as u64 * per_image;
