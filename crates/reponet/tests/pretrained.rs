@@ -378,3 +378,231 @@ fn runs_from_pretrained_weights_resume_bit_for_bit() {
         );
     }
 }
+
+/// A features file: 3 well-separated Gaussian blobs in 16 dimensions, labels as `labels`
+/// dtype, with class names.
+fn write_blobs(path: &Path, labels: Dtype, extra: Option<(&str, Raw)>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let mut raw = BTreeMap::new();
+    for (split, n) in [("train", 90), ("test", 30)] {
+        let mut values = Vec::new();
+        let mut classes = Vec::new();
+        for i in 0..n {
+            let class = i % 3;
+            for j in 0..16 {
+                let centre = if j % 3 == class { 3.0 } else { 0.0 };
+                values.push(centre + rng.random_range(-1.0f32..1.0));
+            }
+            classes.push(class as i64);
+        }
+        let bytes: Vec<u8> = values.iter().flat_map(|v: &f32| v.to_le_bytes()).collect();
+        raw.insert(
+            format!("{split}.features"),
+            Raw {
+                dtype: Dtype::F32,
+                shape: vec![n, 16],
+                bytes,
+            },
+        );
+        let bytes = match labels {
+            Dtype::U8 => classes.iter().map(|&c| c as u8).collect(),
+            _ => classes.iter().flat_map(|c| c.to_le_bytes()).collect(),
+        };
+        raw.insert(
+            format!("{split}.labels"),
+            Raw {
+                dtype: labels,
+                shape: vec![n],
+                bytes,
+            },
+        );
+    }
+    if let Some((name, tensor)) = extra {
+        raw.insert(name.to_string(), tensor);
+    }
+    let names = [(
+        "class_names".to_string(),
+        r#"["red","green","blue"]"#.to_string(),
+    )];
+    let bytes = serialize(
+        raw.iter().map(|(n, r)| (n.clone(), r)),
+        Some(names.into_iter().collect()),
+    )
+    .unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `linear` and `mlp` learn a features file; eval and predict read it; features of the
+/// wrong kind are refused by name.
+#[test]
+fn features_files_train_linear_and_mlp_probes() {
+    use reponet::analysis::predict::{predict_features, Threshold};
+    use reponet::data::FeatureFile;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blobs.safetensors");
+    write_blobs(&file, Dtype::I64, None);
+    let header = FeatureFile::open(&file).unwrap().header;
+    assert_eq!(header.class_names, ["red", "green", "blue"]);
+    assert_eq!(
+        header.shape,
+        ImageShape {
+            channels: 16,
+            rows: 1,
+            cols: 1
+        }
+    );
+    for model in [ModelKind::Linear, ModelKind::Mlp] {
+        let config = TrainConfig {
+            dataset: format!("features:{}", file.display()),
+            polytope: reponet::geometry::PolytopeKind::Orthoplex,
+            epochs: 20,
+            batch_size: 10,
+            lr: 0.01,
+            hidden: (model == ModelKind::Mlp).then_some(32),
+            ..TrainConfig::paper_defaults(None).with_model(model)
+        };
+        let out = dir.path().join(format!("run-{model}"));
+        let summary = train(
+            &config,
+            &out,
+            false,
+            &Default::default(),
+            &mut SilentObserver,
+        )
+        .unwrap();
+        assert!(
+            summary.final_test_accuracy > 90.0,
+            "{model}: {}",
+            summary.final_test_accuracy
+        );
+        // The test rows as a rows file (no labels): predicted as their blob.
+        let rows = dir.path().join("rows.safetensors");
+        let test = FeatureFile::open(&file)
+            .unwrap()
+            .load(reponet::data::DataSplit::Test)
+            .unwrap();
+        let bytes: Vec<u8> = test.features.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let raw = Raw {
+            dtype: Dtype::F32,
+            shape: vec![30, 16],
+            bytes,
+        };
+        std::fs::write(
+            &rows,
+            serialize([("features".to_string(), &raw)], None).unwrap(),
+        )
+        .unwrap();
+        let p =
+            predict_features(&out, &rows, Threshold::Degrees(180.0), &Default::default()).unwrap();
+        let right = p
+            .predictions
+            .iter()
+            .zip(&test.labels)
+            .filter(|(p, &l)| p.nearest_index == l as usize)
+            .count();
+        assert!(right >= 27, "{model}: {right} of 30");
+        assert!(p.predictions[0]
+            .file
+            .to_string_lossy()
+            .ends_with("rows.safetensors#0"));
+    }
+    // What is refused, naming the file and the problem.
+    let refused = |name: &str, labels: Dtype, extra: Option<(&str, Raw)>, words: &str| {
+        let path = dir.path().join(name);
+        write_blobs(&path, labels, extra);
+        let e = FeatureFile::open(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(name) && e.contains(words),
+            "{words:?} not in: {e}"
+        );
+    };
+    refused(
+        "floats.safetensors",
+        Dtype::F64,
+        None,
+        "give uint8, int32 or int64",
+    );
+    let nan = Raw {
+        dtype: Dtype::F32,
+        shape: vec![90, 16],
+        bytes: [f32::NAN.to_le_bytes(); 1440].concat(),
+    };
+    refused(
+        "nan.safetensors",
+        Dtype::U8,
+        Some(("train.features", nan)),
+        "NaN",
+    );
+    let short = Raw {
+        dtype: Dtype::U8,
+        shape: vec![5],
+        bytes: vec![0; 5],
+    };
+    refused(
+        "short.safetensors",
+        Dtype::U8,
+        Some(("test.labels", short)),
+        "test.labels is [5]",
+    );
+    let base = TrainConfig {
+        dataset: format!("features:{}", file.display()),
+        ..TrainConfig::paper_defaults(None).with_model(ModelKind::Linear)
+    };
+    let words = |config: TrainConfig| config.resolve().unwrap_err().to_string();
+    assert!(words(TrainConfig {
+        model: ModelKind::LenetPlusPlus,
+        ..base.clone()
+    })
+    .contains("takes --model linear or --model mlp"));
+    assert!(words(TrainConfig {
+        augment: reponet::train::Augment::Crop,
+        ..base.clone()
+    })
+    .contains("cannot be cropped"));
+    assert!(words(TrainConfig {
+        hidden: Some(8),
+        ..base
+    })
+    .contains("applies to --model mlp"));
+    let images = TrainConfig {
+        dataset: "mnist-sample".into(),
+        ..TrainConfig::paper_defaults(None).with_model(ModelKind::Linear)
+    };
+    assert!(words(images).contains("precomputed features"));
+}
+
+/// A pretrained backbone's features of a folder dataset, written as a features file, read
+/// back with the folder's classes and sizes.
+#[test]
+fn backbone_features_of_a_folder_make_a_features_dataset() {
+    use reponet::analysis::PretrainedBackbone;
+    use reponet::data::{DataSplit, FeatureFile};
+    let dir = tempfile::tempdir().unwrap();
+    let data = rgb_folder(dir.path());
+    let weights = dir.path().join("resnet18.safetensors");
+    write_weights(&weights, &torchvision_tensors(2), "", false);
+    let backbone = PretrainedBackbone::load(
+        ModelKind::Resnet18,
+        &weights,
+        [32, 32],
+        InputNorm::Imagenet,
+        &Default::default(),
+    )
+    .unwrap();
+    let out = dir.path().join("photos.safetensors");
+    let dataset = format!("folder:{}", data.display());
+    let (train_rows, test_rows) = backbone
+        .write_feature_dataset(&dataset, &FolderOptions::default(), &out)
+        .unwrap();
+    let file = FeatureFile::open(&out).unwrap();
+    assert_eq!(file.header.class_names, ["one", "two", "zero"]);
+    assert_eq!(file.header.shape.channels, 512);
+    let train_set = file.load(DataSplit::Train).unwrap();
+    assert_eq!(
+        (train_set.len(), file.load(DataSplit::Test).unwrap().len()),
+        (train_rows, test_rows)
+    );
+    // Pooled ReLU outputs: never negative.
+    assert!(train_set.features.iter().all(|&v| v >= 0.0));
+}

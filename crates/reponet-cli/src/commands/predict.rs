@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use reponet::analysis::predict::{predict_files, Threshold, DEFAULT_PERCENTILE};
+use reponet::analysis::predict::{
+    predict_features, predict_files, Predictions, Threshold, DEFAULT_PERCENTILE,
+};
 use reponet::data::image_files;
 
 use crate::context::Ctx;
@@ -14,16 +16,23 @@ use crate::context::Ctx;
 /// "unknown" when that angle exceeds the threshold: by default the 95th percentile of the
 /// training images' angles to their own class (computed once, kept in
 /// RUN_DIR/unknown-threshold.json).
+/// A run trained on precomputed features (--model linear or mlp) recognises the rows of a
+/// features file from the same backbone instead (--features).
 ///   reponet predict runs/simplex digits/ --csv
 ///   reponet predict runs/simplex a.png b.png --threshold 20
+///   reponet predict runs/probe --features new-photos.safetensors
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// A folder written by `reponet train`.
     run_dir: PathBuf,
     /// Image files or folders of them.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "features")]
     images: Vec<PathBuf>,
+    /// A run on precomputed features: the rows of this file (tensor "features", as `reponet
+    /// embed --model ... --weights ... --images ... --out FILE.safetensors` writes it).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "skip_bad_images"])]
+    features: Option<PathBuf>,
     /// Unknown beyond this angle to the nearest class, degrees.
     #[arg(long, conflicts_with = "percentile")]
     threshold: Option<f64>,
@@ -45,6 +54,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Some(d) => Threshold::Degrees(d),
         None => Threshold::Percentile(args.percentile),
     };
+    if let Some(file) = &args.features {
+        let result = predict_features(&args.run_dir, file, threshold, &ctx.compute)?;
+        return show(&result, args.csv, ctx);
+    }
     let files = image_files(&args.images)?;
     if files.is_empty() {
         let given: Vec<String> = args
@@ -64,19 +77,24 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     for skipped in &result.skipped {
         ctx.out.log(format_args!("left out: {}", skipped.problem));
     }
+    show(&result, args.csv, ctx)
+}
+
+/// The predictions as JSON, CSV or a table.
+fn show(result: &Predictions, csv: bool, ctx: &Ctx) -> Result<()> {
     if ctx.out.json {
-        return ctx.out.json(&result);
+        return ctx.out.json(result);
     }
     ctx.out.log(format_args!(
         "unknown beyond {:.2} deg ({})",
         result.threshold_degrees, result.threshold_from
     ));
-    if args.csv {
+    if csv {
         println!("file,class,nearest,cosine,angle_degrees");
     }
     for p in &result.predictions {
         let class = p.class.as_deref().unwrap_or("unknown");
-        if args.csv {
+        if csv {
             println!(
                 "{},{class},{},{:.6},{:.4}",
                 p.file.display(),

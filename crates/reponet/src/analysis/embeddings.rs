@@ -120,6 +120,12 @@ pub fn embed_images(
     compute: &Compute,
 ) -> Result<Embeddings, AnalysisError> {
     let (config, model) = RunDir::open(run_dir)?.load_model_on(compute)?;
+    if config.request.model.takes_features() {
+        return Err(AnalysisError::OtherInput(format!(
+            "{} was trained on precomputed features: embed its dataset's splits (--split), or the backbone's features of images with --model and --weights",
+            run_dir.display()
+        )));
+    }
     let device = compute.device();
     let set = decode_images(&unlabelled(files), config.input, config.classes, false)?.0;
     let features = extract_features(&model, &set, config.normalization, &device);

@@ -39,6 +39,10 @@ pub enum AnalysisError {
         path: PathBuf,
     },
     #[error("{0}")]
+    /// Input of another kind than the run takes (images for a features run, or the reverse,
+    /// or features of another width).
+    OtherInput(String),
+    #[error("{0}")]
     /// A figure that cannot be drawn as asked (e.g. coordinates the features lack).
     Figure(String),
     #[error("none of the {0} image files decoded (each was left out, as --skip-bad-images asks); the first: {1}")]

@@ -86,43 +86,126 @@ pub fn predict_files(
     skip_bad: bool,
     compute: &Compute,
 ) -> Result<Predictions, AnalysisError> {
-    let run = RunDir::open(run_dir)?;
-    let device = compute.device();
-    let (config, model) = run.load_model_on(compute)?;
-    let names = config.trained_class_names();
-    let (threshold_degrees, threshold_from) = match threshold {
-        Threshold::Degrees(d) => (d, format!("given: {d} deg")),
-        Threshold::Percentile(p) => (
-            threshold_of(&run, &config, &model, p, &device)?,
-            format!("percentile {p} of the training features' angles to their class"),
-        ),
-    };
+    let predictor = Predictor::open(run_dir, threshold, compute)?;
+    if predictor.config.request.model.takes_features() {
+        return Err(AnalysisError::OtherInput(format!(
+            "{} was trained on precomputed features ({}): give --features FILE, features from the same backbone",
+            run_dir.display(),
+            predictor.config.request.dataset
+        )));
+    }
+    let config = &predictor.config;
     let (set, read, skipped) = read_images_skipping(files, config.input, config.classes, skip_bad)?;
-    let features = extract_features(&model, &set, config.normalization, &device);
-    let weights = model.class_unit_weights();
-    let predictions = read
-        .iter()
-        .zip(features.chunks_exact(config.dim))
-        .map(|(file, feature)| {
-            let (nearest_index, cosine) = nearest(feature, &weights);
-            let angle_degrees = cosine.clamp(-1.0, 1.0).acos().to_degrees();
-            let name = names[nearest_index].clone();
-            Prediction {
-                file: file.clone(),
-                class: (angle_degrees <= threshold_degrees).then(|| name.clone()),
-                nearest: name,
-                nearest_index,
-                cosine,
-                angle_degrees,
-            }
+    Ok(predictor.predict(&set, read, skipped))
+}
+
+/// Recognise the rows of a features file (tensor `features`, `[n, d]`, float32 or float16,
+/// as `reponet embed --model ... --weights ... --images ... --out FILE.safetensors` writes
+/// it; rows named by its `files` metadata, else `FILE#row`) with a run trained on
+/// precomputed features of the same backbone.
+pub fn predict_features(
+    run_dir: &Path,
+    file: &Path,
+    threshold: Threshold,
+    compute: &Compute,
+) -> Result<Predictions, AnalysisError> {
+    let predictor = Predictor::open(run_dir, threshold, compute)?;
+    let config = &predictor.config;
+    if !config.request.model.takes_features() {
+        return Err(AnalysisError::OtherInput(format!(
+            "{} takes images, not features: give image files or folders",
+            run_dir.display()
+        )));
+    }
+    let (values, dim, names) = crate::data::read_feature_rows(file)?;
+    if dim != config.input.channels {
+        return Err(AnalysisError::OtherInput(format!(
+            "{}: rows of {dim} values, and {} was trained on {} (features of another backbone?)",
+            file.display(),
+            run_dir.display(),
+            config.input.channels
+        )));
+    }
+    let rows = values.len() / dim.max(1);
+    let set = ImageSet::of_features(values, vec![0; rows], dim, config.classes);
+    let names = match names {
+        Some(n) if n.len() == rows => n,
+        _ => (0..rows)
+            .map(|r| PathBuf::from(format!("{}#{r}", file.display())))
+            .collect(),
+    };
+    Ok(predictor.predict(&set, names, Vec::new()))
+}
+
+/// A run's model and its "unknown" threshold, ready to recognise.
+struct Predictor {
+    config: ResolvedConfig,
+    model: Network,
+    threshold_degrees: f64,
+    threshold_from: String,
+    device: Device,
+}
+
+impl Predictor {
+    fn open(
+        run_dir: &Path,
+        threshold: Threshold,
+        compute: &Compute,
+    ) -> Result<Self, AnalysisError> {
+        let run = RunDir::open(run_dir)?;
+        let device = compute.device();
+        let (config, model) = run.load_model_on(compute)?;
+        let (threshold_degrees, threshold_from) = match threshold {
+            Threshold::Degrees(d) => (d, format!("given: {d} deg")),
+            Threshold::Percentile(p) => (
+                threshold_of(&run, &config, &model, p, &device)?,
+                format!("percentile {p} of the training features' angles to their class"),
+            ),
+        };
+        Ok(Self {
+            config,
+            model,
+            threshold_degrees,
+            threshold_from,
+            device,
         })
-        .collect();
-    Ok(Predictions {
-        threshold_degrees,
-        threshold_from,
-        predictions,
-        skipped,
-    })
+    }
+
+    /// Predictions for `set`'s rows, named by `names`.
+    fn predict(
+        &self,
+        set: &ImageSet,
+        names: Vec<PathBuf>,
+        skipped: Vec<SkippedFile>,
+    ) -> Predictions {
+        let config = &self.config;
+        let classes = config.trained_class_names();
+        let features = extract_features(&self.model, set, config.normalization, &self.device);
+        let weights = self.model.class_unit_weights();
+        let predictions = names
+            .into_iter()
+            .zip(features.chunks_exact(config.dim))
+            .map(|(file, feature)| {
+                let (nearest_index, cosine) = nearest(feature, &weights);
+                let angle_degrees = cosine.clamp(-1.0, 1.0).acos().to_degrees();
+                let name = classes[nearest_index].clone();
+                Prediction {
+                    file,
+                    class: (angle_degrees <= self.threshold_degrees).then(|| name.clone()),
+                    nearest: name,
+                    nearest_index,
+                    cosine,
+                    angle_degrees,
+                }
+            })
+            .collect();
+        Predictions {
+            threshold_degrees: self.threshold_degrees,
+            threshold_from: self.threshold_from.clone(),
+            predictions,
+            skipped,
+        }
+    }
 }
 
 /// The `percentile` (0-100) of the angles between the run's training features and their own
@@ -147,7 +230,7 @@ fn threshold_of(
     device: &Device,
 ) -> Result<f64, AnalysisError> {
     if !(0.0..=100.0).contains(&percentile) {
-        return Err(AnalysisError::Figure(format!(
+        return Err(AnalysisError::OtherInput(format!(
             "percentile {percentile}: must be between 0 and 100"
         )));
     }

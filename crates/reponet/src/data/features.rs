@@ -44,8 +44,11 @@ impl FeatureFile {
             .flatten()
             .unwrap_or_default();
         let class_names: Vec<String> = match metadata.get("class_names") {
-            Some(json) => serde_json::from_str(json)
-                .map_err(|e| bad(format!("metadata class_names is not a JSON list of names ({e})")))?,
+            Some(json) => serde_json::from_str(json).map_err(|e| {
+                bad(format!(
+                    "metadata class_names is not a JSON list of names ({e})"
+                ))
+            })?,
             None => (0..=top).map(|c| c.to_string()).collect(),
         };
         if top >= class_names.len() {
@@ -58,7 +61,11 @@ impl FeatureFile {
             path: path.to_path_buf(),
             header: DatasetHeader {
                 class_names,
-                shape: ImageShape { channels: dim, rows: 1, cols: 1 },
+                shape: ImageShape {
+                    channels: dim,
+                    rows: 1,
+                    cols: 1,
+                },
                 normalization: Some(Normalization::uniform(0.0, 1.0)),
                 mirrorable: false,
             },
@@ -70,7 +77,12 @@ impl FeatureFile {
         let bytes = std::fs::read(&self.path).map_err(|e| DataError::io(&self.path, e))?;
         let file = parse(&self.path, &bytes)?;
         let ((features, dim), labels) = split_of(&self.path, &file, split)?;
-        Ok(ImageSet::of_features(features, labels, dim, self.header.class_names.len()))
+        Ok(ImageSet::of_features(
+            features,
+            labels,
+            dim,
+            self.header.class_names.len(),
+        ))
     }
 
     /// Where it is.
@@ -97,21 +109,10 @@ fn split_of(path: &Path, file: &SafeTensors, split: DataSplit) -> Result<Split, 
             ))
         })
     };
-    let features = tensor("features")?;
-    let [rows, dim] = features.shape() else {
-        return Err(bad(format!("{name}.features is {:?}, not [rows, values]", features.shape())));
-    };
-    let data = features.data();
-    let values: Vec<f32> = match features.dtype() {
-        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        other => return Err(bad(format!("{name}.features is {other:?}: give float32 or float16"))),
-    };
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(bad(format!("{name}.features holds NaN or infinite values")));
-    }
+    let (values, dim) = float_rows(path, &format!("{name}.features"), &tensor("features")?)?;
+    let rows = values.len() / dim.max(1);
     let labels = tensor("labels")?;
-    if labels.shape() != [*rows] {
+    if labels.shape() != [rows] {
         return Err(bad(format!(
             "{name}.labels is {:?}, and {name}.features has {rows} rows",
             labels.shape()
@@ -120,16 +121,79 @@ fn split_of(path: &Path, file: &SafeTensors, split: DataSplit) -> Result<Split, 
     let data = labels.data();
     let wide: Vec<i64> = match labels.dtype() {
         Dtype::U8 => data.iter().map(|&b| b as i64).collect(),
-        Dtype::I32 => data.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64).collect(),
-        Dtype::I64 => data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
-        other => return Err(bad(format!("{name}.labels is {other:?}: give uint8, int32 or int64"))),
+        Dtype::I32 => data
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
+            .collect(),
+        Dtype::I64 => data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect(),
+        other => {
+            return Err(bad(format!(
+                "{name}.labels is {other:?}: give uint8, int32 or int64"
+            )))
+        }
     };
     let labels = wide
         .iter()
-        .map(|&l| u8::try_from(l).map_err(|_| bad(format!("{name}.labels holds {l}: labels are 0 to 255"))))
+        .map(|&l| {
+            u8::try_from(l)
+                .map_err(|_| bad(format!("{name}.labels holds {l}: labels are 0 to 255")))
+        })
         .collect::<Result<Vec<u8>, _>>()?;
-    if *rows == 0 && split == DataSplit::Train {
+    if rows == 0 && split == DataSplit::Train {
         return Err(bad("train.features has no rows".into()));
     }
-    Ok(((values, *dim), labels))
+    Ok(((values, dim), labels))
+}
+
+/// The rows of a features file without labels (tensor `features`, `[n, d]`, float32 or
+/// float16, as `reponet embed` writes for image files): the values, d, and the row names of
+/// its `files` metadata if it has them.
+pub fn read_feature_rows(
+    path: &Path,
+) -> Result<(Vec<f32>, usize, Option<Vec<std::path::PathBuf>>), DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let file = parse(path, &bytes)?;
+    let tensor = file.tensor("features").map_err(|_| {
+        DataError::format(path, "no tensor named features (reponet embed --model ... --weights ... --images ... --out FILE.safetensors writes one)")
+    })?;
+    let (values, dim) = float_rows(path, "features", &tensor)?;
+    let names = SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().clone())
+        .and_then(|m| m.get("files").and_then(|j| serde_json::from_str(j).ok()));
+    Ok((values, dim, names))
+}
+
+/// A `[rows, d]` float32 or float16 tensor as `f32` values, and d; finite values only.
+fn float_rows(
+    path: &Path,
+    name: &str,
+    tensor: &safetensors::tensor::TensorView,
+) -> Result<(Vec<f32>, usize), DataError> {
+    let bad = |problem: String| DataError::format(path, problem);
+    let [_, dim] = tensor.shape() else {
+        return Err(bad(format!(
+            "{name} is {:?}, not [rows, values]",
+            tensor.shape()
+        )));
+    };
+    let data = tensor.data();
+    let values: Vec<f32> = match tensor.dtype() {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        other => return Err(bad(format!("{name} is {other:?}: give float32 or float16"))),
+    };
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(bad(format!("{name} holds NaN or infinite values")));
+    }
+    Ok((values, *dim))
 }

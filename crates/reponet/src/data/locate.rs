@@ -9,11 +9,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::features::{FeatureFile, FEATURES_PREFIX};
 use super::folder::{files_of_another_dataset, holds_dataset, load_split_from};
 use super::image_folder::{BadImage, FolderOptions, ImageFolder, FOLDER_PREFIX};
 use super::registry::{dataset, DatasetInfo, Source};
 use super::sample::load_sample;
-use super::features::{FeatureFile, FEATURES_PREFIX};
 use super::{DataError, DataSplit, ImageSet, ImageShape, Normalization};
 
 /// The environment variable naming the data root.

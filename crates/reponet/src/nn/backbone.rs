@@ -192,7 +192,9 @@ impl Backbone {
     ) -> Self {
         let inputs = input.len();
         match model.resnet() {
-            None if model == ModelKind::Linear => Self::Mlp(FeatureMlp::new(inputs, None, feature_dim, device)),
+            None if model == ModelKind::Linear => {
+                Self::Mlp(FeatureMlp::new(inputs, None, feature_dim, device))
+            }
             None if model == ModelKind::Mlp => Self::Mlp(FeatureMlp::new(
                 inputs,
                 Some(hidden.unwrap_or(Self::DEFAULT_HIDDEN)),

@@ -151,9 +151,10 @@ pub fn model_record_from_bytes(bytes: Vec<u8>) -> Result<ModuleRecord, String> {
     let reader = burn_pack::Reader::from_bytes(bytes.clone()).map_err(|e| e.to_string())?;
     // Names under a Backbone variant are today's; others under "backbone." are LeNet++'s.
     let variants = [NOW, "backbone.ResNet.", "backbone.Mlp."];
-    let legacy = reader.tensor_names().iter().any(|name| {
-        name.starts_with(LEGACY) && !variants.iter().any(|v| name.starts_with(v))
-    });
+    let legacy = reader
+        .tensor_names()
+        .iter()
+        .any(|name| name.starts_with(LEGACY) && !variants.iter().any(|v| name.starts_with(v)));
     let bytes = if legacy {
         let tensors = reader
             .into_tensors()

@@ -458,13 +458,21 @@ impl TrainConfig {
             );
         }
         if self.hidden.is_some() && self.model != ModelKind::Mlp {
-            return bad("hidden", &self.hidden.unwrap_or(0), "applies to --model mlp");
+            return bad(
+                "hidden",
+                &self.hidden.unwrap_or(0),
+                "applies to --model mlp",
+            );
         }
         if self.hidden == Some(0) {
             return bad("hidden", &0, "an mlp needs at least 1 hidden value");
         }
         if features && self.augment != Augment::None {
-            return bad("augment", &self.augment, "features cannot be cropped or mirrored: use none");
+            return bad(
+                "augment",
+                &self.augment,
+                "features cannot be cropped or mirrored: use none",
+            );
         }
         let input = header.shape;
         let min = self.model.min_side(self.stem, input);
