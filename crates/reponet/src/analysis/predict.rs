@@ -117,7 +117,7 @@ pub fn predict_features(
             run_dir.display()
         )));
     }
-    let (values, dim, names) = crate::data::read_feature_rows(file)?;
+    let crate::data::FeatureRows { values, dim, names } = crate::data::read_feature_rows(file)?;
     if dim != config.input.channels {
         return Err(AnalysisError::OtherInput(format!(
             "{}: rows of {dim} values, and {} was trained on {} (features of another backbone?)",

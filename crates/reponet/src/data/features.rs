@@ -148,12 +148,20 @@ fn split_of(path: &Path, file: &SafeTensors, split: DataSplit) -> Result<Split, 
     Ok(((values, dim), labels))
 }
 
+/// Rows of features without labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureRows {
+    /// Row after row.
+    pub values: Vec<f32>,
+    /// Values a row.
+    pub dim: usize,
+    /// The name of each row (the file's `files` metadata), if it has them.
+    pub names: Option<Vec<std::path::PathBuf>>,
+}
+
 /// The rows of a features file without labels (tensor `features`, `[n, d]`, float32 or
-/// float16, as `reponet embed` writes for image files): the values, d, and the row names of
-/// its `files` metadata if it has them.
-pub fn read_feature_rows(
-    path: &Path,
-) -> Result<(Vec<f32>, usize, Option<Vec<std::path::PathBuf>>), DataError> {
+/// float16, as `reponet embed` writes for image files).
+pub fn read_feature_rows(path: &Path) -> Result<FeatureRows, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let file = parse(path, &bytes)?;
     let tensor = file.tensor("features").map_err(|_| {
@@ -164,7 +172,7 @@ pub fn read_feature_rows(
         .ok()
         .and_then(|(_, m)| m.metadata().clone())
         .and_then(|m| m.get("files").and_then(|j| serde_json::from_str(j).ok()));
-    Ok((values, dim, names))
+    Ok(FeatureRows { values, dim, names })
 }
 
 /// A `[rows, d]` float32 or float16 tensor as `f32` values, and d; finite values only.

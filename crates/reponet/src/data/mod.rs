@@ -24,7 +24,7 @@ pub use cifar::{
     parse_cifar_bytes, read_cifar_files, read_cifar_names, CifarLabels, CIFAR_IMAGE_BYTES,
 };
 #[cfg(feature = "fetch")]
-pub use features::{read_feature_rows, FeatureFile, FEATURES_PREFIX};
+pub use features::{read_feature_rows, FeatureFile, FeatureRows, FEATURES_PREFIX};
 pub use fetch::{fetch_dataset, FetchOptions, FetchProgress, FetchedFile};
 pub use folder::{file_spellings, find_file, load_idx_pair, load_mnist_dir, load_split_from};
 pub use idx::{parse_idx_bytes, read_idx, read_idx_checked, write_idx, IdxArray, MAX_ELEMENTS};
