@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use reponet::data::{load_dataset, write_image_folder, DataSplit, FolderOptions, ImageShape};
 use reponet::nn::pretrained::{WeightFile, WeightsError};
-use reponet::nn::{Backbone, ModelKind, NamedTensor, ResNet, Stem};
+use reponet::nn::{built_apart, Backbone, ModelKind, NamedTensor, ResNet, Stem};
 use reponet::train::{train, Freeze, InputNorm, RunDir, SilentObserver, TrainConfig, TrainError};
 use safetensors::{serialize, Dtype, View};
 
@@ -23,13 +23,16 @@ const RGB32: ImageShape = ImageShape {
 /// and its batch norm left out, as torchvision has neither).
 fn torchvision_tensors(seed: u64) -> Vec<NamedTensor> {
     let device = Device::flex();
-    device.seed(seed);
     let spec = ModelKind::Resnet18.resnet().unwrap();
-    ResNet::new(&spec, Stem::Imagenet, 9, RGB32, &device)
-        .named_tensors()
-        .into_iter()
-        .filter(|t| !t.name.starts_with("fc"))
-        .collect()
+    // Seeded under the lock seeded networks are built under: the tests run side by side.
+    built_apart(|| {
+        device.seed(seed);
+        ResNet::new(&spec, Stem::Imagenet, 9, RGB32, &device)
+    })
+    .named_tensors()
+    .into_iter()
+    .filter(|t| !t.name.starts_with("fc"))
+    .collect()
 }
 
 struct Raw {
@@ -109,14 +112,10 @@ fn write_weights(path: &Path, tensors: &[NamedTensor], prefix: &str, half: bool)
 
 fn loaded(path: &Path) -> Result<Vec<NamedTensor>, WeightsError> {
     let weights = WeightFile::read(path)?;
-    let backbone = Backbone::new(
-        ModelKind::Resnet18,
-        Stem::Imagenet,
-        9,
-        RGB32,
-        &Device::flex(),
-    )
-    .with_pretrained(&weights, ModelKind::Resnet18)?;
+    let device = Device::flex();
+    let model = ModelKind::Resnet18;
+    let backbone = built_apart(|| Backbone::new(model, Stem::Imagenet, 9, RGB32, &device))
+        .with_pretrained(&weights, model)?;
     Ok(backbone.named_tensors())
 }
 

@@ -68,9 +68,10 @@ impl PretrainedBackbone {
         }
         let file = WeightFile::read(weights)?;
         let device = compute.device();
-        let resnet = ResNet::new(&spec, Stem::Imagenet, 1, input, &device)
-            .with_pretrained(&file, &model.to_string())?
-            .with_conv_kernels(compute.conv);
+        let resnet =
+            crate::nn::built_apart(|| ResNet::new(&spec, Stem::Imagenet, 1, input, &device))
+                .with_pretrained(&file, &model.to_string())?
+                .with_conv_kernels(compute.conv);
         Ok(Self {
             model,
             resnet,

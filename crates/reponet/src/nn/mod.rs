@@ -19,6 +19,6 @@ pub use head::{l2_normalize, ClassifierHead, FixedHead, HeadKind, LearnableHead}
 pub use lenet::LeNetPlusPlus;
 pub use loss::{arc_margin_logits, cross_entropy, LossKind, PolytopeLoss};
 pub use margin_warmup::MarginWarmup;
-pub use network::{Architecture, NamedTensor, Network};
+pub use network::{built_apart, Architecture, NamedTensor, Network};
 pub use resnet::{ResNet, ResNetSpec, Stem};
 pub use running_statistics::{Sorted, TensorVisitor};

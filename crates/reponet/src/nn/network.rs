@@ -49,6 +49,27 @@ pub struct Network {
 /// built under this lock, so that a seeded build is never interleaved with another's draws.
 static INIT_LOCK: Mutex<()> = Mutex::new(());
 
+/// `module` with every parameter drawn now: Burn initialises them lazily, at first use,
+/// which must happen under [`INIT_LOCK`].
+fn materialised<M: Module>(module: M) -> M {
+    struct Materialise;
+    impl ModuleVisitor for Materialise {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Materialise);
+    module
+}
+
+/// A module built by `build` whose random draws do not interleave with a seeded network's
+/// (a network built only to check weights against, or to compute features with, beside
+/// seeded training in the same process).
+pub fn built_apart<M: Module>(build: impl FnOnce() -> M) -> M {
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    materialised(build())
+}
+
 impl Network {
     /// A freshly initialised network of `arch` (an [`ImageShape`] alone: LeNet++), drawn
     /// from the backend's generator as it stands.
@@ -88,15 +109,7 @@ impl Network {
             ),
             head: ClassifierHead::new(head, polytope, device),
         };
-        // Burn initialises parameters lazily, at first use: draw them now, under the lock.
-        struct Materialise;
-        impl ModuleVisitor for Materialise {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let _ = param.val();
-            }
-        }
-        network.visit(&mut Materialise);
-        network
+        materialised(network)
     }
 
     /// The same network, running its convolutions on the CPU through `kernels`.

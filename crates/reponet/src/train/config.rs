@@ -899,7 +899,7 @@ fn check_weights(
 ) -> Result<String, TrainError> {
     let weights = WeightFile::read(path)?;
     let device = burn::tensor::Device::flex();
-    Backbone::new(request.model, request.stem, dim, input, &device)
+    crate::nn::built_apart(|| Backbone::new(request.model, request.stem, dim, input, &device))
         .with_pretrained(&weights, request.model)?;
     Ok(weights.sha256)
 }
