@@ -48,7 +48,7 @@ impl PretrainedBackbone {
             return Err(invalid(
                 "model",
                 &model,
-                "pretrained weights load into resnet18, resnet34 and resnet50 (torchvision's architectures)",
+                crate::nn::pretrained::PRETRAINED_MODELS,
             ));
         };
         let input = ImageShape {

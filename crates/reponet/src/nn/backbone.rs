@@ -247,7 +247,7 @@ impl Backbone {
             Self::LeNet(_) | Self::Mlp(_) => Err(WeightsError::Mismatch {
                 path: weights.path.clone(),
                 model: model.to_string(),
-                problems: "pretrained weights load into resnet18, resnet34 and resnet50".into(),
+                problems: super::pretrained::PRETRAINED_MODELS.into(),
             }),
         }
     }

@@ -538,7 +538,7 @@ impl TrainConfig {
             return bad(
                 "weights",
                 &self.model,
-                "pretrained weights load into resnet18, resnet34 and resnet50 (torchvision's architectures)",
+                crate::nn::pretrained::PRETRAINED_MODELS,
             );
         }
         if self.weights.is_some() && self.stem == Stem::Cifar {

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 
 use pickle_guard::Refusal;
 
+/// Which models take pretrained weights, for messages.
+pub const PRETRAINED_MODELS: &str =
+    "pretrained weights load into resnet18, resnet34 and resnet50 (torchvision's architectures)";
+
 /// One tensor of a weight file, as `f32`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileTensor {
