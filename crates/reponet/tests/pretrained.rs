@@ -459,6 +459,7 @@ fn features_files_train_linear_and_mlp_probes() {
             batch_size: 10,
             lr: 0.01,
             hidden: (model == ModelKind::Mlp).then_some(32),
+            hidden_layers: (model == ModelKind::Mlp).then_some(2),
             ..TrainConfig::paper_defaults(None).with_model(model)
         };
         let out = dir.path().join(format!("run-{model}"));

@@ -68,7 +68,7 @@ pub struct Args {
         "out", "force", "dataset", "cifar100_labels", "image_size", "channels", "test_fraction", "split_seed", "skip_bad_images", "data_dir", "polytope", "dim", "head", "loss", "scale", "margin",
         "margin_warmup", "epochs", "batch_size", "lr", "seed", "limit_train", "limit_test", "holdout_classes", "checkpoint_every",
         "model", "stem", "optimizer", "nesterov", "weight_decay", "lr_schedule", "lr_warmup", "augment",
-        "weights", "freeze", "input_norm", "hidden",
+        "weights", "freeze", "input_norm", "hidden", "hidden_layers",
     ])]
     resume: Option<PathBuf>,
     /// Overwrite --out if it exists and is not empty.
@@ -154,9 +154,12 @@ pub struct Args {
     /// dataset].
     #[arg(long)]
     input_norm: Option<InputNorm>,
-    /// --model mlp: the width of its hidden layer [default: 512].
+    /// --model mlp: the width of its hidden layers [default: 512].
     #[arg(long, value_name = "N")]
     hidden: Option<usize>,
+    /// --model mlp: how many hidden layers of --hidden values [default: 1].
+    #[arg(long, value_name = "K")]
+    hidden_layers: Option<usize>,
     /// Seeds initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -345,6 +348,7 @@ fn prepared_run(mut args: Args, log: &dyn Fn(String)) -> Result<PreparedRun> {
         freeze: args.freeze,
         input_norm,
         hidden: args.hidden,
+        hidden_layers: args.hidden_layers,
     };
     let prepared = config.prepare().map_err(crate::errors::in_flag_words)?;
     let resolved = &prepared.resolved;

@@ -181,11 +181,12 @@ impl Backbone {
         Self::with_hidden(model, stem, None, feature_dim, input, device)
     }
 
-    /// [`Backbone::new`], with `mlp`'s hidden width (`None`: [`Backbone::DEFAULT_HIDDEN`]).
+    /// [`Backbone::new`], with `mlp`'s hidden layers and width (`None`: one layer of
+    /// [`Backbone::DEFAULT_HIDDEN`]).
     pub fn with_hidden(
         model: ModelKind,
         stem: Stem,
-        hidden: Option<usize>,
+        hidden: Option<(usize, usize)>,
         feature_dim: usize,
         input: ImageShape,
         device: &Device,
@@ -193,11 +194,11 @@ impl Backbone {
         let inputs = input.len();
         match model.resnet() {
             None if model == ModelKind::Linear => {
-                Self::Mlp(FeatureMlp::new(inputs, None, feature_dim, device))
+                Self::Mlp(FeatureMlp::new(inputs, (0, 0), feature_dim, device))
             }
             None if model == ModelKind::Mlp => Self::Mlp(FeatureMlp::new(
                 inputs,
-                Some(hidden.unwrap_or(Self::DEFAULT_HIDDEN)),
+                hidden.unwrap_or((1, Self::DEFAULT_HIDDEN)),
                 feature_dim,
                 device,
             )),

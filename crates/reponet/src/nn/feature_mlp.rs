@@ -1,6 +1,6 @@
 //! Networks for precomputed features (`--dataset features:FILE`): `linear`, one linear
-//! layer to d, and `mlp`, a hidden layer of N with batch norm and ReLU before it; each
-//! ends in a batch norm of the d values, as the ResNets do (see [`super::ResNet`]).
+//! layer to d, and `mlp`, hidden layers of N values with batch norm and ReLU before it;
+//! each ends in a batch norm of the d values, as the ResNets do (see [`super::ResNet`]).
 
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
@@ -49,40 +49,50 @@ impl LinearBn {
     }
 }
 
-/// From a feature vector to d: an optional hidden layer, then the projection.
+/// From a feature vector to d: hidden layers, then the projection.
 #[derive(Module, Debug)]
 pub struct FeatureMlp {
-    hidden: Option<LinearBn>,
+    hidden: Vec<LinearBn>,
     relu: Relu,
     embed: LinearBn,
 }
 
 impl FeatureMlp {
-    /// `inputs` values to `feature_dim`, through `hidden` values first if given.
-    pub fn new(inputs: usize, hidden: Option<usize>, feature_dim: usize, device: &Device) -> Self {
-        let width = hidden.unwrap_or(inputs);
+    /// `inputs` values to `feature_dim`, through `layers` hidden layers of `width` values
+    /// first (none: `linear`).
+    pub fn new(
+        inputs: usize,
+        (layers, width): (usize, usize),
+        feature_dim: usize,
+        device: &Device,
+    ) -> Self {
+        let hidden = (0..layers)
+            .map(|l| LinearBn::new(if l == 0 { inputs } else { width }, width, device))
+            .collect();
+        let last = if layers == 0 { inputs } else { width };
         Self {
-            hidden: hidden.map(|n| LinearBn::new(inputs, n, device)),
+            hidden,
             relu: Relu::new(),
-            embed: LinearBn::new(width, feature_dim, device),
+            embed: LinearBn::new(last, feature_dim, device),
         }
     }
 
     /// Features `[N, d]` of inputs `[N, C, 1, 1]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let [n, c, h, w] = x.dims();
-        let mut x = x.reshape([n, c * h * w]);
-        if let Some(hidden) = &self.hidden {
-            x = self.relu.forward(hidden.forward(x));
-        }
+        let x = x.reshape([n, c * h * w]);
+        let x = self
+            .hidden
+            .iter()
+            .fold(x, |x, layer| self.relu.forward(layer.forward(x)));
         self.embed.forward(x)
     }
 
-    /// `hidden.*` and `hidden_bn.*` (mlp), `fc.*` and `fc_bn.*`, under PyTorch's names.
+    /// `hidden.I.*` and `hidden_bn.I.*` (mlp), `fc.*` and `fc_bn.*`, under PyTorch's names.
     pub fn named_tensors(&self) -> Vec<NamedTensor> {
         let mut all = Vec::new();
-        if let Some(hidden) = &self.hidden {
-            hidden.named_tensors("hidden", "hidden_bn", &mut all);
+        for (i, layer) in self.hidden.iter().enumerate() {
+            layer.named_tensors(&format!("hidden.{i}"), &format!("hidden_bn.{i}"), &mut all);
         }
         self.embed.named_tensors("fc", "fc_bn", &mut all);
         all

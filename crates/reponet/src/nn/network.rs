@@ -19,8 +19,8 @@ pub struct Architecture {
     pub stem: Stem,
     /// The images it takes.
     pub input: ImageShape,
-    /// `mlp`'s hidden width (`None`: the default; other models have none).
-    pub hidden: Option<usize>,
+    /// `mlp`'s hidden layers and their width (`None`: the default; other models have none).
+    pub hidden: Option<(usize, usize)>,
 }
 
 /// LeNet++ (the paper's network) for images of this shape.

@@ -342,6 +342,9 @@ pub struct TrainConfig {
     /// `mlp`'s hidden width (`None`: [`Backbone::DEFAULT_HIDDEN`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<usize>,
+    /// `mlp`'s hidden layers, each of `hidden` values (`None`: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_layers: Option<usize>,
 }
 
 /// Which weights stay as they started (`--freeze`).
@@ -421,6 +424,7 @@ impl TrainConfig {
             freeze: Freeze::None,
             input_norm: InputNorm::Dataset,
             hidden: None,
+            hidden_layers: None,
         }
     }
 
@@ -457,15 +461,20 @@ impl TrainConfig {
                 },
             );
         }
-        if self.hidden.is_some() && self.model != ModelKind::Mlp {
-            return bad(
-                "hidden",
-                &self.hidden.unwrap_or(0),
-                "applies to --model mlp",
-            );
+        let (hidden_field, hidden_value) = match (self.hidden, self.hidden_layers) {
+            (Some(n), _) => ("hidden", n),
+            (None, layers) => ("hidden_layers", layers.unwrap_or(0)),
+        };
+        let hidden_given = self.hidden.is_some() || self.hidden_layers.is_some();
+        if hidden_given && self.model != ModelKind::Mlp {
+            return bad(hidden_field, &hidden_value, "applies to --model mlp");
         }
-        if self.hidden == Some(0) {
-            return bad("hidden", &0, "an mlp needs at least 1 hidden value");
+        if self.hidden == Some(0) || self.hidden_layers == Some(0) {
+            return bad(
+                hidden_field,
+                &0,
+                "an mlp needs at least 1 hidden layer of at least 1 value (none: --model linear)",
+            );
         }
         if features && self.augment != Augment::None {
             return bad(
@@ -830,7 +839,12 @@ impl ResolvedConfig {
             model: self.request.model,
             stem: self.request.stem,
             input: self.input,
-            hidden: self.request.hidden,
+            hidden: (self.request.model == ModelKind::Mlp).then(|| {
+                (
+                    self.request.hidden_layers.unwrap_or(1),
+                    self.request.hidden.unwrap_or(Backbone::DEFAULT_HIDDEN),
+                )
+            }),
         }
     }
 
