@@ -188,16 +188,9 @@ fn float_rows(
             tensor.shape()
         )));
     };
-    let data = tensor.data();
-    let values: Vec<f32> = match tensor.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => data
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
+    let values = match tensor.dtype() {
+        Dtype::F32 | Dtype::F16 => crate::nn::pretrained::safetensors_floats(tensor)
+            .expect("float32 and float16 are floating-point"),
         other => return Err(bad(format!("{name} is {other:?}: give float32 or float16"))),
     };
     if values.iter().any(|v| !v.is_finite()) {

@@ -249,31 +249,32 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, FileTensor>, String> {
 }
 
 fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, FileTensor>, String> {
-    use safetensors::Dtype as S;
     let file = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| format!("not a readable safetensors file ({e})"))?;
     let mut out = BTreeMap::new();
     for (name, view) in file.tensors() {
-        let dtype = match view.dtype() {
-            S::F32 => Dtype::F32,
-            S::F16 => Dtype::F16,
-            S::BF16 => Dtype::BF16,
-            S::F64 => Dtype::F64,
-            _ => Dtype::Other,
+        let tensor = FileTensor {
+            shape: view.shape().to_vec(),
+            // Batch counters and other integers: kept by name only (never loaded).
+            values: safetensors_floats(&view).unwrap_or_default(),
         };
-        let values = match dtype {
-            Dtype::Other => Vec::new(),
-            _ => to_f32(view.data(), dtype),
-        };
-        out.insert(
-            name,
-            FileTensor {
-                shape: view.shape().to_vec(),
-                values,
-            },
-        );
+        out.insert(name, tensor);
     }
     Ok(out)
+}
+
+/// A safetensors tensor's values as `f32`, if it holds floating-point numbers (float32,
+/// float16, bfloat16, float64).
+pub(crate) fn safetensors_floats(view: &safetensors::tensor::TensorView) -> Option<Vec<f32>> {
+    use safetensors::Dtype as S;
+    let dtype = match view.dtype() {
+        S::F32 => Dtype::F32,
+        S::F16 => Dtype::F16,
+        S::BF16 => Dtype::BF16,
+        S::F64 => Dtype::F64,
+        _ => return None,
+    };
+    Some(to_f32(view.data(), dtype))
 }
 
 #[derive(Clone, Copy)]
