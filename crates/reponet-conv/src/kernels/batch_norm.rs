@@ -10,7 +10,11 @@
 //! gradient sums are float64 sums taken per channel in a fixed order, so results do not
 //! depend on the number of threads.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
+
+use super::scratch::filled_vec;
 
 /// The shape of a batch-norm input `[n, c, plane]` (plane: h * w).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +35,6 @@ impl NormShape {
     /// Image `j`'s plane of channel `ch` in `data`.
     fn plane<'a>(&self, data: &'a [f32], j: usize, ch: usize) -> &'a [f32] {
         &data[(j * self.c + ch) * self.plane..][..self.plane]
-    }
-
-    /// The `n` planes of channel `ch` in `data`.
-    fn planes<'a>(&self, data: &'a [f32], ch: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
-        let s = *self;
-        (0..s.n).map(move |j| s.plane(data, j, ch))
     }
 
     fn count(&self) -> f64 {
@@ -83,16 +81,23 @@ fn check(s: &NormShape, x: &[f32], gamma: &[f32]) {
 pub fn batch_statistics(s: &NormShape, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
     (0..s.c)
         .into_par_iter()
-        .map(|ch| {
-            let sum: f64 = s.planes(x, ch).map(|p| lane_sum(p, |v| v)).sum();
-            let mean = (sum / s.count()) as f32;
-            let squares: f64 = s
-                .planes(x, ch)
-                .map(|p| lane_sum(p, |v| (v - mean) * (v - mean)))
-                .sum();
-            (mean, (squares / s.count()) as f32)
-        })
+        .map(|ch| channel_statistics(s, x, ch))
         .unzip()
+}
+
+fn channel_statistics(s: &NormShape, x: &[f32], ch: usize) -> (f32, f32) {
+    simd_dispatch!(statistics(s: &NormShape, x: &[f32], ch: usize) -> (f32, f32) {
+        let mut sum = 0.0f64;
+        for j in 0..s.n {
+            sum += lane_sum(s.plane(x, j, ch), |v| v);
+        }
+        let mean = (sum / s.count()) as f32;
+        let mut squares = 0.0f64;
+        for j in 0..s.n {
+            squares += lane_sum(s.plane(x, j, ch), |v| (v - mean) * (v - mean));
+        }
+        (mean, (squares / s.count()) as f32)
+    })
 }
 
 /// Σ f(v) over one plane: float32 in 8 lanes (vectorised), the lanes added in float64. A
@@ -154,6 +159,91 @@ fn gradient_sums(g: &[f32], x: &[f32], mean: f32, out: Option<&[f32]>) -> (f64, 
     (total(gs) + tail_g, total(gx) + tail_gx)
 }
 
+/// [`gradient_sums`] over the `n` planes of channel `ch`, added in image order.
+fn channel_gradient_sums(
+    s: &NormShape,
+    ch: usize,
+    grad: &[f32],
+    x: &[f32],
+    mean: f32,
+    relu_out: Option<&[f32]>,
+) -> (f64, f64) {
+    simd_dispatch!(sums(
+        s: &NormShape,
+        ch: usize,
+        grad: &[f32],
+        x: &[f32],
+        mean: f32,
+        relu_out: Option<&[f32]>
+    ) -> (f64, f64) {
+        let (mut db, mut dgx) = (0.0f64, 0.0f64);
+        for j in 0..s.n {
+            let out = relu_out.map(|o| s.plane(o, j, ch));
+            let sums = gradient_sums(s.plane(grad, j, ch), s.plane(x, j, ch), mean, out);
+            db += sums.0;
+            dgx += sums.1;
+        }
+        (db, dgx)
+    })
+}
+
+/// Image `j` of the input's gradient `a g' + b x + c` (per channel coefficients), and of
+/// the residual's, g', when `gr` is given.
+fn input_gradient_image(
+    s: &NormShape,
+    j: usize,
+    x_grad: [&[f32]; 2],
+    relu_out: Option<&[f32]>,
+    coefficients: &[[f32; 3]],
+    gx: &mut [MaybeUninit<f32>],
+    gr: Option<&mut [MaybeUninit<f32>]>,
+) {
+    simd_dispatch!(input_gradient(
+        s: &NormShape,
+        j: usize,
+        x_grad: [&[f32]; 2],
+        relu_out: Option<&[f32]>,
+        coefficients: &[[f32; 3]],
+        gx: &mut [MaybeUninit<f32>],
+        gr: Option<&mut [MaybeUninit<f32>]>
+    ) {
+        let [x, grad] = x_grad;
+        let mut gr = gr;
+        for (ch, gx) in gx.chunks_exact_mut(s.plane).enumerate() {
+            let [a, b, c] = coefficients[ch];
+            let (x, g) = (s.plane(x, j, ch), s.plane(grad, j, ch));
+            let out = relu_out.map(|o| s.plane(o, j, ch));
+            let gr = gr.as_deref_mut().map(|gr| &mut gr[ch * s.plane..][..s.plane]);
+            match (out, gr) {
+                (Some(out), Some(gr)) => {
+                    for ((((d, r), x), g), o) in gx.iter_mut().zip(gr).zip(x).zip(g).zip(out) {
+                        let g = if *o > 0.0 { *g } else { 0.0 };
+                        d.write(a * g + b * x + c);
+                        r.write(g);
+                    }
+                }
+                (Some(out), None) => {
+                    for (((d, x), g), o) in gx.iter_mut().zip(x).zip(g).zip(out) {
+                        let g = if *o > 0.0 { *g } else { 0.0 };
+                        d.write(a * g + b * x + c);
+                    }
+                }
+                (None, Some(gr)) => {
+                    for (((d, r), x), g) in gx.iter_mut().zip(gr).zip(x).zip(g) {
+                        d.write(a * g + b * x + c);
+                        r.write(*g);
+                    }
+                }
+                (None, None) => {
+                    for ((d, x), g) in gx.iter_mut().zip(x).zip(g) {
+                        d.write(a * g + b * x + c);
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// `relu(x̂ γ + β + residual)` with the batch's statistics (the residual and the ReLU as
 /// asked), and those statistics.
 pub fn batch_norm_forward(
@@ -174,10 +264,38 @@ pub fn batch_norm_forward(
         .map(|ch| (gamma[ch] as f64 / (var[ch] as f64 + epsilon).sqrt()) as f32)
         .collect();
     let shift: Vec<f32> = (0..s.c).map(|ch| beta[ch] - mean[ch] * scale[ch]).collect();
-    let mut out = vec![0.0f32; s.len()];
+    let scale_shift = [scale.as_slice(), shift.as_slice()];
     // A task per image: planes of 8x8 values made tasks too small to schedule.
-    let image = s.c * s.plane;
-    out.par_chunks_mut(image).enumerate().for_each(|(j, out)| {
+    let out = filled_vec(s.len(), |out| {
+        out.par_chunks_mut(s.c * s.plane)
+            .enumerate()
+            .for_each(|(j, out)| normalise_image(s, j, x, residual, scale_shift, relu, out));
+    });
+    NormForward { out, mean, var }
+}
+
+/// Image `j` of the forward's output: `x * scale + shift (+ residual)`, then the ReLU.
+fn normalise_image(
+    s: &NormShape,
+    j: usize,
+    x: &[f32],
+    residual: Option<&[f32]>,
+    scale_shift: [&[f32]; 2],
+    relu: bool,
+    out: &mut [MaybeUninit<f32>],
+) {
+    simd_dispatch!(normalise(
+        s: &NormShape,
+        j: usize,
+        x: &[f32],
+        residual: Option<&[f32]>,
+        scale_shift: [&[f32]; 2],
+        relu: bool,
+        out: &mut [MaybeUninit<f32>]
+    ) {
+        let [scale, shift] = scale_shift;
+        // (relu is loop-invariant: the compiler takes the branch out of the loops.)
+        let act = |v: f32| if relu { v.max(0.0) } else { v };
         for (ch, out) in out.chunks_exact_mut(s.plane).enumerate() {
             let (k, b) = (scale[ch], shift[ch]);
             let x = s.plane(x, j, ch);
@@ -185,21 +303,17 @@ pub fn batch_norm_forward(
                 Some(r) => {
                     let r = s.plane(r, j, ch);
                     for ((o, x), r) in out.iter_mut().zip(x).zip(r) {
-                        *o = x * k + b + r;
+                        o.write(act(x * k + b + r));
                     }
                 }
                 None => {
                     for (o, x) in out.iter_mut().zip(x) {
-                        *o = x * k + b;
+                        o.write(act(x * k + b));
                     }
                 }
             }
-            if relu {
-                out.iter_mut().for_each(|o| *o = o.max(0.0));
-            }
         }
-    });
-    NormForward { out, mean, var }
+    })
 }
 
 /// The gradients of [`batch_norm_forward`] from the gradient `grad` of its output, with
@@ -230,14 +344,7 @@ pub fn batch_norm_backward(
     let (beta_grad, gamma_grad): (Vec<f64>, Vec<f64>) = (0..s.c)
         .into_par_iter()
         .map(|ch| {
-            let (mut db, mut dgx) = (0.0f64, 0.0f64);
-            for j in 0..s.n {
-                let (g, x) = (s.plane(grad, j, ch), s.plane(x, j, ch));
-                let out = relu_out.map(|o| s.plane(o, j, ch));
-                let sums = gradient_sums(g, x, mean[ch], out);
-                db += sums.0;
-                dgx += sums.1;
-            }
+            let (db, dgx) = channel_gradient_sums(s, ch, grad, x, mean[ch], relu_out);
             (db, dgx * inv_std[ch])
         })
         .unzip();
@@ -251,38 +358,31 @@ pub fn batch_norm_backward(
             [a as f32, b as f32, c as f32]
         })
         .collect();
+    // dx and the residual's gradient (g') in one pass, a task per image.
     let image = s.c * s.plane;
-    let mut gx = vec![0.0f32; s.len()];
-    gx.par_chunks_mut(image).enumerate().for_each(|(j, gx)| {
-        for (ch, gx) in gx.chunks_exact_mut(s.plane).enumerate() {
-            let [a, b, c] = coefficients[ch];
-            let (x, g) = (s.plane(x, j, ch), s.plane(grad, j, ch));
-            match relu_out {
-                Some(out) => {
-                    let out = s.plane(out, j, ch);
-                    for (((d, x), g), o) in gx.iter_mut().zip(x).zip(g).zip(out) {
-                        let g = if *o > 0.0 { *g } else { 0.0 };
-                        *d = a * g + b * x + c;
-                    }
-                }
-                None => {
-                    for ((d, x), g) in gx.iter_mut().zip(x).zip(g) {
-                        *d = a * g + b * x + c;
-                    }
-                }
-            }
-        }
+    let mut residual_grad = residual.then(|| Vec::<f32>::with_capacity(s.len()));
+    let x_grad = filled_vec(s.len(), |gx| {
+        let gr: Vec<Option<&mut [MaybeUninit<f32>]>> = match residual_grad.as_mut() {
+            Some(gr) => gr.spare_capacity_mut()[..s.len()]
+                .chunks_mut(image)
+                .map(Some)
+                .collect(),
+            None => (0..s.n).map(|_| None).collect(),
+        };
+        gx.par_chunks_mut(image)
+            .zip(gr)
+            .enumerate()
+            .for_each(|(j, (gx, gr))| {
+                input_gradient_image(s, j, [x, grad], relu_out, &coefficients, gx, gr)
+            });
     });
-    let residual = residual.then(|| match relu_out {
-        Some(out) => grad
-            .par_iter()
-            .zip(out)
-            .map(|(g, o)| if *o > 0.0 { *g } else { 0.0 })
-            .collect(),
-        None => grad.to_vec(),
+    let residual = residual_grad.map(|mut gr| {
+        // SAFETY: every image's task wrote its chunk in full.
+        unsafe { gr.set_len(s.len()) };
+        gr
     });
     NormGrads {
-        x: gx,
+        x: x_grad,
         gamma: gamma_grad.into_iter().map(|v| v as f32).collect(),
         beta: beta_grad.into_iter().map(|v| v as f32).collect(),
         residual,

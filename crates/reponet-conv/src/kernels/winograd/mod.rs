@@ -59,26 +59,6 @@ const fn transposed<const R: usize, const C: usize>(m: &[[f32; C]; R]) -> [[f32;
     t
 }
 
-/// Run `$body` (a call of an `#[inline(always)]` function) compiled for AVX2 when this
-/// CPU has it, else for the baseline: the crate is built for any x86-64, and the
-/// transforms are 8-wide row arithmetic the compiler vectorises only when told the CPU
-/// can (the `gemm` crate picks its kernels the same way). Measured here: AVX2 1100
-/// inference img/s, SSE2 770, and AVX-512 (auto-vectorised, zmm) 500, so not AVX-512.
-macro_rules! simd_dispatch {
-    ($name:ident($($arg:ident: $ty:ty),*) $body:block) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2($($arg: $ty),*) $body
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2.
-                return unsafe { avx2($($arg),*) };
-            }
-        }
-        $body
-    }};
-}
-
 /// F(4x4, 5x5): LeNet++'s 5x5 convolutions.
 pub mod f4x4_5x5 {
     /// Outputs per tile side.
