@@ -86,80 +86,151 @@ pub fn batch_statistics(s: &NormShape, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
 }
 
 fn channel_statistics(s: &NormShape, x: &[f32], ch: usize) -> (f32, f32) {
-    simd_dispatch!(statistics(s: &NormShape, x: &[f32], ch: usize) -> (f32, f32) {
-        let mut sum = 0.0f64;
-        for j in 0..s.n {
-            sum += lane_sum(s.plane(x, j, ch), |v| v);
-        }
-        let mean = (sum / s.count()) as f32;
-        let mut squares = 0.0f64;
-        for j in 0..s.n {
-            squares += lane_sum(s.plane(x, j, ch), |v| (v - mean) * (v - mean));
-        }
-        (mean, (squares / s.count()) as f32)
-    })
+    let sum: f64 = (0..s.n).map(|j| lanes::sum(s.plane(x, j, ch), None)).sum();
+    let mean = (sum / s.count()) as f32;
+    let squares: f64 = (0..s.n)
+        .map(|j| lanes::sum(s.plane(x, j, ch), Some(mean)))
+        .sum();
+    (mean, (squares / s.count()) as f32)
 }
 
-/// Σ f(v) over one plane: float32 in 8 lanes (vectorised), the lanes added in float64. A
-/// plane is at most a few thousand values, so each lane sums a few hundred: rounding stays
-/// near float32's own, and planes are added in float64 in a fixed order.
+/// The gradient `g` where the ReLU passed it (its output `o` > 0), else 0: a bit mask
+/// rather than a branch, which the compiler kept per value.
 #[inline(always)]
-fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = values.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().map(|v| f(*v) as f64).sum();
-    for chunk in chunks {
-        for (l, v) in lanes.iter_mut().zip(chunk) {
-            *l += f(*v);
+fn passed(g: f32, o: f32) -> f32 {
+    f32::from_bits(g.to_bits() & 0u32.wrapping_sub((o > 0.0) as u32))
+}
+
+/// The per-plane sums of the statistics and of the gradient: float32 in 8 lanes (lane l
+/// takes values l, l + 8, ...), the lanes then added in float64. A plane is at most a few
+/// thousand values, so each lane sums a few hundred: rounding stays near float32's own,
+/// and planes are added in float64 in a fixed order. With AVX2 each lane is a lane of a
+/// vector register, written with intrinsics because the compiler did not vectorise the
+/// lane arrays (scalar loops, 10 % of a resnet20 step); both orders of addition are the
+/// same (no fused multiply-add), so results do not depend on the CPU.
+mod lanes {
+    type Lanes = [f32; 8];
+
+    /// Σ of each lane in float64, plus the tail's values.
+    fn total(lanes: Lanes, tail: impl Iterator<Item = f32>) -> f64 {
+        lanes.iter().map(|l| *l as f64).sum::<f64>() + tail.map(|v| v as f64).sum::<f64>()
+    }
+
+    /// Values up to the last whole 8.
+    fn whole(len: usize) -> usize {
+        len / 8 * 8
+    }
+
+    /// Σ v, or Σ (v - mean)² when `mean` is given.
+    pub(super) fn sum(values: &[f32], mean: Option<f32>) -> f64 {
+        let n = whole(values.len());
+        let f = |v: f32| mean.map_or(v, |m| (v - m) * (v - m));
+        total(
+            sum_lanes(&values[..n], mean),
+            values[n..].iter().map(|v| f(*v)),
+        )
+    }
+
+    fn sum_lanes(values: &[f32], mean: Option<f32>) -> Lanes {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { avx2::sum(values, mean) };
+        }
+        let mut lanes = [0.0f32; 8];
+        for chunk in values.chunks_exact(8) {
+            for (l, v) in lanes.iter_mut().zip(chunk) {
+                *l += mean.map_or(*v, |m| (v - m) * (v - m));
+            }
+        }
+        lanes
+    }
+
+    /// (Σ g', Σ g' (x - mean)) over one plane, g' the gradient where the ReLU passed it
+    /// (`out` > 0). Centred before multiplying, so no large sums cancel.
+    pub(super) fn gradient(g: &[f32], x: &[f32], mean: f32, out: Option<&[f32]>) -> (f64, f64) {
+        let n = whole(g.len());
+        let out_n = out.map(|o| &o[..n]);
+        let [gs, gx] = gradient_lanes(&g[..n], &x[..n], mean, out_n);
+        let tail = (n..g.len()).map(|k| out.map_or(g[k], |o| super::passed(g[k], o[k])));
+        let tail_x = tail.clone().zip(&x[n..]).map(|(g, x)| g * (x - mean));
+        (total(gs, tail), total(gx, tail_x))
+    }
+
+    fn gradient_lanes(g: &[f32], x: &[f32], mean: f32, out: Option<&[f32]>) -> [Lanes; 2] {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { avx2::gradient(g, x, mean, out) };
+        }
+        let (mut gs, mut gx) = ([0.0f32; 8], [0.0f32; 8]);
+        for (k, (g, x)) in g.chunks_exact(8).zip(x.chunks_exact(8)).enumerate() {
+            for l in 0..8 {
+                let g = out.map_or(g[l], |o| super::passed(g[l], o[k * 8 + l]));
+                gs[l] += g;
+                gx[l] += g * (x[l] - mean);
+            }
+        }
+        [gs, gx]
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx2 {
+        use super::Lanes;
+        use std::arch::x86_64::*;
+
+        fn lanes(v: __m256) -> Lanes {
+            let mut out = [0.0f32; 8];
+            // SAFETY: `out` holds 8 floats.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) };
+            out
+        }
+
+        /// [`super::sum_lanes`] of a multiple of 8 values.
+        #[target_feature(enable = "avx2")]
+        pub(super) fn sum(values: &[f32], mean: Option<f32>) -> Lanes {
+            let mut acc = _mm256_setzero_ps();
+            let m = _mm256_set1_ps(mean.unwrap_or(0.0));
+            for chunk in values.chunks_exact(8) {
+                // SAFETY: 8 floats.
+                let v = unsafe { _mm256_loadu_ps(chunk.as_ptr()) };
+                let v = match mean {
+                    Some(_) => {
+                        let d = _mm256_sub_ps(v, m);
+                        _mm256_mul_ps(d, d)
+                    }
+                    None => v,
+                };
+                acc = _mm256_add_ps(acc, v);
+            }
+            lanes(acc)
+        }
+
+        /// [`super::gradient_lanes`] of a multiple of 8 values.
+        #[target_feature(enable = "avx2")]
+        pub(super) fn gradient(g: &[f32], x: &[f32], mean: f32, out: Option<&[f32]>) -> [Lanes; 2] {
+            let (mut gs, mut gx) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let (m, zero) = (_mm256_set1_ps(mean), _mm256_setzero_ps());
+            for k in (0..g.len()).step_by(8) {
+                // SAFETY: g, x (and out) hold a multiple of 8 floats, k + 8 <= len.
+                let (gv, xv) = unsafe { (_mm256_loadu_ps(&g[k]), _mm256_loadu_ps(&x[k])) };
+                let gv = match out {
+                    // SAFETY: as above.
+                    Some(o) => {
+                        let o = unsafe { _mm256_loadu_ps(&o[k]) };
+                        _mm256_and_ps(gv, _mm256_cmp_ps::<_CMP_GT_OQ>(o, zero))
+                    }
+                    None => gv,
+                };
+                gs = _mm256_add_ps(gs, gv);
+                gx = _mm256_add_ps(gx, _mm256_mul_ps(gv, _mm256_sub_ps(xv, m)));
+            }
+            [lanes(gs), lanes(gx)]
         }
     }
-    lanes.iter().map(|l| *l as f64).sum::<f64>() + tail
 }
 
-/// (Σ g', Σ g' (x - mean)) over one plane, g' the gradient where the ReLU passed it
-/// (`out` > 0). Centred before multiplying, so no large sums cancel.
-#[inline(always)]
-fn gradient_sums(g: &[f32], x: &[f32], mean: f32, out: Option<&[f32]>) -> (f64, f64) {
-    let (mut gs, mut gx) = ([0.0f32; 8], [0.0f32; 8]);
-    let (mut tail_g, mut tail_gx) = (0.0f64, 0.0f64);
-    let n = g.len() / 8 * 8;
-    match out {
-        Some(out) => {
-            for ((g, x), o) in g[..n]
-                .chunks_exact(8)
-                .zip(x[..n].chunks_exact(8))
-                .zip(out[..n].chunks_exact(8))
-            {
-                for l in 0..8 {
-                    let g = if o[l] > 0.0 { g[l] } else { 0.0 };
-                    gs[l] += g;
-                    gx[l] += g * (x[l] - mean);
-                }
-            }
-            for k in n..g.len() {
-                let g = if out[k] > 0.0 { g[k] } else { 0.0 };
-                tail_g += g as f64;
-                tail_gx += (g * (x[k] - mean)) as f64;
-            }
-        }
-        None => {
-            for (g, x) in g[..n].chunks_exact(8).zip(x[..n].chunks_exact(8)) {
-                for l in 0..8 {
-                    gs[l] += g[l];
-                    gx[l] += g[l] * (x[l] - mean);
-                }
-            }
-            for k in n..g.len() {
-                tail_g += g[k] as f64;
-                tail_gx += (g[k] * (x[k] - mean)) as f64;
-            }
-        }
-    }
-    let total = |lanes: [f32; 8]| lanes.iter().map(|l| *l as f64).sum::<f64>();
-    (total(gs) + tail_g, total(gx) + tail_gx)
-}
-
-/// [`gradient_sums`] over the `n` planes of channel `ch`, added in image order.
+/// [`lanes::gradient`] over the `n` planes of channel `ch`, added in image order.
 fn channel_gradient_sums(
     s: &NormShape,
     ch: usize,
@@ -168,23 +239,14 @@ fn channel_gradient_sums(
     mean: f32,
     relu_out: Option<&[f32]>,
 ) -> (f64, f64) {
-    simd_dispatch!(sums(
-        s: &NormShape,
-        ch: usize,
-        grad: &[f32],
-        x: &[f32],
-        mean: f32,
-        relu_out: Option<&[f32]>
-    ) -> (f64, f64) {
-        let (mut db, mut dgx) = (0.0f64, 0.0f64);
-        for j in 0..s.n {
-            let out = relu_out.map(|o| s.plane(o, j, ch));
-            let sums = gradient_sums(s.plane(grad, j, ch), s.plane(x, j, ch), mean, out);
-            db += sums.0;
-            dgx += sums.1;
-        }
-        (db, dgx)
-    })
+    let (mut db, mut dgx) = (0.0f64, 0.0f64);
+    for j in 0..s.n {
+        let out = relu_out.map(|o| s.plane(o, j, ch));
+        let sums = lanes::gradient(s.plane(grad, j, ch), s.plane(x, j, ch), mean, out);
+        db += sums.0;
+        dgx += sums.1;
+    }
+    (db, dgx)
 }
 
 /// Image `j` of the input's gradient `a g' + b x + c` (per channel coefficients), and of
@@ -217,14 +279,14 @@ fn input_gradient_image(
             match (out, gr) {
                 (Some(out), Some(gr)) => {
                     for ((((d, r), x), g), o) in gx.iter_mut().zip(gr).zip(x).zip(g).zip(out) {
-                        let g = if *o > 0.0 { *g } else { 0.0 };
+                        let g = passed(*g, *o);
                         d.write(a * g + b * x + c);
                         r.write(g);
                     }
                 }
                 (Some(out), None) => {
                     for (((d, x), g), o) in gx.iter_mut().zip(x).zip(g).zip(out) {
-                        let g = if *o > 0.0 { *g } else { 0.0 };
+                        let g = passed(*g, *o);
                         d.write(a * g + b * x + c);
                     }
                 }
