@@ -93,7 +93,7 @@ pub fn conv2d_backward(
     let gw_len = match (wanted.weight, winograd_weight) {
         (false, _) => 0,
         (true, false) => s.o * patch,
-        (true, true) => winograd::POSITIONS * s.o * s.c,
+        (true, true) => winograd::positions(s) * s.o * s.c,
     };
     let col_len = if wanted.weight && !winograd_weight || wanted.x && transposed.is_none() {
         patch * per_gemm * pixels
@@ -142,7 +142,7 @@ pub fn conv2d_backward(
                     let tiles = images * th * tw;
                     winograd::transform_input(s, images, winograd::Planes::batch(x, s), vx);
                     winograd::transform_grad(s, images, g_planes, dy);
-                    for p in 0..winograd::POSITIONS {
+                    for p in 0..winograd::positions(s) {
                         let dy = View::rows(&dy[p * s.o * tiles..], tiles);
                         let vx = View::transposed(&vx[p * s.c * tiles..], tiles);
                         matmul_partial(&mut gw, p * s.o * s.c, s.o, s.c, tiles, dy, vx);

@@ -14,7 +14,7 @@ use super::shape::{check_lengths, ConvShape};
 use super::winograd;
 
 /// A convolution of a group of `images` images (`planes`) by
-/// Winograd F(4x4, 5x5) into `res` `[o, images * oh * ow]`, with `u` the transformed
+/// Winograd into `res` `[o, images * oh * ow]`, with `u` the transformed
 /// kernel and `v`, `m` scratch.
 pub(super) fn winograd_group(
     s: &ConvShape,
@@ -27,7 +27,7 @@ pub(super) fn winograd_group(
     let (th, tw) = winograd::tiles(s);
     let tiles = images * th * tw;
     winograd::transform_input(s, images, planes, v);
-    for p in 0..winograd::POSITIONS {
+    for p in 0..winograd::positions(s) {
         let m = &mut m[p * s.o * tiles..][..s.o * tiles];
         let u = View::rows(&u[p * s.o * s.c..], s.c);
         let v = View::rows(&v[p * s.c * tiles..], tiles);
@@ -41,8 +41,8 @@ pub(super) fn winograd_scratch(s: &ConvShape, images: usize) -> [usize; 2] {
     let (th, tw) = winograd::tiles(s);
     let tiles = images * th * tw;
     [
-        winograd::POSITIONS * s.c * tiles,
-        winograd::POSITIONS * s.o * tiles,
+        winograd::positions(s) * s.c * tiles,
+        winograd::positions(s) * s.o * tiles,
     ]
 }
 

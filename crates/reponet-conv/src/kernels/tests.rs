@@ -297,11 +297,15 @@ fn resnet_like(n: usize, c: usize, o: usize, size: usize, k: usize, stride: usiz
 #[test]
 fn resnet_layers_match_float64() {
     let mut rng = StdRng::seed_from_u64(13);
-    // resnet20's 3x3 (stride 1 and 2; Winograd F(6x6, 3x3) at stride 1, on a map of whole
-    // tiles and one of partial ones), resnet18's 1x1 stride-2 shortcut, the 7x7/2 stem.
+    // resnet20's 3x3 (stride 1 and 2; at stride 1 Winograd F(4x4, 3x3) on 8x8, 7x7
+    // (partial tiles) and 4x4 maps, F(6x6, 3x3) on 32x32 (partial) and 12x12), resnet18's
+    // 1x1 stride-2 shortcut, the 7x7/2 stem.
     for (c, o, size, k, stride) in [
         (16, 16, 8, 3, 1),
+        (16, 24, 7, 3, 1),
+        (64, 64, 4, 3, 1),
         (64, 64, 32, 3, 1),
+        (32, 16, 12, 3, 1),
         (16, 32, 8, 3, 2),
         (16, 32, 9, 1, 2),
         (3, 8, 13, 7, 2),

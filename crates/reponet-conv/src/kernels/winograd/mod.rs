@@ -24,13 +24,12 @@ use std::mem::MaybeUninit;
 
 use super::shape::ConvShape;
 
-/// Transformed tile side: M + R - 1 for both variants.
-pub const T: usize = 8;
-/// Positions in a transformed tile: one GEMM each.
-pub const POSITIONS: usize = T * T;
+/// Lanes of the transforms' rows (8 tiles, or 8 kernel pairs, side by side), and the
+/// transformed tile side M + R - 1 of F(4x4, 5x5) and F(6x6, 3x3).
+const T: usize = 8;
 
-/// Bᵀ, `[T][T]`: input rows to transformed rows. The kernels apply it as the butterfly of
-/// `bt_rows`; the tests check the two agree.
+/// Bᵀ of the 8x8 variants, `[T][T]`: input rows to transformed rows. The kernels apply it
+/// as the butterfly of `bt_rows`; the tests check the two agree.
 #[cfg(test)]
 #[rustfmt::skip]
 const BT: [[f32; T]; T] = [
@@ -65,6 +64,11 @@ pub mod f4x4_5x5 {
     pub const M: usize = 4;
     /// Kernel side.
     pub const R: usize = 5;
+    /// Transformed tile side.
+    pub const TILE: usize = super::T;
+    use super::bt_rows;
+    #[cfg(test)]
+    use super::BT;
 
     // The transforms, float32 constants so the compiler drops zero terms and
     // multiplications by one (`tests::constants_are_the_toom_cook_matrices` rebuilds them
@@ -99,6 +103,11 @@ pub mod f6x6_3x3 {
     pub const M: usize = 6;
     /// Kernel side.
     pub const R: usize = 3;
+    /// Transformed tile side.
+    pub const TILE: usize = super::T;
+    use super::bt_rows;
+    #[cfg(test)]
+    use super::BT;
 
     /// Aᵀ, `[M][T]`: transformed products to outputs (row i: the points to the power i).
     const AT: [[f32; T]; M] = [
@@ -125,13 +134,86 @@ pub mod f6x6_3x3 {
     include!("variant.rs");
 }
 
-/// The variant for this convolution's kernel, if one applies: stride 1, a square 5x5 or
-/// 3x3 kernel, and enough channels (16 in and out) that 64 small GEMMs beat one im2col
-/// GEMM. (resnet20, whose 3x3s have 16 to 64 channels, trained at 115 img/s with
-/// F(6x6, 3x3) from 16 channels, 98 with im2col throughout; inference 438 and 408.)
-fn variant(s: &ConvShape) -> Option<usize> {
-    let square = s.kh == s.kw && (s.kh == f4x4_5x5::R || s.kh == f6x6_3x3::R);
-    (square && s.sh == 1 && s.sw == 1 && s.c >= 16 && s.o >= 16).then_some(s.kh)
+/// F(4x4, 3x3): ResNets' 3x3 convolutions on small maps, in 6x6 transformed tiles (the
+/// points 0, ±1, ±2 and infinity).
+pub mod f4x4_3x3 {
+    /// Outputs per tile side.
+    pub const M: usize = 4;
+    /// Kernel side.
+    pub const R: usize = 3;
+    /// Transformed tile side.
+    pub const TILE: usize = 6;
+
+    /// Aᵀ, `[M][TILE]`.
+    const AT: [[f32; TILE]; M] = [
+        [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+        [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
+        [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
+        [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
+    ];
+
+    /// G, `[TILE][R]`.
+    const G: [[f32; R]; TILE] = [
+        [1.0, 0.0, 0.0],
+        [1.0, 1.0, 1.0],
+        [1.0, -1.0, 1.0],
+        [1.0, 2.0, 4.0],
+        [1.0, -2.0, 4.0],
+        [0.0, 0.0, 1.0],
+    ];
+
+    /// Bᵀ, `[TILE][TILE]`: the transposed inverse of the points' Vandermonde matrix.
+    const BT: [[f32; TILE]; TILE] = [
+        [1.0, 0.0, -5.0 / 4.0, 0.0, 1.0 / 4.0, 0.0],
+        [0.0, 2.0 / 3.0, 2.0 / 3.0, -1.0 / 6.0, -1.0 / 6.0, 0.0],
+        [0.0, -2.0 / 3.0, 2.0 / 3.0, 1.0 / 6.0, -1.0 / 6.0, 0.0],
+        [0.0, -1.0 / 12.0, -1.0 / 24.0, 1.0 / 12.0, 1.0 / 24.0, 0.0],
+        [0.0, 1.0 / 12.0, -1.0 / 24.0, -1.0 / 12.0, 1.0 / 24.0, 0.0],
+        [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+    ];
+
+    /// Bᵀ d of the first TILE of 8 rows (each of 8 lanes).
+    #[inline(always)]
+    fn bt_rows(d: &[super::Row; super::T]) -> [super::Row; TILE] {
+        let d: &[super::Row; TILE] = d[..TILE].try_into().expect("TILE rows");
+        super::product(&BT, d)
+    }
+
+    include!("variant.rs");
+}
+
+/// The Winograd variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    F4x4_5x5,
+    F6x6_3x3,
+    F4x4_3x3,
+}
+
+/// The variant for this convolution, if one applies: stride 1, a square 5x5 or 3x3
+/// kernel, and enough channels (16 in and out) that the small GEMMs beat one im2col GEMM.
+/// (resnet20, whose 3x3s have 16 to 64 channels, trained at 115 img/s with F(6x6, 3x3)
+/// from 16 channels, 98 with im2col throughout; inference 438 and 408.) For 3x3 kernels,
+/// the variant with fewer transformed values per image: F(6x6, 3x3) and F(4x4, 3x3)
+/// make the same 2.25 per output on maps a multiple of 12 wide, but an 8x8 map takes
+/// four 8x8 tiles (4 values per output) or four 6x6 ones (2.25).
+fn variant(s: &ConvShape) -> Option<Variant> {
+    let fits = s.kh == s.kw && s.sh == 1 && s.sw == 1 && s.c >= 16 && s.o >= 16;
+    match s.kh {
+        _ if !fits => None,
+        f4x4_5x5::R => Some(Variant::F4x4_5x5),
+        f6x6_3x3::R => {
+            let values = |(th, tw): (usize, usize), tile: usize| th * tw * tile * tile;
+            let f6 = values(f6x6_3x3::tiles(s), f6x6_3x3::TILE);
+            let f4 = values(f4x4_3x3::tiles(s), f4x4_3x3::TILE);
+            Some(if f4 < f6 {
+                Variant::F4x4_3x3
+            } else {
+                Variant::F6x6_3x3
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Whether a Winograd variant computes this convolution.
@@ -139,23 +221,29 @@ pub fn applies(s: &ConvShape) -> bool {
     variant(s).is_some()
 }
 
-/// Calls `$f` of the variant for `$s`'s kernel (one that [`applies`]).
+/// Calls `$f` of the variant for `$s` (one that [`applies`]).
 macro_rules! by_kernel {
     ($s:expr, $f:ident($($arg:expr),*)) => {
         match variant($s) {
-            Some(f4x4_5x5::R) => f4x4_5x5::$f($($arg),*),
-            Some(f6x6_3x3::R) => f6x6_3x3::$f($($arg),*),
-            _ => panic!("winograd: no variant for {:?}", $s),
+            Some(Variant::F4x4_5x5) => f4x4_5x5::$f($($arg),*),
+            Some(Variant::F6x6_3x3) => f6x6_3x3::$f($($arg),*),
+            Some(Variant::F4x4_3x3) => f4x4_3x3::$f($($arg),*),
+            None => panic!("winograd: no variant for {:?}", $s),
         }
     };
 }
 
-/// The transformed weights `U` `[POSITIONS][o][c]`: G w Gᵀ for every (o, c) pair.
+/// Positions in a transformed tile (64 or 36): one GEMM each.
+pub fn positions(s: &ConvShape) -> usize {
+    by_kernel!(s, positions())
+}
+
+/// The transformed weights `U` `[positions][o][c]`: G w Gᵀ for every (o, c) pair.
 pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
     by_kernel!(s, transform_weights(s, weight))
 }
 
-/// The weight gradient `[o][c][R][R]` from its transformed form `du` `[POSITIONS][o][c]`:
+/// The weight gradient `[o][c][R][R]` from its transformed form `du` `[positions][o][c]`:
 /// Gᵀ du G for every (o, c) pair (the adjoint of [`transform_weights`]).
 pub fn weights_from_transformed(s: &ConvShape, du: &[f32]) -> Vec<f32> {
     by_kernel!(s, weights_from_transformed(s, du))
@@ -166,20 +254,20 @@ pub fn tiles(s: &ConvShape) -> (usize, usize) {
     by_kernel!(s, tiles(s))
 }
 
-/// Bᵀ d B of every 8x8 input block of `images` planes into `v` `[POSITIONS][c][tiles]`
+/// Bᵀ d B of every input block of `images` planes into `v` `[positions][c][tiles]`
 /// (tiles of all images side by side).
 pub fn transform_input(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
     by_kernel!(s, transform_input(s, images, planes, v))
 }
 
-/// Aᵀ m A of every tile's products `m` `[POSITIONS][o][tiles]` into `res`
+/// Aᵀ m A of every tile's products `m` `[positions][o][tiles]` into `res`
 /// `[o, images * oh * ow]` (images side by side, as the im2col GEMM writes them).
 pub fn transform_output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
     by_kernel!(s, transform_output(s, images, m, res))
 }
 
 /// A dy Aᵀ of every MxM block of the output-gradient planes `dy` into `out`
-/// `[POSITIONS][o][tiles]`: the adjoint of [`transform_output`].
+/// `[positions][o][tiles]`: the adjoint of [`transform_output`].
 pub fn transform_grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
     by_kernel!(s, transform_grad(s, images, dy, out))
 }
@@ -233,7 +321,7 @@ fn get(src: &[f32], n: usize) -> Row {
 /// transpose), by AVX shuffles where the CPU has them: the compiler makes 64 scalar moves
 /// of the loops.
 #[inline(always)]
-fn turn(m: &[[Row; T]; T], r: usize) -> [Row; T] {
+fn turn<const N: usize>(m: &[[Row; N]; T], r: usize) -> [Row; T] {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU has AVX.
@@ -243,7 +331,7 @@ fn turn(m: &[[Row; T]; T], r: usize) -> [Row; T] {
 }
 
 #[inline(always)]
-fn turn_scalar(m: &[[Row; T]; T], r: usize) -> [Row; T] {
+fn turn_scalar<const N: usize>(m: &[[Row; N]; T], r: usize) -> [Row; T] {
     let mut out = [[0.0f32; T]; T];
     for (k, block) in m.iter().enumerate() {
         for (x, value) in block[r].iter().enumerate() {
@@ -258,7 +346,7 @@ fn turn_scalar(m: &[[Row; T]; T], r: usize) -> [Row; T] {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn turn_avx(m: &[[Row; T]; T], r: usize) -> [Row; T] {
+unsafe fn turn_avx<const N: usize>(m: &[[Row; N]; T], r: usize) -> [Row; T] {
     use std::arch::x86_64::*;
     // SAFETY (loads and stores): each `Row` is 8 contiguous f32, as a __m256 reads/writes.
     let load = |k: usize| m[k][r].as_ptr();
@@ -404,10 +492,11 @@ mod tests {
     /// The finite interpolation points; the last of the T points is infinity.
     const POINTS: [f64; T - 1] = [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5];
 
-    /// The points' Vandermonde matrix for polynomials of `n` coefficients: row j is
-    /// `[1, p_j, p_j², ...]`, and the row of infinity picks the leading coefficient.
-    pub(super) fn vandermonde(n: usize) -> Vec<Vec<f64>> {
-        let mut rows: Vec<Vec<f64>> = POINTS
+    /// The Vandermonde matrix of a tile's `tile` points (the first `tile` - 1 finite ones
+    /// and infinity) for polynomials of `n` coefficients: row j is `[1, p_j, p_j², ...]`,
+    /// and the row of infinity picks the leading coefficient.
+    pub(super) fn vandermonde(n: usize, tile: usize) -> Vec<Vec<f64>> {
+        let mut rows: Vec<Vec<f64>> = POINTS[..tile - 1]
             .iter()
             .map(|p| (0..n).map(|k| p.powi(k as i32)).collect())
             .collect();

@@ -1,15 +1,23 @@
 // The code of one Winograd variant, included into its module after the constants M, R,
 // AT and G (see `winograd/mod.rs`).
 
+// T is the lanes of a row (8 tiles or kernel pairs side by side), TILE the transformed
+// tile's side (8 or 6).
 use super::{
-    get, product, product_rows, put, transposed, Planes, Row, ConvShape, MaybeUninit, POSITIONS, T,
+    get, product, product_rows, put, transposed, turn, ConvShape, MaybeUninit, Planes, Row, T,
 };
-#[allow(unused_imports)]
-use super::{bt_rows, turn};
+
+/// Positions in a transformed tile: one GEMM each.
+const POSITIONS: usize = TILE * TILE;
+
+/// [`POSITIONS`], for the callers that choose the variant at run time.
+pub fn positions() -> usize {
+    POSITIONS
+}
 
 /// A (the second factor of Aᵀ m A) and Gᵀ (of G w Gᵀ).
-const A: [[f32; M]; T] = transposed(&AT);
-const GT: [[f32; T]; R] = transposed(&G);
+const A: [[f32; M]; TILE] = transposed(&AT);
+const GT: [[f32; TILE]; R] = transposed(&G);
 
 /// The transformed weights `U` `[POSITIONS][o][c]`: G w Gᵀ for every (o, c) pair.
 pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
@@ -55,7 +63,7 @@ fn transform_weights_body(weight: &[f32], pairs: usize, u: &mut [f32]) {
         for (t, gw_t) in gw.iter().enumerate() {
             // Row t of (G w) Gᵀ: Σ_j (G w)[t][j] G[q][j], as G · (row t as a column).
             for (q, row) in product(&G, gw_t).iter().enumerate() {
-                put(&mut u[(t * T + q) * pairs + first..], row, n);
+                put(&mut u[(t * TILE + q) * pairs + first..], row, n);
             }
         }
     }
@@ -88,10 +96,10 @@ fn weights_from_transformed_body(du: &[f32], pairs: usize, gw: &mut [f32]) {
     // scatter of the 25 results per pair.
     for first in (0..pairs).step_by(T) {
         let n = T.min(pairs - first);
-        let mut d = [[[0.0f32; T]; T]; T]; // [i][j][pair]
+        let mut d = [[[0.0f32; T]; TILE]; TILE]; // [i][j][pair]
         for (i, d_i) in d.iter_mut().enumerate() {
             for (j, row) in d_i.iter_mut().enumerate() {
-                *row = get(&du[(i * T + j) * pairs + first..], n);
+                *row = get(&du[(i * TILE + j) * pairs + first..], n);
             }
         }
         let gt_d = product_rows(&GT, &d); // [r][j][pair]: (Gᵀ d)[r][j]
@@ -107,7 +115,7 @@ fn weights_from_transformed_body(du: &[f32], pairs: usize, gw: &mut [f32]) {
     }
 }
 
-/// Tiles per image: (rows, columns) of 4x4 output blocks.
+/// Tiles per image: (rows, columns) of MxM output blocks.
 pub fn tiles(s: &ConvShape) -> (usize, usize) {
     (s.oh().div_ceil(M), s.ow().div_ceil(M))
 }
@@ -134,7 +142,7 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
             // one of the T blocks is written, the last tile again past n (its lanes are
             // not stored), so the 2 KiB need no zeroing first: that memset was 3 % of a
             // training step.
-            let mut bt_d = [const { MaybeUninit::<[Row; T]>::uninit() }; T];
+            let mut bt_d = [const { MaybeUninit::<[Row; TILE]>::uninit() }; T];
             for (k, tile_rows) in bt_d.iter_mut().enumerate() {
                 let tile = first + k.min(n - 1);
                 let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
@@ -142,34 +150,35 @@ fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f
                 tile_rows.write(bt_rows(&input_block(s, src, ty, tx)));
             }
             // SAFETY: the loop wrote all T blocks; MaybeUninit<X> has X's layout.
-            let bt_d: [[Row; T]; T] = unsafe { std::mem::transmute(bt_d) };
-            for r in 0..T {
+            let bt_d: [[Row; TILE]; T] = unsafe { std::mem::transmute(bt_d) };
+            for r in 0..TILE {
                 // Row r of every tile, turned: [column][tile].
                 let by_column = turn(&bt_d, r);
                 for (q, row) in bt_rows(&by_column).iter().enumerate() {
-                    put(&mut v[((r * T + q) * s.c + c) * total + first..], row, n);
+                    put(&mut v[((r * TILE + q) * s.c + c) * total + first..], row, n);
                 }
             }
         }
     }
 }
 
-/// The 8x8 block of `src` `[h, w]` at (4 ty - ph, 4 tx - pw), zeros outside.
+/// The TILE x 8 block of `src` `[h, w]` at (M ty - ph, M tx - pw), zeros outside (the
+/// columns past TILE are not used).
 #[inline(always)]
-fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [[f32; T]; T] {
+fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [Row; T] {
     let mut d = [[0.0f32; T]; T];
     let x0 = (tx * M) as isize - s.pw as isize;
-    let inside_x = x0 >= 0 && x0 as usize + T <= s.w;
-    for (r, row) in d.iter_mut().enumerate() {
+    let inside_x = x0 >= 0 && x0 as usize + TILE <= s.w;
+    for (r, row) in d.iter_mut().enumerate().take(TILE) {
         let y = (ty * M + r) as isize - s.ph as isize;
         if y < 0 || y >= s.h as isize {
             continue;
         }
         let line = &src[y as usize * s.w..][..s.w];
         if inside_x {
-            row.copy_from_slice(&line[x0 as usize..][..T]);
+            row[..TILE].copy_from_slice(&line[x0 as usize..][..TILE]);
         } else {
-            for (q, v) in row.iter_mut().enumerate() {
+            for (q, v) in row.iter_mut().enumerate().take(TILE) {
                 let x = x0 + q as isize;
                 if x >= 0 && x < s.w as isize {
                     *v = line[x as usize];
@@ -202,17 +211,17 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
         // written tile by tile.
         for first in (0..total).step_by(T) {
             let n = T.min(total - first);
-            let mut xa = [[[0.0f32; T]; M]; T]; // [r][i][tile]: (X A)[r][i]
+            let mut xa = [[[0.0f32; T]; M]; TILE]; // [r][i][tile]: (X A)[r][i]
             for (r, xa_r) in xa.iter_mut().enumerate() {
-                let mut x_r = [[0.0f32; T]; T]; // [q][tile]: X[r][q]
+                let mut x_r = [[0.0f32; T]; TILE]; // [q][tile]: X[r][q]
                 for (q, row) in x_r.iter_mut().enumerate() {
-                    *row = get(&m[((r * T + q) * s.o + o) * total + first..], n);
+                    *row = get(&m[((r * TILE + q) * s.o + o) * total + first..], n);
                 }
                 *xa_r = product(&AT, &x_r);
             }
             let mut y = [[[0.0f32; T]; M]; M]; // [i][i'][tile]: (Aᵀ X A)[i'][i]
             for (i, y_i) in y.iter_mut().enumerate() {
-                let mut xa_i = [[0.0f32; T]; T]; // [r][tile]
+                let mut xa_i = [[0.0f32; T]; TILE]; // [r][tile]
                 for (row, xa_r) in xa_i.iter_mut().zip(&xa) {
                     *row = xa_r[i];
                 }
@@ -268,17 +277,17 @@ fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]
                     }
                 }
             }
-            let mut ad = [[[0.0f32; T]; T]; M]; // [j][r][tile]: (A d)[r][j]
+            let mut ad = [[[0.0f32; T]; TILE]; M]; // [j][r][tile]: (A d)[r][j]
             for (ad_j, d_j) in ad.iter_mut().zip(&d) {
                 *ad_j = product(&A, d_j);
             }
-            for r in 0..T {
+            for r in 0..TILE {
                 let mut ad_r = [[0.0f32; T]; M]; // [j][tile]
                 for (row, ad_j) in ad_r.iter_mut().zip(&ad) {
                     *row = ad_j[r];
                 }
                 for (q, row) in product(&A, &ad_r).iter().enumerate() {
-                    put(&mut out[((r * T + q) * s.o + o) * total + first..], row, n);
+                    put(&mut out[((r * TILE + q) * s.o + o) * total + first..], row, n);
                 }
             }
         }
@@ -288,8 +297,7 @@ fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]
 #[cfg(test)]
 mod tests {
     use super::super::tests::{inverse, vandermonde};
-    use super::super::BT;
-    use super::*;
+        use super::*;
 
     #[test]
     fn transform_input_matches_float64() {
@@ -328,13 +336,13 @@ mod tests {
                             data[c * 99 + y as usize * 9 + x as usize] as f64
                         }
                     };
-                    for i in 0..T {
-                        for j in 0..T {
-                            let want: f64 = (0..T)
-                                .flat_map(|k| (0..T).map(move |l| (k, l)))
+                    for i in 0..TILE {
+                        for j in 0..TILE {
+                            let want: f64 = (0..TILE)
+                                .flat_map(|k| (0..TILE).map(move |l| (k, l)))
                                 .map(|(k, l)| BT[i][k] as f64 * at(k, l) * BT[j][l] as f64)
                                 .sum();
-                            let got = v[((i * T + j) * s.c + c) * total + ty * tw + tx];
+                            let got = v[((i * TILE + j) * s.c + c) * total + ty * tw + tx];
                             assert!(
                                 (got as f64 - want).abs() < 1e-4,
                                 "c {c} tile {ty},{tx} [{i}][{j}]: {got} vs {want}"
@@ -348,16 +356,17 @@ mod tests {
 
     #[test]
     fn constants_are_the_toom_cook_matrices() {
-        let (va, vr, inv) = (vandermonde(M), vandermonde(R), inverse(&vandermonde(T)));
+        let (va, vr) = (vandermonde(M, TILE), vandermonde(R, TILE));
+        let inv = inverse(&vandermonde(TILE, TILE));
         let close = |c: f32, v: f64| (c as f64 - v).abs() <= 1e-7 * v.abs().max(1.0);
-        for i in 0..T {
+        for i in 0..TILE {
             for k in 0..M {
                 assert!(close(AT[k][i], va[i][k]), "Aᵀ[{k}][{i}]");
             }
             for k in 0..R {
                 assert!(close(G[i][k], vr[i][k]), "G[{i}][{k}]");
             }
-            for j in 0..T {
+            for j in 0..TILE {
                 assert!(
                     close(BT[j][i], inv[i][j]),
                     "Bᵀ[{j}][{i}] = {} vs {}",
@@ -407,15 +416,15 @@ mod tests {
         let g = |i: usize, k: usize| G[i][k] as f64;
         for pair in 0..pairs {
             let w = |i: usize, j: usize| weight[pair * R * R + i * R + j] as f64;
-            let d = |i: usize, j: usize| du[(i * T + j) * pairs + pair] as f64;
-            for (t, q) in (0..T).flat_map(|t| (0..T).map(move |q| (t, q))) {
+            let d = |i: usize, j: usize| du[(i * TILE + j) * pairs + pair] as f64;
+            for (t, q) in (0..TILE).flat_map(|t| (0..TILE).map(move |q| (t, q))) {
                 let mut terms =
                     (0..R).flat_map(|i| (0..R).map(move |j| g(t, i) * w(i, j) * g(q, j)));
-                close(u[(t * T + q) * pairs + pair], &mut terms, "G w Gᵀ");
+                close(u[(t * TILE + q) * pairs + pair], &mut terms, "G w Gᵀ");
             }
             for (r, k) in (0..R).flat_map(|r| (0..R).map(move |k| (r, k))) {
                 let mut terms =
-                    (0..T).flat_map(|i| (0..T).map(move |j| g(i, r) * d(i, j) * g(j, k)));
+                    (0..TILE).flat_map(|i| (0..TILE).map(move |j| g(i, r) * d(i, j) * g(j, k)));
                 close(gw[pair * R * R + r * R + k], &mut terms, "Gᵀ du G");
             }
         }
@@ -424,20 +433,20 @@ mod tests {
     /// 1-D check in float64 terms: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation Σ_k d[i+k] g[k].
     #[test]
     fn transforms_compute_correlation() {
-        let d: Vec<f32> = (0..T)
+        let d: Vec<f32> = (0..TILE)
             .map(|i| ((i * 7 + 3) % 11) as f32 / 5.0 - 1.0)
             .collect();
         let g: Vec<f32> = (0..R)
             .map(|i| ((i * 5 + 2) % 7) as f32 / 3.0 - 1.0)
             .collect();
-        let gg: Vec<f64> = (0..T)
+        let gg: Vec<f64> = (0..TILE)
             .map(|i| (0..R).map(|k| G[i][k] as f64 * g[k] as f64).sum())
             .collect();
-        let bd: Vec<f64> = (0..T)
-            .map(|i| (0..T).map(|k| BT[i][k] as f64 * d[k] as f64).sum())
+        let bd: Vec<f64> = (0..TILE)
+            .map(|i| (0..TILE).map(|k| BT[i][k] as f64 * d[k] as f64).sum())
             .collect();
         for i in 0..M {
-            let y: f64 = (0..T).map(|k| AT[i][k] as f64 * gg[k] * bd[k]).sum();
+            let y: f64 = (0..TILE).map(|k| AT[i][k] as f64 * gg[k] * bd[k]).sum();
             let want: f64 = (0..R).map(|k| d[i + k] as f64 * g[k] as f64).sum();
             assert!((y - want).abs() < 1e-5, "output {i}: {y} vs {want}");
         }
