@@ -9,6 +9,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
 use burn::backend::flex::FlexTensor;
+use burn::backend::ops::{ActivationOps, FloatTensorOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Flex, TensorMetadata};
 
@@ -42,6 +43,28 @@ pub trait ConvBackend: Backend {
         padding_h: usize,
         padding_w: usize,
         pool: bool,
+    ) -> FloatTensor<Self>;
+
+    /// The convolution, then a ReLU, as one pass (a ResNet's convolution at inference,
+    /// its batch norm folded into `weight` and `bias`). Not differentiated through the
+    /// fused kernel: under autodiff it is the convolution and Burn's ReLU.
+    fn reponet_conv2d_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: (usize, usize),
+        stride: (usize, usize),
+    ) -> FloatTensor<Self>;
+
+    /// The convolution, then `residual` (the output's shape) added and a ReLU, as one
+    /// pass: a ResNet block's last convolution at inference, as above.
+    fn reponet_conv2d_add_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        padding: (usize, usize),
+        stride: (usize, usize),
     ) -> FloatTensor<Self>;
 }
 
@@ -93,19 +116,32 @@ fn conv_shape(x: &FlexTensor, weight: &FlexTensor, options: Options) -> ConvShap
 
 /// The forward on flex tensors: the output, and the pre-activation when `keep` (PReLU).
 fn forward(
+    inputs: [FlexTensor; 3],
+    alpha: Option<FlexTensor>,
+    options: Options,
+    keep: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
+    forward_then(inputs, alpha, (None, false), options, keep)
+}
+
+/// [`forward`], then the residual added and the ReLU, as asked (`end`).
+fn forward_then(
     [x, weight, bias]: [FlexTensor; 3],
     alpha: Option<FlexTensor>,
+    (residual, relu): (Option<FlexTensor>, bool),
     options: Options,
     keep: bool,
 ) -> (FlexTensor, Option<FlexTensor>) {
     let s = conv_shape(&x, &weight, options);
     let pool = options.pool;
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
-    let alpha = alpha.map(contiguous);
+    let (alpha, residual) = (alpha.map(contiguous), residual.map(contiguous));
     let after = After {
         bias: Some(values(&bias)),
         prelu: alpha.as_ref().map(values),
         pool,
+        residual: residual.as_ref().map(values),
+        relu,
     };
     let f = conv2d_forward(&s, values(&x), values(&weight), after, keep);
     let (oh, ow) = s.out_size(pool);
@@ -140,6 +176,30 @@ impl ConvBackend for Flex {
     ) -> FlexTensor {
         let options = Options::prelu((padding_h, padding_w), pool);
         forward([x, weight, bias], Some(alpha), options, false).0
+    }
+
+    fn reponet_conv2d_relu(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        padding: (usize, usize),
+        stride: (usize, usize),
+    ) -> FlexTensor {
+        let options = Options::conv(padding, stride);
+        forward_then([x, weight, bias], None, (None, true), options, false).0
+    }
+
+    fn reponet_conv2d_add_relu(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        residual: FlexTensor,
+        padding: (usize, usize),
+        stride: (usize, usize),
+    ) -> FlexTensor {
+        let options = Options::conv(padding, stride);
+        let end = (Some(residual), true);
+        forward_then([x, weight, bias], None, end, options, false).0
     }
 }
 
@@ -224,6 +284,7 @@ fn backward(
         bias: None,
         prelu: kept.prelu.as_ref().map(|(_, alpha)| values(alpha)),
         pool: options.pool,
+        ..After::default()
     };
     let pre = kept.prelu.as_ref().map(|(pre, _)| values(pre));
     let (x, weight, grad) = (values(&x), values(&weight), values(&grad));
@@ -308,5 +369,28 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
                 prep.finish(forward(inputs, alpha, options, false).0)
             }
         }
+    }
+
+    fn reponet_conv2d_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        (padding_h, padding_w): (usize, usize),
+        (stride_h, stride_w): (usize, usize),
+    ) -> FloatTensor<Self> {
+        let y = Self::reponet_conv2d(x, weight, bias, padding_h, padding_w, stride_h, stride_w);
+        Self::relu(y)
+    }
+
+    fn reponet_conv2d_add_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        (padding_h, padding_w): (usize, usize),
+        (stride_h, stride_w): (usize, usize),
+    ) -> FloatTensor<Self> {
+        let y = Self::reponet_conv2d(x, weight, bias, padding_h, padding_w, stride_h, stride_w);
+        Self::relu(Self::float_add(y, residual))
     }
 }

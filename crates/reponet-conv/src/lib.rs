@@ -83,7 +83,8 @@ fn extension_conv2d(
 /// kernels where they apply (see the module docs). While training, the batch norm with
 /// its add and ReLU is one operation ([`NormBackend`]) and `bn`'s running statistics are
 /// updated as Burn's `BatchNorm` updates them; at inference the batch norm is folded into
-/// the convolution's weight and bias (`w γ/σ`, `β - μ γ/σ`), so it costs nothing.
+/// the convolution's weight and bias (`w γ/σ`, `β - μ γ/σ`), so it costs nothing, and the
+/// shortcut and ReLU are applied as the convolution writes its output.
 pub fn conv2d_batch_norm(
     kernels: ConvKernels,
     conv: &Conv2d,
@@ -106,6 +107,28 @@ pub fn conv2d_batch_norm(
             let o = scale.dims()[0];
             let weight = conv.weight.val() * scale.clone().reshape([o, 1, 1, 1]);
             let bias = (bias(conv, &x) - mean) * scale + bn.beta.val();
+            if relu {
+                // The shortcut and ReLU in the convolution's own pass over its output.
+                let stride = (conv.stride[0], conv.stride[1]);
+                let (x, weight, bias) = (
+                    x.into_dispatch(),
+                    weight.into_dispatch(),
+                    bias.into_dispatch(),
+                );
+                return Tensor::from_dispatch(match residual {
+                    Some(r) => <Dispatch as ConvBackend>::reponet_conv2d_add_relu(
+                        x,
+                        weight,
+                        bias,
+                        r.into_dispatch(),
+                        padding,
+                        stride,
+                    ),
+                    None => <Dispatch as ConvBackend>::reponet_conv2d_relu(
+                        x, weight, bias, padding, stride,
+                    ),
+                });
+            }
             extension_conv2d(conv, weight, bias, padding, x)
         }
         None => bn.forward(conv.forward(x)),

@@ -59,6 +59,10 @@ pub fn conv2d_backward(
     wanted: Wanted,
 ) -> ConvGrads {
     check_lengths(s, x, weight);
+    assert!(
+        after.residual.is_none() && !after.relu,
+        "conv2d: a residual and ReLU are fused at inference only"
+    );
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
     let (ph, pw) = s.out_size(after.pool);
     let final_image = s.o * ph * pw;
@@ -166,7 +170,7 @@ pub fn conv2d_backward(
                     let gx = &mut gx[gi * per_gemm * s.image()..][..images * s.image()];
                     let res = &mut res[..images * s.image()];
                     winograd_group(t, images, g_planes, u_t, [&mut *v, &mut *m], res);
-                    epilogue(t, res, After::default(), gx, None);
+                    epilogue(t, res, (After::default(), 0), gx, None);
                 } else if let Some(gx) = gx.as_deref_mut() {
                     let w_t = View::transposed(weight, patch);
                     matmul(col, patch, stride, s.o, w_t, View::rows(g, stride), false);

@@ -29,6 +29,11 @@ pub struct After<'a> {
     pub prelu: Option<&'a [f32]>,
     /// Then 2x2 max pooling with stride 2 (odd last rows and columns dropped).
     pub pool: bool,
+    /// Then added, `[n, o, oh, ow]` (the whole batch's; not with pooling): a ResNet's
+    /// shortcut at inference, where the batch norm is folded into the convolution.
+    pub residual: Option<&'a [f32]>,
+    /// Then a ReLU (forward only: training runs the batch norm between).
+    pub relu: bool,
 }
 
 impl After<'_> {
@@ -47,11 +52,12 @@ impl After<'_> {
 
 /// Copy a group's GEMM result `res` `[o, images * pixels]` to `out` `[images, o, pixels]`
 /// (pixels halved each way by pooling) through `after`; the values before the activation
-/// go to `pre` `[images, o, pixels]` if given.
+/// go to `pre` `[images, o, pixels]` if given. The group's first image is the batch's
+/// `first_image` (where its residual starts).
 pub(super) fn epilogue(
     s: &ConvShape,
     res: &[f32],
-    after: After,
+    (after, first_image): (After, usize),
     out: &mut [MaybeUninit<f32>],
     mut pre: Option<&mut [MaybeUninit<f32>]>,
 ) {
@@ -84,8 +90,19 @@ pub(super) fn epilogue(
                     }
                 }
             } else {
-                for (o, v) in plane.iter_mut().zip(src) {
-                    o.write(act(v + b, a));
+                let floor = |v: f32| if after.relu { v.max(0.0) } else { v };
+                match after.residual {
+                    Some(r) => {
+                        let r = &r[(first_image + j) * s.o * pixels + c * pixels..][..pixels];
+                        for ((o, v), r) in plane.iter_mut().zip(src).zip(r) {
+                            o.write(floor(act(v + b, a) + r));
+                        }
+                    }
+                    None => {
+                        for (o, v) in plane.iter_mut().zip(src) {
+                            o.write(floor(act(v + b, a)));
+                        }
+                    }
                 }
             }
         }

@@ -59,8 +59,8 @@ pub struct Forward {
 }
 
 /// Forward convolution of `x` `[n, c, h, w]` with `weight` `[o, c, kh, kw]`, then what
-/// `after` asks for (bias, PReLU, 2x2 max pooling), applied while each group's GEMM
-/// result is still in cache, as it is copied out.
+/// `after` asks for (bias, PReLU, 2x2 max pooling, or a residual and ReLU), applied while
+/// each group's GEMM result is still in cache, as it is copied out.
 pub fn conv2d_forward(
     s: &ConvShape,
     x: &[f32],
@@ -69,6 +69,10 @@ pub fn conv2d_forward(
     keep_pre_activation: bool,
 ) -> Forward {
     check_lengths(s, x, weight);
+    if let Some(r) = after.residual {
+        assert!(!after.pool, "conv2d: a residual is added without pooling");
+        assert_eq!(r.len(), s.n * s.out_image(), "conv2d: residual length");
+    }
     let (pixels, patch, out_image) = (s.pixels(), s.patch(), s.out_image());
     let (ph, pw) = s.out_size(after.pool);
     let final_image = s.o * ph * pw;
@@ -94,7 +98,8 @@ pub fn conv2d_forward(
         out.par_chunks_mut(per_task * final_image)
             .zip(pre_chunks)
             .zip(x.par_chunks(per_task * s.image()))
-            .for_each(|((out, mut pre), x)| {
+            .enumerate()
+            .for_each(|(t, ((out, mut pre), x))| {
                 with_scratch(lens, |[col, res, v, m]| {
                     let groups = out
                         .chunks_mut(per_gemm * final_image)
@@ -118,7 +123,8 @@ pub fn conv2d_forward(
                         let pre = pre
                             .as_deref_mut()
                             .map(|p| &mut p[gi * per_gemm * out_image..][..images * out_image]);
-                        epilogue(s, res, after, out, pre);
+                        let first = t * per_task + gi * per_gemm;
+                        epilogue(s, res, (after, first), out, pre);
                     }
                 })
             });

@@ -174,6 +174,7 @@ fn check(s: ConvShape, rng: &mut StdRng) {
                 bias: Some(&b),
                 prelu: alpha,
                 pool,
+                ..After::default()
             };
             let f = conv2d_forward(&s, &x, &w, after, true);
             let routing = f.pre_activation.as_deref();
@@ -233,6 +234,26 @@ fn check(s: ConvShape, rng: &mut StdRng) {
     assert!(
         rel_err(&unbiased, &z) < TOLERANCE,
         "no-bias forward of {s:?}"
+    );
+    // At inference a ResNet's shortcut and ReLU follow in the epilogue (the batch norm
+    // folded into the weights): relu(z + b + r).
+    let r = random(rng, s.n * s.out_image());
+    let after = After {
+        bias: Some(&b),
+        residual: Some(&r),
+        relu: true,
+        ..After::default()
+    };
+    let fused = conv2d_forward(&s, &x, &w, after, false).out;
+    let [z, ..] = reference(&s, [&x, &w, &b, &g], None, false, None);
+    let want: Vec<f64> = z
+        .iter()
+        .zip(&r)
+        .map(|(z, r)| (z + *r as f64).max(0.0))
+        .collect();
+    assert!(
+        rel_err(&fused, &want) < TOLERANCE,
+        "residual + ReLU forward of {s:?}"
     );
 }
 
