@@ -169,6 +169,9 @@ fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [Row; T] {
     let mut d = [[0.0f32; T]; T];
     let x0 = (tx * M) as isize - s.pw as isize;
     let inside_x = x0 >= 0 && x0 as usize + TILE <= s.w;
+    // Across an edge: the block's columns [lo, hi) are inside the map, computed once.
+    let lo = (-x0).max(0) as usize;
+    let hi = ((s.w as isize - x0).clamp(0, TILE as isize) as usize).max(lo);
     for (r, row) in d.iter_mut().enumerate().take(TILE) {
         let y = (ty * M + r) as isize - s.ph as isize;
         if y < 0 || y >= s.h as isize {
@@ -178,11 +181,9 @@ fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [Row; T] {
         if inside_x {
             row[..TILE].copy_from_slice(&line[x0 as usize..][..TILE]);
         } else {
-            for (q, v) in row.iter_mut().enumerate().take(TILE) {
-                let x = x0 + q as isize;
-                if x >= 0 && x < s.w as isize {
-                    *v = line[x as usize];
-                }
+            let inside = &line[(x0 + lo as isize) as usize..];
+            for (v, x) in row[lo..hi].iter_mut().zip(inside) {
+                *v = *x;
             }
         }
     }
