@@ -6,7 +6,8 @@
 //! and optionally a 2x2 [`MaxPool2d`] (LeNet++), and [`conv2d_batch_norm`] one followed by
 //! a [`BatchNorm`], a shortcut sum and a ReLU (ResNets), through two Burn backend
 //! extensions: [`ConvBackend`], whose flex implementation is [`kernels`] (Winograd
-//! F(4x4, 5x5) and F(6x6, 3x3), or im2col + GEMM, with bias, PReLU and pooling fused), and
+//! F(4x4, 5x5), F(6x6, 3x3) and F(4x4, 3x3), or im2col + GEMM, with bias, PReLU and pooling,
+//! or at inference a ResNet's shortcut and ReLU, fused), and
 //! [`NormBackend`] (batch norm with its sum and ReLU); their autodiff implementations
 //! register one backward node each. Everything else in the graph stays Burn's, and the
 //! modules, their parameters and their records are Burn's unchanged.

@@ -1,13 +1,14 @@
-//! 2-D convolution (stride 1, no dilation, one group) forward and backward on float32
-//! NCHW slices, images spread over rayon's threads in tasks and, within a task, taken a
-//! group at a time:
+//! 2-D convolution (no dilation, one group) forward and backward on float32 NCHW slices,
+//! images spread over rayon's threads in tasks and, within a task, taken a group at a time:
 //!
-//! - 5x5 kernels with 16 or more channels: Winograd F(4x4, 5x5) ([`super::winograd`]) for
-//!   the forward pass and for both gradients (the input's as the convolution of the output
-//!   gradient with the flipped, transposed kernel; the weight's summed in the transformed
-//!   domain), each 64 GEMMs over the group's tiles;
+//! - stride-1 5x5 and 3x3 kernels with 16 or more channels: Winograd ([`winograd`]:
+//!   F(4x4, 5x5); F(6x6, 3x3) or F(4x4, 3x3), whichever transforms fewer values for the
+//!   map) for the forward pass and for both gradients (the input's as the convolution of
+//!   the output gradient with the flipped, transposed kernel; the weight's summed in the
+//!   transformed domain), one GEMM per tile position over the group's tiles;
 //! - otherwise im2col + one GEMM per group (the `gemm` crate, AVX-512 where the CPU has
-//!   it), and col2im for the input's gradient.
+//!   it; strides in im2col), and col2im for the input's gradient;
+//! - batch norm with its shortcut add and ReLU ([`batch_norm`]).
 //!
 //! Bias, PReLU and 2x2 max pooling ([`After`]) are applied while a group's GEMM result is
 //! still in cache, and undone the same way in the backward. Why not Burn's: flex computes

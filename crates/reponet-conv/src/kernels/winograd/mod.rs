@@ -1,19 +1,20 @@
 //! Winograd minimal filtering for stride-1 convolutions (Lavin & Gray, "Fast Algorithms
-//! for Convolutional Neural Networks", CVPR 2016), in two variants that share an 8x8
-//! transformed tile: F(4x4, 5x5) for LeNet++'s 5x5 kernels (64 multiplications per 4x4
-//! outputs and channel pair instead of 400) and F(6x6, 3x3) for ResNets' 3x3 ones (64 per
-//! 6x6 outputs instead of 324). The 64 element-wise products over channels are 64 GEMMs,
-//! one per position in the transformed tile.
+//! for Convolutional Neural Networks", CVPR 2016), in three variants: F(4x4, 5x5) for
+//! LeNet++'s 5x5 kernels (64 multiplications per 4x4 outputs and channel pair instead of
+//! 400) and F(6x6, 3x3) for ResNets' 3x3 ones (64 per 6x6 outputs instead of 324), which
+//! share an 8x8 transformed tile, and F(4x4, 3x3) (36 per 4x4 outputs, 6x6 tiles) for 3x3
+//! kernels on small maps, where F(6x6, 3x3)'s tiles would mostly hang over the edge. The
+//! element-wise products over channels are one GEMM per position in the transformed tile.
 //!
 //! The transforms are the Toom-Cook matrices of the interpolation points 0, ±1, ±2, ±1/2
-//! and infinity: for correlation y = Aᵀ[(G g) ⊙ (Bᵀ d)], G and A are the Vandermonde
-//! matrices of the points for R (kernel) and M (output) coefficients and Bᵀ is the
-//! transposed inverse of the 8x8 one, so both variants share Bᵀ (and its butterfly) and
-//! differ in A and G only. The code that depends on M and R is written once
-//! (`variant.rs`) and compiled into one module per variant with its constants, as a C++
-//! template would be: the compiler then drops zero terms and multiplications by one. The
-//! `tests` rebuild the constants in float64 from the points and check them against
-//! direct correlation.
+//! and infinity (the first five for 6x6 tiles): for correlation y = Aᵀ[(G g) ⊙ (Bᵀ d)], G
+//! and A are the Vandermonde matrices of the points for R (kernel) and M (output)
+//! coefficients and Bᵀ is the transposed inverse of the tile's one, so the 8x8 variants
+//! share Bᵀ (and its butterfly) and differ in A and G only. The code that depends on M, R
+//! and the tile is written once (`variant.rs`) and compiled into one module per variant
+//! with its constants, as a C++ template would be: the compiler then drops multiplications
+//! by one. The `tests` rebuild the constants in float64 from the points and check them
+//! against direct correlation.
 //!
 //! Accuracy: F(6x6, 3x3)'s Aᵀ has entries up to 32 and 1/32, so its float32 results carry
 //! more rounding than a direct sum: on 64 channels of 32x32 against float64 (the kernels'
