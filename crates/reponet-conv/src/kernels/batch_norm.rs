@@ -249,25 +249,17 @@ fn channel_gradient_sums(
     (db, dgx)
 }
 
-/// Image `j` of the input's gradient `a g' + b x + c` (per channel coefficients), and of
-/// the residual's, g', when `gr` is given.
-fn input_gradient_image(
-    s: &NormShape,
-    j: usize,
-    x_grad: [&[f32]; 2],
-    relu_out: Option<&[f32]>,
-    coefficients: &[[f32; 3]],
-    gx: &mut [MaybeUninit<f32>],
-    gr: Option<&mut [MaybeUninit<f32>]>,
-) {
-    simd_dispatch!(input_gradient(
+simd_fn! {
+    /// Image `j` of the input's gradient `a g' + b x + c` (per channel coefficients), and of
+    /// the residual's, g', when `gr` is given.
+    fn input_gradient_image(
         s: &NormShape,
         j: usize,
         x_grad: [&[f32]; 2],
         relu_out: Option<&[f32]>,
         coefficients: &[[f32; 3]],
         gx: &mut [MaybeUninit<f32>],
-        gr: Option<&mut [MaybeUninit<f32>]>
+        gr: Option<&mut [MaybeUninit<f32>]>,
     ) {
         let [x, grad] = x_grad;
         let mut gr = gr;
@@ -303,7 +295,7 @@ fn input_gradient_image(
                 }
             }
         }
-    })
+    }
 }
 
 /// `relu(x̂ γ + β + residual)` with the batch's statistics (the residual and the ReLU as
@@ -336,24 +328,16 @@ pub fn batch_norm_forward(
     NormForward { out, mean, var }
 }
 
-/// Image `j` of the forward's output: `x * scale + shift (+ residual)`, then the ReLU.
-fn normalise_image(
-    s: &NormShape,
-    j: usize,
-    x: &[f32],
-    residual: Option<&[f32]>,
-    scale_shift: [&[f32]; 2],
-    relu: bool,
-    out: &mut [MaybeUninit<f32>],
-) {
-    simd_dispatch!(normalise(
+simd_fn! {
+    /// Image `j` of the forward's output: `x * scale + shift (+ residual)`, then the ReLU.
+    fn normalise_image(
         s: &NormShape,
         j: usize,
         x: &[f32],
         residual: Option<&[f32]>,
         scale_shift: [&[f32]; 2],
         relu: bool,
-        out: &mut [MaybeUninit<f32>]
+        out: &mut [MaybeUninit<f32>],
     ) {
         let [scale, shift] = scale_shift;
         // (relu is loop-invariant: the compiler takes the branch out of the loops.)
@@ -375,7 +359,7 @@ fn normalise_image(
                 }
             }
         }
-    })
+    }
 }
 
 /// The gradients of [`batch_norm_forward`] from the gradient `grad` of its output, with

@@ -16,25 +16,31 @@
 //! the weight's as a convolution with batch and channels swapped, allocates fresh tensors
 //! for each, and runs PReLU and pooling as separate passes with their own graphs.
 
-/// Run `$body` (the whole body of a function, which returns) compiled for AVX2 when this
-/// CPU has it, else for the baseline: the crate is built for any x86-64, and the Winograd
-/// transforms and batch-norm passes are 8-wide arithmetic the compiler vectorises only
-/// when told the CPU can (the `gemm` crate picks its kernels the same way). Measured on
-/// LeNet++'s transforms: AVX2 1100 inference img/s, SSE2 770, and AVX-512
-/// (auto-vectorised, zmm) 500, so not AVX-512.
-macro_rules! simd_dispatch {
-    ($name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? $body
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2.
-                return unsafe { avx2($($arg),*) };
+/// `fn` items whose body runs compiled for AVX2 when this CPU has it, else for the
+/// baseline: the crate is built for any x86-64, and the Winograd transforms and batch-norm
+/// passes are 8-wide arithmetic the compiler vectorises only when told the CPU can (the
+/// `gemm` crate picks its kernels the same way). Measured on LeNet++'s transforms: AVX2
+/// 1100 inference img/s, SSE2 770, and AVX-512 (auto-vectorised, zmm) 500, so not
+/// AVX-512. The body is written once; the macro compiles it twice.
+macro_rules! simd_fn {
+    ($(
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
+    )*) => {$(
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? $body
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
             }
+            $body
         }
-        $body
-    }};
+    )*};
 }
 
 mod backward;

@@ -32,38 +32,33 @@ pub fn transform_weights(s: &ConvShape, weight: &[f32]) -> Vec<f32> {
     u
 }
 
-fn transform_weights_into(weight: &[f32], pairs: usize, u: &mut [f32]) {
-    simd_dispatch!(weights(weight: &[f32], pairs: usize, u: &mut [f32]) {
-        transform_weights_body(weight, pairs, u)
-    })
-}
-
-// Kernel row i, column j and pair k index several arrays at once: ranges say it plainest.
-#[allow(clippy::needless_range_loop)]
-#[inline(always)]
-fn transform_weights_body(weight: &[f32], pairs: usize, u: &mut [f32]) {
-    // T pairs at a time in the lanes, as the input transform does with tiles: each
-    // result is then T consecutive values of a row of `u` (vector stores), where one
-    // pair at a time scattered 64 scalars.
-    for first in (0..pairs).step_by(T) {
-        let n = T.min(pairs - first);
-        let mut w = [[[0.0f32; T]; R]; R]; // [i][j][pair]
-        for (k, kernel) in weight[first * R * R..]
-            .chunks_exact(R * R)
-            .take(n)
-            .enumerate()
-        {
-            for i in 0..R {
-                for j in 0..R {
-                    w[i][j][k] = kernel[i * R + j];
+simd_fn! {
+    // Kernel row i, column j and pair k index several arrays at once: ranges say it plainest.
+    #[allow(clippy::needless_range_loop)]
+    fn transform_weights_into(weight: &[f32], pairs: usize, u: &mut [f32]) {
+        // T pairs at a time in the lanes, as the input transform does with tiles: each
+        // result is then T consecutive values of a row of `u` (vector stores), where one
+        // pair at a time scattered 64 scalars.
+        for first in (0..pairs).step_by(T) {
+            let n = T.min(pairs - first);
+            let mut w = [[[0.0f32; T]; R]; R]; // [i][j][pair]
+            for (k, kernel) in weight[first * R * R..]
+                .chunks_exact(R * R)
+                .take(n)
+                .enumerate()
+            {
+                for i in 0..R {
+                    for j in 0..R {
+                        w[i][j][k] = kernel[i * R + j];
+                    }
                 }
             }
-        }
-        let gw = product_rows(&G, &w); // [t][j][pair]: (G w)[t][j]
-        for (t, gw_t) in gw.iter().enumerate() {
-            // Row t of (G w) Gᵀ: Σ_j (G w)[t][j] G[q][j], as G · (row t as a column).
-            for (q, row) in product(&G, gw_t).iter().enumerate() {
-                put(&mut u[(t * TILE + q) * pairs + first..], row, n);
+            let gw = product_rows(&G, &w); // [t][j][pair]: (G w)[t][j]
+            for (t, gw_t) in gw.iter().enumerate() {
+                // Row t of (G w) Gᵀ: Σ_j (G w)[t][j] G[q][j], as G · (row t as a column).
+                for (q, row) in product(&G, gw_t).iter().enumerate() {
+                    put(&mut u[(t * TILE + q) * pairs + first..], row, n);
+                }
             }
         }
     }
@@ -83,32 +78,27 @@ pub fn weights_from_transformed(s: &ConvShape, du: &[f32]) -> Vec<f32> {
     gw
 }
 
-fn weights_from_transformed_into(du: &[f32], pairs: usize, gw: &mut [f32]) {
-    simd_dispatch!(from_transformed(du: &[f32], pairs: usize, gw: &mut [f32]) {
-        weights_from_transformed_body(du, pairs, gw)
-    })
-}
-
-#[allow(clippy::needless_range_loop)]
-#[inline(always)]
-fn weights_from_transformed_body(du: &[f32], pairs: usize, gw: &mut [f32]) {
-    // T pairs at a time in the lanes: vector loads of `du`'s rows, then one scalar
-    // scatter of the 25 results per pair.
-    for first in (0..pairs).step_by(T) {
-        let n = T.min(pairs - first);
-        let mut d = [[[0.0f32; T]; TILE]; TILE]; // [i][j][pair]
-        for (i, d_i) in d.iter_mut().enumerate() {
-            for (j, row) in d_i.iter_mut().enumerate() {
-                *row = get(&du[(i * TILE + j) * pairs + first..], n);
+simd_fn! {
+    #[allow(clippy::needless_range_loop)]
+    fn weights_from_transformed_into(du: &[f32], pairs: usize, gw: &mut [f32]) {
+        // T pairs at a time in the lanes: vector loads of `du`'s rows, then one scalar
+        // scatter of the 25 results per pair.
+        for first in (0..pairs).step_by(T) {
+            let n = T.min(pairs - first);
+            let mut d = [[[0.0f32; T]; TILE]; TILE]; // [i][j][pair]
+            for (i, d_i) in d.iter_mut().enumerate() {
+                for (j, row) in d_i.iter_mut().enumerate() {
+                    *row = get(&du[(i * TILE + j) * pairs + first..], n);
+                }
             }
-        }
-        let gt_d = product_rows(&GT, &d); // [r][j][pair]: (Gᵀ d)[r][j]
-        for (r, gt_d_r) in gt_d.iter().enumerate() {
-            // Row r of (Gᵀ d) G: Σ_j (Gᵀ d)[r][j] G[j][c], as Gᵀ · (row r as a column).
-            let y = product(&GT, gt_d_r); // [c][pair]
-            for k in 0..n {
-                for c in 0..R {
-                    gw[(first + k) * R * R + r * R + c] = y[c][k];
+            let gt_d = product_rows(&GT, &d); // [r][j][pair]: (Gᵀ d)[r][j]
+            for (r, gt_d_r) in gt_d.iter().enumerate() {
+                // Row r of (Gᵀ d) G: Σ_j (Gᵀ d)[r][j] G[j][c], as Gᵀ · (row r as a column).
+                let y = product(&GT, gt_d_r); // [c][pair]
+                for k in 0..n {
+                    for c in 0..R {
+                        gw[(first + k) * R * R + r * R + c] = y[c][k];
+                    }
                 }
             }
         }
@@ -120,42 +110,37 @@ pub fn tiles(s: &ConvShape) -> (usize, usize) {
     (s.oh().div_ceil(M), s.ow().div_ceil(M))
 }
 
-/// Bᵀ d B of every 8x8 input block of `images` planes into `v` `[POSITIONS][c][tiles]`
-/// (tiles of all images side by side).
-pub fn transform_input(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
-    simd_dispatch!(input(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
-        transform_input_body(s, images, planes, v)
-    })
-}
-
-#[inline(always)]
-fn transform_input_body(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
-    let (th, tw) = tiles(s);
-    let total = images * th * tw;
-    for c in 0..s.c {
-        // T tiles at a time: the first pass (Bᵀ d) works on each tile's rows, the second
-        // (· B) on rows whose lanes are the T tiles, so its results are already T
-        // consecutive values of a row of `v` each: no scalar scatter.
-        for first in (0..total).step_by(T) {
-            let n = T.min(total - first);
-            // (Loops, not `from_fn` closures: a closure is compiled without AVX2.) Every
-            // one of the T blocks is written, the last tile again past n (its lanes are
-            // not stored), so the 2 KiB need no zeroing first: that memset was 3 % of a
-            // training step.
-            let mut bt_d = [const { MaybeUninit::<[Row; TILE]>::uninit() }; T];
-            for (k, tile_rows) in bt_d.iter_mut().enumerate() {
-                let tile = first + k.min(n - 1);
-                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
-                tile_rows.write(bt_rows(&input_block(s, src, ty, tx)));
-            }
-            // SAFETY: the loop wrote all T blocks; MaybeUninit<X> has X's layout.
-            let bt_d: [[Row; TILE]; T] = unsafe { std::mem::transmute(bt_d) };
-            for r in 0..TILE {
-                // Row r of every tile, turned: [column][tile].
-                let by_column = turn(&bt_d, r);
-                for (q, row) in bt_rows(&by_column).iter().enumerate() {
-                    put(&mut v[((r * TILE + q) * s.c + c) * total + first..], row, n);
+simd_fn! {
+    /// Bᵀ d B of every 8x8 input block of `images` planes into `v` `[POSITIONS][c][tiles]`
+    /// (tiles of all images side by side).
+    pub fn transform_input(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
+        let (th, tw) = tiles(s);
+        let total = images * th * tw;
+        for c in 0..s.c {
+            // T tiles at a time: the first pass (Bᵀ d) works on each tile's rows, the second
+            // (· B) on rows whose lanes are the T tiles, so its results are already T
+            // consecutive values of a row of `v` each: no scalar scatter.
+            for first in (0..total).step_by(T) {
+                let n = T.min(total - first);
+                // (Loops, not `from_fn` closures: a closure is compiled without AVX2.) Every
+                // one of the T blocks is written, the last tile again past n (its lanes are
+                // not stored), so the 2 KiB need no zeroing first: that memset was 3 % of a
+                // training step.
+                let mut bt_d = [const { MaybeUninit::<[Row; TILE]>::uninit() }; T];
+                for (k, tile_rows) in bt_d.iter_mut().enumerate() {
+                    let tile = first + k.min(n - 1);
+                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                    let src = &planes.data[j * planes.image + c * planes.channel..][..s.h * s.w];
+                    tile_rows.write(bt_rows(&input_block(s, src, ty, tx)));
+                }
+                // SAFETY: the loop wrote all T blocks; MaybeUninit<X> has X's layout.
+                let bt_d: [[Row; TILE]; T] = unsafe { std::mem::transmute(bt_d) };
+                for r in 0..TILE {
+                    // Row r of every tile, turned: [column][tile].
+                    let by_column = turn(&bt_d, r);
+                    for (q, row) in bt_rows(&by_column).iter().enumerate() {
+                        put(&mut v[((r * TILE + q) * s.c + c) * total + first..], row, n);
+                    }
                 }
             }
         }
@@ -190,53 +175,48 @@ fn input_block(s: &ConvShape, src: &[f32], ty: usize, tx: usize) -> [Row; T] {
     d
 }
 
-/// Aᵀ m A of every tile's products `m` `[POSITIONS][o][tiles]` into `res`
-/// `[o, images * oh * ow]` (images side by side, as the im2col GEMM writes them).
-pub fn transform_output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
-    simd_dispatch!(output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
-        transform_output_body(s, images, m, res)
-    })
-}
-
-// Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
-#[allow(clippy::needless_range_loop)]
-#[inline(always)]
-fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
-    let (th, tw) = tiles(s);
-    let (oh, ow) = (s.oh(), s.ow());
-    let total = images * th * tw;
-    let stride = images * oh * ow;
-    for o in 0..s.o {
-        // T tiles at a time, lanes = tiles throughout: X A row by row (each row of X read
-        // straight from m), then Aᵀ (X A) column by column, and only the 4x4 results are
-        // written tile by tile.
-        for first in (0..total).step_by(T) {
-            let n = T.min(total - first);
-            let mut xa = [[[0.0f32; T]; M]; TILE]; // [r][i][tile]: (X A)[r][i]
-            for (r, xa_r) in xa.iter_mut().enumerate() {
-                let mut x_r = [[0.0f32; T]; TILE]; // [q][tile]: X[r][q]
-                for (q, row) in x_r.iter_mut().enumerate() {
-                    *row = get(&m[((r * TILE + q) * s.o + o) * total + first..], n);
+simd_fn! {
+    /// Aᵀ m A of every tile's products `m` `[POSITIONS][o][tiles]` into `res`
+    /// `[o, images * oh * ow]` (images side by side, as the im2col GEMM writes them).
+    // Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
+    #[allow(clippy::needless_range_loop)]
+    pub fn transform_output(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32]) {
+        let (th, tw) = tiles(s);
+        let (oh, ow) = (s.oh(), s.ow());
+        let total = images * th * tw;
+        let stride = images * oh * ow;
+        for o in 0..s.o {
+            // T tiles at a time, lanes = tiles throughout: X A row by row (each row of X read
+            // straight from m), then Aᵀ (X A) column by column, and only the 4x4 results are
+            // written tile by tile.
+            for first in (0..total).step_by(T) {
+                let n = T.min(total - first);
+                let mut xa = [[[0.0f32; T]; M]; TILE]; // [r][i][tile]: (X A)[r][i]
+                for (r, xa_r) in xa.iter_mut().enumerate() {
+                    let mut x_r = [[0.0f32; T]; TILE]; // [q][tile]: X[r][q]
+                    for (q, row) in x_r.iter_mut().enumerate() {
+                        *row = get(&m[((r * TILE + q) * s.o + o) * total + first..], n);
+                    }
+                    *xa_r = product(&AT, &x_r);
                 }
-                *xa_r = product(&AT, &x_r);
-            }
-            let mut y = [[[0.0f32; T]; M]; M]; // [i][i'][tile]: (Aᵀ X A)[i'][i]
-            for (i, y_i) in y.iter_mut().enumerate() {
-                let mut xa_i = [[0.0f32; T]; TILE]; // [r][tile]
-                for (row, xa_r) in xa_i.iter_mut().zip(&xa) {
-                    *row = xa_r[i];
+                let mut y = [[[0.0f32; T]; M]; M]; // [i][i'][tile]: (Aᵀ X A)[i'][i]
+                for (i, y_i) in y.iter_mut().enumerate() {
+                    let mut xa_i = [[0.0f32; T]; TILE]; // [r][tile]
+                    for (row, xa_r) in xa_i.iter_mut().zip(&xa) {
+                        *row = xa_r[i];
+                    }
+                    *y_i = product(&AT, &xa_i);
                 }
-                *y_i = product(&AT, &xa_i);
-            }
-            for k in 0..n {
-                let tile = first + k;
-                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                let base = o * stride + j * oh * ow;
-                let cols = M.min(ow - tx * M);
-                for i2 in 0..M.min(oh - ty * M) {
-                    let at = base + (ty * M + i2) * ow + tx * M;
-                    for (i, out) in res[at..at + cols].iter_mut().enumerate() {
-                        *out = y[i][i2][k];
+                for k in 0..n {
+                    let tile = first + k;
+                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                    let base = o * stride + j * oh * ow;
+                    let cols = M.min(ow - tx * M);
+                    for i2 in 0..M.min(oh - ty * M) {
+                        let at = base + (ty * M + i2) * ow + tx * M;
+                        for (i, out) in res[at..at + cols].iter_mut().enumerate() {
+                            *out = y[i][i2][k];
+                        }
                     }
                 }
             }
@@ -244,51 +224,46 @@ fn transform_output_body(s: &ConvShape, images: usize, m: &[f32], res: &mut [f32
     }
 }
 
-/// A dy Aᵀ of every 4x4 block of the output-gradient planes `dy` (image j's channel o,
-/// `[oh, ow]`, zeros past the edges) into `out` `[POSITIONS][o][tiles]`: the adjoint of
-/// [`transform_output`], for the weight gradient Σ (A dy Aᵀ) ⊙ (Bᵀ d B).
-pub fn transform_grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
-    simd_dispatch!(grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
-        transform_grad_body(s, images, dy, out)
-    })
-}
-
-// Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
-#[allow(clippy::needless_range_loop)]
-#[inline(always)]
-fn transform_grad_body(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
-    let (th, tw) = tiles(s);
-    let (oh, ow) = (s.oh(), s.ow());
-    let total = images * th * tw;
-    for o in 0..s.o {
-        // T tiles at a time, lanes = tiles: A d column by column, then (A d) Aᵀ row by
-        // row, whose rows are T consecutive values of a row of `out` as they are.
-        for first in (0..total).step_by(T) {
-            let n = T.min(total - first);
-            let mut d = [[[0.0f32; T]; M]; M]; // [j][i][tile]: dy[i][j]
-            for k in 0..n {
-                let tile = first + k;
-                let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
-                let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
-                let cols = M.min(ow - tx * M);
-                for i in 0..M.min(oh - ty * M) {
-                    let at = (ty * M + i) * ow + tx * M;
-                    for (jj, value) in src[at..at + cols].iter().enumerate() {
-                        d[jj][i][k] = *value;
+simd_fn! {
+    /// A dy Aᵀ of every 4x4 block of the output-gradient planes `dy` (image j's channel o,
+    /// `[oh, ow]`, zeros past the edges) into `out` `[POSITIONS][o][tiles]`: the adjoint of
+    /// [`transform_output`], for the weight gradient Σ (A dy Aᵀ) ⊙ (Bᵀ d B).
+    // Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
+    #[allow(clippy::needless_range_loop)]
+    pub fn transform_grad(s: &ConvShape, images: usize, dy: Planes, out: &mut [f32]) {
+        let (th, tw) = tiles(s);
+        let (oh, ow) = (s.oh(), s.ow());
+        let total = images * th * tw;
+        for o in 0..s.o {
+            // T tiles at a time, lanes = tiles: A d column by column, then (A d) Aᵀ row by
+            // row, whose rows are T consecutive values of a row of `out` as they are.
+            for first in (0..total).step_by(T) {
+                let n = T.min(total - first);
+                let mut d = [[[0.0f32; T]; M]; M]; // [j][i][tile]: dy[i][j]
+                for k in 0..n {
+                    let tile = first + k;
+                    let (j, ty, tx) = (tile / (th * tw), tile / tw % th, tile % tw);
+                    let src = &dy.data[j * dy.image + o * dy.channel..][..oh * ow];
+                    let cols = M.min(ow - tx * M);
+                    for i in 0..M.min(oh - ty * M) {
+                        let at = (ty * M + i) * ow + tx * M;
+                        for (jj, value) in src[at..at + cols].iter().enumerate() {
+                            d[jj][i][k] = *value;
+                        }
                     }
                 }
-            }
-            let mut ad = [[[0.0f32; T]; TILE]; M]; // [j][r][tile]: (A d)[r][j]
-            for (ad_j, d_j) in ad.iter_mut().zip(&d) {
-                *ad_j = product(&A, d_j);
-            }
-            for r in 0..TILE {
-                let mut ad_r = [[0.0f32; T]; M]; // [j][tile]
-                for (row, ad_j) in ad_r.iter_mut().zip(&ad) {
-                    *row = ad_j[r];
+                let mut ad = [[[0.0f32; T]; TILE]; M]; // [j][r][tile]: (A d)[r][j]
+                for (ad_j, d_j) in ad.iter_mut().zip(&d) {
+                    *ad_j = product(&A, d_j);
                 }
-                for (q, row) in product(&A, &ad_r).iter().enumerate() {
-                    put(&mut out[((r * TILE + q) * s.o + o) * total + first..], row, n);
+                for r in 0..TILE {
+                    let mut ad_r = [[0.0f32; T]; M]; // [j][tile]
+                    for (row, ad_j) in ad_r.iter_mut().zip(&ad) {
+                        *row = ad_j[r];
+                    }
+                    for (q, row) in product(&A, &ad_r).iter().enumerate() {
+                        put(&mut out[((r * TILE + q) * s.o + o) * total + first..], row, n);
+                    }
                 }
             }
         }
