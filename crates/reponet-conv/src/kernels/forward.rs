@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::epilogue::{epilogue, After};
-use super::gemm::{matmul, View};
+use super::gemm::{matmul, matmul_row_major, View};
 use super::im2col::im2col;
 use super::plan::{images_per_gemm, images_per_task};
 use super::scratch::{filled_vec, with_scratch};
@@ -29,9 +29,9 @@ pub(super) fn winograd_group(
     winograd::transform_input(s, images, planes, v);
     for p in 0..winograd::positions(s) {
         let m = &mut m[p * s.o * tiles..][..s.o * tiles];
-        let u = View::rows(&u[p * s.o * s.c..], s.c);
-        let v = View::rows(&v[p * s.c * tiles..], tiles);
-        matmul(m, s.o, tiles, s.c, u, v, false);
+        let u = &u[p * s.o * s.c..][..s.o * s.c];
+        let v = &v[p * s.c * tiles..][..s.c * tiles];
+        matmul_row_major(m, s.o, tiles, s.c, u, v);
     }
     winograd::transform_output(s, images, m, res);
 }

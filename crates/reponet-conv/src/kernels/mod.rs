@@ -5,7 +5,8 @@
 //!   F(4x4, 5x5); F(6x6, 3x3) or F(4x4, 3x3), whichever transforms fewer values for the
 //!   map) for the forward pass and for both gradients (the input's as the convolution of
 //!   the output gradient with the flipped, transposed kernel; the weight's summed in the
-//!   transformed domain), one GEMM per tile position over the group's tiles;
+//!   transformed domain), one GEMM per tile position over the group's tiles (the
+//!   forward's and the input gradient's by a register-blocked AVX2 kernel of our own);
 //! - otherwise im2col + one GEMM per group (the `gemm` crate, AVX-512 where the CPU has
 //!   it; strides in im2col), and col2im for the input's gradient;
 //! - batch norm with its shortcut add and ReLU ([`batch_norm`]).

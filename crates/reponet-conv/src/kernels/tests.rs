@@ -361,3 +361,32 @@ fn grouped_gemms_match_float64() {
         }
     });
 }
+
+/// The Winograd products' kernel against float64 sums, on every shape of block it
+/// uses: rows 1 to 13 (blocks of 6, 4, 2, 1), columns in 16s, an 8 and a scalar tail,
+/// 1 to 64 terms. Tolerance: 1e-6 of the sum of the terms' sizes (float32 rounding of up
+/// to 64 products, about 64 x 6e-8 in the worst case, far less typically).
+#[test]
+fn row_major_product_matches_float64() {
+    let mut rng = StdRng::seed_from_u64(17);
+    for m in 1..=13 {
+        for n in [1, 7, 8, 15, 16, 17, 24, 37, 72] {
+            for k in [1, 3, 16, 64] {
+                let (a, b) = (random(&mut rng, m * k), random(&mut rng, k * n));
+                let mut dst = vec![f32::NAN; m * n];
+                super::gemm::matmul_row_major(&mut dst, m, n, k, &a, &b);
+                for i in 0..m {
+                    for j in 0..n {
+                        let terms = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64);
+                        let (sum, size) = terms.fold((0.0, 0.0), |(s, z), t| (s + t, z + t.abs()));
+                        let got = dst[i * n + j] as f64;
+                        assert!(
+                            (got - sum).abs() <= 1e-6 * size.max(1.0),
+                            "[{m}, {k}] x [{k}, {n}] at ({i}, {j}): {got} vs {sum}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
