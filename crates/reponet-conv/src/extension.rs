@@ -57,7 +57,9 @@ pub trait ConvBackend: Backend {
     ) -> FloatTensor<Self>;
 
     /// The convolution, then `residual` (the output's shape) added and a ReLU, as one
-    /// pass: a ResNet block's last convolution at inference, as above.
+    /// pass: a ResNet block's last convolution at inference, as above. (A second operation
+    /// rather than an optional residual for the reason `NormBackend` gives: Burn 0.22.1's
+    /// extension macro does not unwrap an `Option` of tensors from the dispatch.)
     fn reponet_conv2d_add_relu(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

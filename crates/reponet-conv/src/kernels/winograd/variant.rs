@@ -111,7 +111,7 @@ pub fn tiles(s: &ConvShape) -> (usize, usize) {
 }
 
 simd_fn! {
-    /// Bᵀ d B of every 8x8 input block of `images` planes into `v` `[POSITIONS][c][tiles]`
+    /// Bᵀ d B of every TILE x TILE input block of `images` planes into `v` `[POSITIONS][c][tiles]`
     /// (tiles of all images side by side).
     pub fn transform_input(s: &ConvShape, images: usize, planes: Planes, v: &mut [f32]) {
         let (th, tw) = tiles(s);
@@ -187,7 +187,7 @@ simd_fn! {
         let stride = images * oh * ow;
         for o in 0..s.o {
             // T tiles at a time, lanes = tiles throughout: X A row by row (each row of X read
-            // straight from m), then Aᵀ (X A) column by column, and only the 4x4 results are
+            // straight from m), then Aᵀ (X A) column by column, and only the M x M results are
             // written tile by tile.
             for first in (0..total).step_by(T) {
                 let n = T.min(total - first);
@@ -225,7 +225,7 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// A dy Aᵀ of every 4x4 block of the output-gradient planes `dy` (image j's channel o,
+    /// A dy Aᵀ of every M x M block of the output-gradient planes `dy` (image j's channel o,
     /// `[oh, ow]`, zeros past the edges) into `out` `[POSITIONS][o][tiles]`: the adjoint of
     /// [`transform_output`], for the weight gradient Σ (A dy Aᵀ) ⊙ (Bᵀ d B).
     // Tile k and row i index several [..][..][k] arrays at once: ranges say it plainest.
