@@ -12,11 +12,13 @@
 #                                 ResNet (issue "real networks", item 5): resnet20 (its recipe:
 #                                 SGD, cosine, crop-flip) and LeNet++ (the paper's) on
 #                                 Fashion-MNIST, simplex and cube, fixed and learnable, seeds
-#                                 0-2, EPOCHS (default 8) each; then the tables of the runs
+#                                 0-2, EPOCHS (default 6) each; then the tables of the runs
 #                                 finished so far in $OUT/resnet.md (scripts/resnet-tables.py).
-#                                 8 epochs: resnet20 trains about 200 img/s on 2 cores (one
-#                                 run at a time), 5 minutes an epoch, so its 12 runs take about
-#                                 8 hours and LeNet++'s 12 about 3: the issue's 10 CPU hours.
+#                                 6 epochs, the most that fit the issue's 10 hours: on 2 cores
+#                                 (AMD EPYC) with JOBS=2 resnet20 trains 2 x 124 img/s at
+#                                 1 x 28 x 28 (228 as one run on both cores) and LeNet++ 2 x
+#                                 122, so each network's 12 runs take about 5 hours (8 epochs
+#                                 would take 13 in all).
 #                                 LIMIT=N trains and tests on N images (a smoke run).
 #   scripts/fidelity.sh grid      fig4 (margin; simplex, orthoplex, cube; fixed, learnable)
 #                                 for seeds 0, 1, 2 at 6 epochs; after seed 0, fig2 (softmax,
@@ -86,7 +88,7 @@ resnet)
         for model in resnet20 lenet++; do
             for polytope in simplex cube; do
                 for head in fixed learnable; do
-                    jobs+=("resnet-fashion-$model-$polytope-$head-seed$seed --model $model --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope $polytope --head $head --epochs ${EPOCHS:-8} --seed $seed $limit")
+                    jobs+=("resnet-fashion-$model-$polytope-$head-seed$seed --model $model --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope $polytope --head $head --epochs ${EPOCHS:-6} --seed $seed $limit")
                 done
             done
         done

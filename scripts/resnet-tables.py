@@ -2,8 +2,9 @@
 """Tables of `scripts/fidelity.sh resnet` (issue "real networks", item 5): for each network,
 polytope and head, the final test accuracy over the finished seeds (mean ± sample sd), and
 the fixed - learnable difference of the means with its standard error
-sqrt(sd_f² / n_f + sd_l² / n_l). Only finished runs (summary.json) count; unfinished ones
-are listed as such.
+sqrt(sd_f² / n_f + sd_l² / n_l); then the mean over those seeds of the test accuracy after
+each epoch, to show whether the learnable head has levelled off. Only finished runs
+(summary.json) count; unfinished ones are listed as such.
 
     python3 scripts/resnet-tables.py OUT_FOLDER > OUT_FOLDER/resnet.md
 """
@@ -23,8 +24,9 @@ for path in sorted(glob.glob(os.path.join(folder, "resnet-fashion-*"))):
     lines = open(os.path.join(path, "metrics.jsonl")).read().split("\n")
     last = json.loads([l for l in lines if l.strip()][-1])
     model, polytope, head, _ = m.groups()
+    curve = [json.loads(l)["test_accuracy"] for l in lines if l.strip()]
     runs.setdefault((model, polytope), {}).setdefault(head, []).append(
-        (last["epoch"], last["test_accuracy"]))
+        (last["epoch"], last["test_accuracy"], curve))
 
 def mean_sd(values):
     mean = statistics.mean(values)
@@ -40,7 +42,7 @@ for (model, polytope), heads in sorted(runs.items()):
         if not done:
             cells.append("-")
             continue
-        mean, sd = mean_sd([acc for _, acc in done])
+        mean, sd = mean_sd([acc for _, acc, _ in done])
         stats[head] = (mean, sd, len(done))
         cells.append(f"{mean:.2f} ± {sd:.2f} ({len(done)})")
     if len(stats) == 2 and all(n > 1 for _, _, n in stats.values()):
@@ -48,7 +50,17 @@ for (model, polytope), heads in sorted(runs.items()):
         diff = f"{mf - ml:+.2f} ± {math.sqrt(sf**2 / nf + sl**2 / nl):.2f}"
     else:
         diff = "-"
-    epochs = sorted({e for done in heads.values() for e, _ in done})
+    epochs = sorted({e for done in heads.values() for e, _, _ in done})
     print(f"| {model} | {polytope} | {', '.join(map(str, epochs))} | {cells[0]} | {cells[1]} | {diff} |")
+print("\nTest accuracy (%) after each epoch, mean over the finished seeds:\n")
+print("| network | polytope | head | seeds | after each epoch |")
+print("|---|---|---|---|---|")
+for (model, polytope), heads in sorted(runs.items()):
+    for head in ("fixed", "learnable"):
+        curves = [c for _, _, c in heads.get(head, [])]
+        if curves:
+            length = min(len(c) for c in curves)
+            means = [statistics.mean(c[e] for c in curves) for e in range(length)]
+            print(f"| {model} | {polytope} | {head} | {len(curves)} | {' / '.join(f'{a:.2f}' for a in means)} |")
 if pending:
     print(f"\nNot finished: {', '.join(pending)}.")
