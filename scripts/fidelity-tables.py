@@ -11,7 +11,10 @@ summary.json are unfinished and left out). Sections:
   diff       fixed − learnable per polytope with its standard error, and whether it is real
   geometry   the features' separation and compactness (test set), mean over seeds
   fig2       softmax loss, and the simplex without the margin warm-up, seed 0
-  times      how long the finished runs trained
+  times      how long the finished runs trained, by network
+  resnet     the ResNet study (fidelity.sh resnet): resnet20 and LeNet++ on Fashion-MNIST,
+             simplex and cube, fixed − learnable per network and polytope over seeds
+  resnet_curves  its mean test accuracy after each epoch
   standin    Fig. 5's setting on Fashion-MNIST (a stand-in for EMNIST balanced)
 
   scripts/fidelity-tables.py [RESULTS_DIR] > results/fidelity/grid.md   every section
@@ -57,7 +60,9 @@ def finished(root, name):
            "drift": [statistics.fmean(m["class_mean_drift_degrees"]) for m in metrics
                      if m.get("class_mean_drift_degrees")],
            "epoch_seconds": [m["train_seconds"] for m in metrics],
-           "test_images": metrics[-1]["test_images"], "eval": None}
+           "model": json.load(open(os.path.join(d, "config.json")))["request"].get("model", "lenet++"),
+           "train_images": metrics[-1]["train_images"], "test_images": metrics[-1]["test_images"],
+           "eval": None}
     evaluation = os.path.join(d, "eval.json")
     if os.path.isfile(evaluation):
         run["eval"] = json.load(open(evaluation))
@@ -83,16 +88,23 @@ def fmt(values, digits=2):
 
 
 class Runs:
-    """Every finished run under root, each read once, and fig4's by polytope, head and seed."""
+    """Every finished run under root, each read once; fig4's by polytope, head and seed, and
+    the ResNet study's by network, polytope, head and seed."""
 
     def __init__(self, root):
         names = sorted(os.listdir(root)) if os.path.isdir(root) else []
         self.finished = {n: run for n in names if (run := finished(root, n))}
+        self.unfinished = [n for n in names if n not in self.finished
+                           and os.path.isfile(os.path.join(root, n, "config.json"))]
         self.grid = {}  # (polytope, head) -> {seed: run}
+        self.resnet = {}  # (network, polytope) -> {head: {seed: run}}
         for name, run in self.finished.items():
             m = re.fullmatch(r"fig4-(simplex|orthoplex|cube)-(fixed|learnable)-seed(\d+)", name)
             if m:
                 self.grid.setdefault((m[1], m[2]), {})[int(m[3])] = run
+            m = re.fullmatch(r"resnet-fashion-(.+)-(simplex|orthoplex|cube)-(fixed|learnable)-seed(\d+)", name)
+            if m:
+                self.resnet.setdefault((m[1], m[2]), {}).setdefault(m[3], {})[int(m[4])] = run
 
     def run(self, name):
         return self.finished.get(name)
@@ -188,30 +200,35 @@ def fig4(runs):
     return "\n".join(out) + "\n"
 
 
+def difference(f, l, test_images):
+    """fixed − learnable of two lists of accuracies: the table cells from the difference on
+    (the difference ± its standard error and its basis, abs(t), the 5 % threshold, real?)."""
+    (mf, sf), (ml, sl) = mean_sd(f), mean_sd(l)
+    if sf is not None and sl is not None:
+        vf, vl = sf**2 / len(f), sl**2 / len(l)
+        se = math.sqrt(vf + vl)
+        df = int(se**4 / (vf**2 / (len(f) - 1) + vl**2 / (len(l) - 1)))
+        critical, basis = t_975(df), f"seed spread, Welch df {df}"
+    else:
+        se = math.hypot(binomial_se(mf, test_images), binomial_se(ml, test_images))
+        critical, basis = 1.96, "test-set noise only"
+    verdict = "yes" if abs(mf - ml) > critical * se else "no"
+    return (f"{mf - ml:+.2f} ± {se:.2f} ({basis}) | {abs(mf - ml) / se:.1f} | {critical:.2f} "
+            f"| {verdict}")
+
+
 def diff(runs):
     out = ["| polytope | seeds (fixed, learnable) | fixed − learnable (points) | abs(t) "
            "| 5 % threshold | real? |",
            "|---|---|---|---|---|---|"]
     for polytope in POLYTOPES:
-        f = [r["accuracy"] for r in runs.grid.get((polytope, "fixed"), {}).values()]
-        l = [r["accuracy"] for r in runs.grid.get((polytope, "learnable"), {}).values()]
+        seeds = {h: list(runs.grid.get((polytope, h), {}).values()) for h in ("fixed", "learnable")}
+        f, l = ([r["accuracy"] for r in seeds[h]] for h in ("fixed", "learnable"))
         if not f or not l:
             out.append(f"| {polytope} | {len(f)}, {len(l)} | - | - | - | not yet run |")
             continue
-        (mf, sf), (ml, sl) = mean_sd(f), mean_sd(l)
-        if sf is not None and sl is not None:
-            vf, vl = sf**2 / len(f), sl**2 / len(l)
-            se = math.sqrt(vf + vl)
-            df = int(se**4 / (vf**2 / (len(f) - 1) + vl**2 / (len(l) - 1)))
-            critical, basis = t_975(df), f"seed spread, Welch df {df}"
-        else:
-            n_f, n_l = (next(iter(runs.grid[(polytope, h)].values()))["test_images"]
-                        for h in ("fixed", "learnable"))
-            se = math.hypot(binomial_se(mf, n_f), binomial_se(ml, n_l))
-            critical, basis = 1.96, "test-set noise only"
-        verdict = "yes" if abs(mf - ml) > critical * se else "no"
-        out.append(f"| {polytope} | {len(f)}, {len(l)} | {mf - ml:+.2f} ± {se:.2f} ({basis}) "
-                   f"| {abs(mf - ml) / se:.1f} | {critical:.2f} | {verdict} |")
+        out.append(f"| {polytope} | {len(f)}, {len(l)} | "
+                   f"{difference(f, l, seeds['fixed'][0]['test_images'])} |")
     return "\n".join(out) + "\n"
 
 
@@ -275,17 +292,59 @@ def standin(runs):
 
 
 def times(runs):
-    done = list(runs.finished.values())
-    epochs = sorted(s for r in done for s in r["epoch_seconds"])
-    if not epochs:
+    by_model = {}  # (network, training images) -> runs
+    for run in runs.finished.values():
+        by_model.setdefault((run["model"], run["train_images"]), []).append(run)
+    if not by_model:
         return "Not finished yet.\n"
-    hours = sum(epochs) / 3600
-    return (f"{len(done)} finished runs, {len(epochs)} epochs, {hours:.1f} hours of training "
-            f"(evaluation after each epoch not counted). One epoch of 60,000 images: median "
-            f"{statistics.median(epochs):.0f} s, middle half {epochs[len(epochs) // 4]:.0f} to "
-            f"{epochs[3 * len(epochs) // 4]:.0f} s, longest {epochs[-1]:.0f} s (epochs that shared "
-            f"the cores with builds, or were paused, take longer; each run's `metrics.jsonl` has "
-            f"its own).\n")
+    out = []
+    for (model, images), done in sorted(by_model.items(), key=lambda item: (item[0][0] != "lenet++", item[0])):
+        epochs = sorted(s for r in done for s in r["epoch_seconds"])
+        hours = sum(epochs) / 3600
+        out.append(f"{'LeNet++' if model == 'lenet++' else model}: {len(done)} finished runs, {len(epochs)} epochs, {hours:.1f} hours of "
+                   f"training (evaluation after each epoch not counted). One epoch of {images:,} images: "
+                   f"median {statistics.median(epochs):.0f} s, middle half {epochs[len(epochs) // 4]:.0f} "
+                   f"to {epochs[3 * len(epochs) // 4]:.0f} s, longest {epochs[-1]:.0f} s.")
+    out.append("Epochs that shared the cores with builds, or were paused, take longer; each run's "
+               "`metrics.jsonl` has its own.")
+    return "\n".join(out) + "\n"
+
+
+def resnet(runs):
+    if not runs.resnet:
+        return "No run finished yet.\n"
+    out = ["| network | polytope | epochs | fixed: test % (mean ± sd) | learnable | seeds "
+           "| fixed − learnable (points) | abs(t) | 5 % threshold | real? |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, polytope), heads in sorted(runs.resnet.items()):
+        f, l = ([r["accuracy"] for r in heads.get(h, {}).values()] for h in ("fixed", "learnable"))
+        epochs = sorted({len(r["curve"]) for seeds in heads.values() for r in seeds.values()})
+        cells = " | ".join(fmt(a) if a else "-" for a in (f, l))
+        if f and l:
+            test_images = next(iter(heads["fixed"].values()))["test_images"]
+            tail = difference(f, l, test_images)
+        else:
+            tail = "- | - | - | -"
+        out.append(f"| {model} | {polytope} | {', '.join(map(str, epochs))} | {cells} "
+                   f"| {len(f)}, {len(l)} | {tail} |")
+    pending = [n for n in runs.unfinished if n.startswith("resnet-fashion-")]
+    if pending:
+        out.append(f"\nNot finished: {', '.join(pending)}.")
+    return "\n".join(out) + "\n"
+
+
+def resnet_curves(runs):
+    """The mean over finished seeds of the test accuracy after each epoch: has the learnable
+    head levelled off?"""
+    out = ["| network | polytope | head | seeds | after each epoch (%) |", "|---|---|---|---|---|"]
+    for (model, polytope), heads in sorted(runs.resnet.items()):
+        for head in ("fixed", "learnable"):
+            curves = [r["curve"] for r in heads.get(head, {}).values()]
+            if curves:
+                means = [statistics.fmean(c[e] for c in curves) for e in range(min(map(len, curves)))]
+                out.append(f"| {model} | {polytope} | {head} | {len(curves)} | "
+                           f"{' / '.join(f'{a:.2f}' for a in means)} |")
+    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
 
 
 SECTIONS = {
@@ -296,6 +355,8 @@ SECTIONS = {
     "geometry": ("fig4: feature geometry of the test set, mean ± sd over seeds", geometry),
     "fig2": ("fig2 (softmax loss) and the simplex without warm-up, seed 0", fig2),
     "times": ("Training time", times),
+    "resnet": ("A fixed head as accurate as a learned one on a ResNet: Fashion-MNIST, resnet20 and LeNet++", resnet),
+    "resnet_curves": ("The ResNet study, test accuracy after each epoch (mean over seeds)", resnet_curves),
     "standin": ("Fig. 5's setting (cube, margin loss) on Fashion-MNIST, a stand-in for EMNIST, seed 0", standin),
 }
 

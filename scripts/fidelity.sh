@@ -13,7 +13,7 @@
 #                                 SGD, cosine, crop-flip) and LeNet++ (the paper's) on
 #                                 Fashion-MNIST, simplex and cube, fixed and learnable, seeds
 #                                 0-2, EPOCHS (default 6) each; then the tables of the runs
-#                                 finished so far in $OUT/resnet.md (scripts/resnet-tables.py).
+#                                 finished so far in $OUT/grid.md (scripts/fidelity-tables.py).
 #                                 6 epochs, the most that fit the 10 hours: on 2 cores
 #                                 (AMD EPYC) with JOBS=2 resnet20 trains 2 x 124 img/s at
 #                                 1 x 28 x 28 (228 as one run on both cores) and LeNet++ 2 x
@@ -101,14 +101,11 @@ export -f run
 export reponet out mnist
 printf '%s\n' "${jobs[@]}" | nice -n "${NICE:-0}" xargs -P "${JOBS:-1}" -I{} bash -c 'run {}'
 
-if [ "${1:-study}" = resnet ]; then
-    python3 scripts/resnet-tables.py "$out" >"$out/resnet.md"
-fi
-
-# The grid's tables, and the paper's Fig. 2 and Fig. 4 redrawn from the finished seed-0 runs
-# (test features; needs their model.bpk, which stays out of git).
+# The tables of every finished run in $out; after the grid, the paper's Fig. 2 and Fig. 4
+# redrawn from its finished seed-0 runs (test features; needs their model.bpk, which stays
+# out of git).
+python3 scripts/fidelity-tables.py "$out" >"$out/grid.md"
 if [ "${1:-study}" = grid ]; then
-    python3 scripts/fidelity-tables.py "$out" >"$out/grid.md"
     mkdir -p "$out/figures"
     for dir in "$out"/fig2-*-seed0 "$out"/fig4-*-seed0 "$out"/fig5-standin-*-seed0; do
         name=$(basename "$dir")
