@@ -15,6 +15,7 @@ summary.json are unfinished and left out). Sections:
   resnet     the ResNet study (fidelity.sh resnet): resnet20 and LeNet++ on Fashion-MNIST,
              simplex and cube, fixed − learnable per network and polytope over seeds
   resnet_curves  its mean test accuracy after each epoch
+  resnet_geometry  its test features' geometry and worst class, by head
   resnet_loss    its resnet20 simplex pair, seed 0, with the margin and the softmax loss
   standin    Fig. 5's setting on Fashion-MNIST (a stand-in for EMNIST balanced)
 
@@ -356,6 +357,27 @@ def resnet_curves(runs):
     return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
 
 
+def resnet_geometry(runs):
+    """Why a head lands where it does: a class whose features are not pulled onto its weight
+    (far from it, or near another class's mean) is the class the network gets wrong."""
+    out = ["| network | polytope | head | seeds | min between class means (deg) "
+           "| mean to class weight (deg) | worst class: accuracy % | MAP@R (%) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for (model, polytope), heads in sorted(runs.resnet.items()):
+        for head in ("fixed", "learnable"):
+            evals = [r["eval"] for r in heads.get(head, {}).values() if r["eval"]]
+            if not evals:
+                continue
+            g = [e["geometry"] for e in evals]
+            worst = [min(e["per_class"], key=lambda c: c["accuracy"]) for e in evals]
+            worst = ", ".join(f"{c['name']} {c['accuracy']:.1f}" for c in worst)
+            out.append(f"| {model} | {polytope} | {head} | {len(evals)} "
+                       f"| {fmt([x['min_angle_between_class_means'] for x in g], 1)} "
+                       f"| {fmt([x['mean_angle_to_class_weight'] for x in g], 1)} | {worst} "
+                       f"| {fmt([100 * e['retrieval']['map_at_r'] for e in evals])} |")
+    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
+
+
 def resnet_loss(runs):
     """How much of the ResNet's distance to the literature is the margin: the resnet20 simplex
     pair of seed 0 with the margin loss (the study's) and with the softmax loss (Eq. 6, no
@@ -381,6 +403,7 @@ SECTIONS = {
     "times": ("Training time", times),
     "resnet": ("A fixed head as accurate as a learned one on a ResNet: Fashion-MNIST, resnet20 and LeNet++", resnet),
     "resnet_curves": ("The ResNet study, test accuracy after each epoch (mean over seeds)", resnet_curves),
+    "resnet_geometry": ("The ResNet study: the test features' geometry (reponet eval)", resnet_geometry),
     "resnet_loss": ("The ResNet study's resnet20 simplex pair, seed 0: margin against softmax loss", resnet_loss),
     "standin": ("Fig. 5's setting (cube, margin loss) on Fashion-MNIST, a stand-in for EMNIST, seed 0", standin),
 }
