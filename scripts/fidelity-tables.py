@@ -343,6 +343,15 @@ def resnet(runs):
     return "\n".join(out) + "\n"
 
 
+def table_or_pending(out):
+    """A table (header and rule, then rows), or the placeholder while it has no row."""
+    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
+
+
+def slashed(accuracies):
+    return " / ".join(f"{a:.2f}" for a in accuracies)
+
+
 def resnet_curves(runs):
     """The mean over finished seeds of the test accuracy after each epoch: has the learnable
     head levelled off?"""
@@ -353,8 +362,8 @@ def resnet_curves(runs):
             if curves:
                 means = [statistics.fmean(c[e] for c in curves) for e in range(min(map(len, curves)))]
                 out.append(f"| {model} | {polytope} | {head} | {len(curves)} | "
-                           f"{' / '.join(f'{a:.2f}' for a in means)} |")
-    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
+                           f"{slashed(means)} |")
+    return table_or_pending(out)
 
 
 def resnet_geometry(runs):
@@ -375,7 +384,7 @@ def resnet_geometry(runs):
                        f"| {fmt([x['min_angle_between_class_means'] for x in g], 1)} "
                        f"| {fmt([x['mean_angle_to_class_weight'] for x in g], 1)} | {worst} "
                        f"| {fmt([100 * e['retrieval']['map_at_r'] for e in evals])} |")
-    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
+    return table_or_pending(out)
 
 
 def resnet_loss(runs):
@@ -388,9 +397,9 @@ def resnet_loss(runs):
         for head in ("fixed", "learnable"):
             run = runs.run(f"{prefix}-resnet20-simplex-{head}-seed0")
             if run:
-                out.append(f"| {loss} | {head} | {' / '.join(f'{a:.2f}' for a in run['curve'])} "
+                out.append(f"| {loss} | {head} | {slashed(run['curve'])} "
                            f"| {run['accuracy']:.2f} | {run['train_curve'][-1]:.2f} |")
-    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
+    return table_or_pending(out)
 
 
 SECTIONS = {

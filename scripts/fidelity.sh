@@ -86,18 +86,22 @@ grid)
     done ;;
 resnet)
     limit=${LIMIT:+--limit-train $LIMIT --limit-test $LIMIT}
+    # One study run on Fashion-MNIST: NAME-PREFIX MODEL POLYTOPE HEAD SEED [more train options].
+    study_run() {
+        jobs+=("$1-$2-$3-$4-seed$5 --model $2 --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope $3 --head $4 --epochs ${EPOCHS:-6} --seed $5 $limit ${*:6}")
+    }
     for seed in 0 1 2; do
         for model in resnet20 lenet++; do
             for polytope in simplex cube; do
                 for head in fixed learnable; do
-                    jobs+=("resnet-fashion-$model-$polytope-$head-seed$seed --model $model --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope $polytope --head $head --epochs ${EPOCHS:-6} --seed $seed $limit")
+                    study_run resnet-fashion "$model" "$polytope" "$head" "$seed"
                 done
             done
             # After seed 0's resnet20 runs, the same simplex pair without the margin (Eq. 6):
             # how much of the distance to the literature's accuracy is the margin's.
             if [ "$seed$model" = 0resnet20 ]; then
                 for head in fixed learnable; do
-                    jobs+=("resnet-softmax-resnet20-simplex-$head-seed0 --model resnet20 --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope simplex --head $head --loss softmax --epochs ${EPOCHS:-6} --seed 0 $limit")
+                    study_run resnet-softmax resnet20 simplex "$head" 0 --loss softmax
                 done
             fi
         done
