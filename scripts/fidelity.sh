@@ -90,8 +90,10 @@ resnet)
     study_run() {
         jobs+=("$1-$2-$3-$4-seed$5 --model $2 --dataset fashion-mnist ${FASHION_DIR:+--data-dir $FASHION_DIR} --polytope $3 --head $4 --epochs ${EPOCHS:-6} --seed $5 $limit ${*:6}")
     }
-    for seed in 0 1 2; do
-        for model in resnet20 lenet++; do
+    # resnet20's three seeds first (the claim under test), LeNet++'s after (the comparison):
+    # a sitting's unfinished runs are lost where the machine does not keep its disk.
+    for model in resnet20 lenet++; do
+        for seed in 0 1 2; do
             for polytope in simplex cube; do
                 for head in fixed learnable; do
                     study_run resnet-fashion "$model" "$polytope" "$head" "$seed"
