@@ -320,14 +320,20 @@ def resnet(runs):
     its standard error sd / sqrt(n), which leaves out what the seeds share."""
     if not runs.resnet:
         return "No run finished yet.\n"
-    out = ["| network | polytope | epochs | fixed: test % (mean ± sd) | learnable | seeds "
+    def by_seed(seeds):
+        """Each seed's accuracy in seed order, then their mean ± sd."""
+        values = [seeds[s]["accuracy"] for s in sorted(seeds)]
+        each = " / ".join(f"{a:.2f}" for a in values)
+        return f"{each}: {fmt(values)}" if len(values) > 1 else each or "-"
+
+    out = ["| network | polytope | epochs | fixed: test % by seed: mean ± sd | learnable | seeds "
            "| fixed − learnable (points) | abs(t) | 5 % threshold | real? | paired by seed (± s.e.) |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (model, polytope), heads in sorted(runs.resnet.items()):
         fixed, learnable = (heads.get(h, {}) for h in ("fixed", "learnable"))
         f, l = ([r["accuracy"] for r in seeds.values()] for seeds in (fixed, learnable))
         epochs = sorted({len(r["curve"]) for seeds in heads.values() for r in seeds.values()})
-        cells = " | ".join(fmt(a) if a else "-" for a in (f, l))
+        cells = f"{by_seed(fixed)} | {by_seed(learnable)}"
         tail = difference(f, l, next(iter(fixed.values()))["test_images"]) if f and l else "- | - | - | -"
         paired = [fixed[s]["accuracy"] - learnable[s]["accuracy"] for s in fixed if s in learnable]
         if len(paired) > 1:
