@@ -11,7 +11,8 @@ runs=${1:?usage: scripts/fidelity-collect.sh RUNS_DIR}
 results=results/fidelity
 for eval in "$runs"/*/eval.json; do
     [ -f "$eval" ] || continue
-    dir=$(dirname "$eval") name=$(basename "$(dirname "$eval")")
+    dir=$(dirname "$eval")
+    name=$(basename "$dir")
     mkdir -p "$results/$name"
     cp "$dir"/{config.json,metrics.jsonl,summary.json,eval.json} "$results/$name/"
     cp "$runs/$name.log" "$runs/$name.eval.txt" "$results/"

@@ -313,6 +313,15 @@ def times(runs):
     return "\n".join(out) + "\n"
 
 
+def table_or_pending(out):
+    """A table (header and rule, then rows), or the placeholder while it has no row."""
+    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
+
+
+def slashed(accuracies):
+    return " / ".join(f"{a:.2f}" for a in accuracies)
+
+
 def resnet(runs):
     """The fixed and the learnable head of a seed share the backbone's initial weights, the
     order of the images and the augmentation's draws (the head is drawn after the backbone),
@@ -323,7 +332,7 @@ def resnet(runs):
     def by_seed(seeds):
         """Each seed's accuracy in seed order, then their mean ± sd."""
         values = [seeds[s]["accuracy"] for s in sorted(seeds)]
-        each = " / ".join(f"{a:.2f}" for a in values)
+        each = slashed(values)
         return f"{each}: {fmt(values)}" if len(values) > 1 else each or "-"
 
     out = ["| network | polytope | epochs | fixed: test % by seed: mean ± sd | learnable | seeds "
@@ -347,15 +356,6 @@ def resnet(runs):
     if pending:
         out.append(f"\nNot finished: {', '.join(pending)}.")
     return "\n".join(out) + "\n"
-
-
-def table_or_pending(out):
-    """A table (header and rule, then rows), or the placeholder while it has no row."""
-    return "\n".join(out) + "\n" if len(out) > 2 else "No run finished yet.\n"
-
-
-def slashed(accuracies):
-    return " / ".join(f"{a:.2f}" for a in accuracies)
 
 
 def resnet_curves(runs):
